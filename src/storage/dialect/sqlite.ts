@@ -1,0 +1,79 @@
+/**
+ * Everything that differs between SQL dialects, for SQLite. The PostgreSQL scale-out path adds a
+ * sibling `postgres.ts` exporting the same names (jsonb operators, `~*`, `position(lower())`).
+ *
+ * Queries are built with Kysely and compiled to `{sql, parameters}` without a driver; the store
+ * executes them with better-sqlite3 prepared statements (synchronous, cached by SQL text), so a page
+ * and its count run in one transaction on one snapshot with nothing interleaved.
+ */
+import type Database from "better-sqlite3";
+import {
+  DummyDriver,
+  Kysely,
+  type RawBuilder,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  sql,
+} from "kysely";
+import type { JobsDatabase } from "../schema.js";
+
+/** A Kysely instance that only compiles (never executes). */
+export const builder = new Kysely<JobsDatabase>({
+  dialect: {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  },
+});
+
+/** Maximum regex pattern length accepted by the `regexp_i` function. */
+export const MAX_REGEX_LENGTH = 256;
+
+const regexCache = new Map<string, RegExp>();
+
+function compiledRegex(pattern: string): RegExp {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    re = new RegExp(pattern, "i");
+    if (regexCache.size >= 512) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re;
+}
+
+/** User functions the compiled SQL relies on. */
+export function registerSqliteFunctions(db: Database.Database): void {
+  // Case-insensitive JS regex (upstream: Mongo $regex with $options 'i'). Patterns are validated
+  // (syntax, length, backtracking risk) by the query parser before they reach SQL.
+  db.function("regexp_i", { deterministic: true }, (pattern: unknown, value: unknown) => {
+    if (typeof pattern !== "string" || value === null || value === undefined) return 0;
+    return compiledRegex(pattern).test(String(value)) ? 1 : 0;
+  });
+}
+
+/** SQLite JSON path for validated segments: `$."a"."b"` (segments are whitelisted, no quotes). */
+export function jsonPath(segments: readonly string[]): string {
+  return `$${segments.map((s) => `."${s}"`).join("")}`;
+}
+
+/** The SQL value at a path inside a json column (NULL when missing). */
+export function jsonExtract(column: string, segments: readonly string[]): RawBuilder<unknown> {
+  return sql`json_extract(${sql.ref(column)}, ${jsonPath(segments)})`;
+}
+
+/** The JSON type name at a path ('null', 'true', 'false', 'integer', 'real', 'text', 'array', 'object'), NULL if missing. */
+export function jsonType(column: string, segments: readonly string[]): RawBuilder<string | null> {
+  return sql<string | null>`json_type(${sql.ref(column)}, ${jsonPath(segments)})`;
+}
+
+/** Case-insensitive literal substring test (no LIKE, so % and _ in the needle are literal). */
+export function containsCI(expr: RawBuilder<unknown>, needle: string): RawBuilder<number> {
+  return sql<number>`instr(lower(${expr}), lower(${needle})) > 0`;
+}
+
+/** Case-insensitive regex test through the `regexp_i` user function. */
+export function regexMatches(expr: RawBuilder<unknown>, pattern: string): RawBuilder<number> {
+  return sql<number>`regexp_i(${pattern}, ${expr}) = 1`;
+}
