@@ -23,11 +23,19 @@ export type Scalar = string | number | boolean | null;
  */
 export type Condition =
   | { readonly op: "eq" | "not"; readonly field: FieldRef; readonly value: Scalar }
-  | { readonly op: "lt" | "lte" | "gt" | "gte"; readonly field: FieldRef; readonly value: string | number | boolean }
+  | {
+      readonly op: "lt" | "lte" | "gt" | "gte";
+      readonly field: FieldRef;
+      readonly value: string | number | boolean;
+    }
   | { readonly op: "exists"; readonly field: FieldRef; readonly value: boolean }
   | { readonly op: "contain" | "not_contain"; readonly field: FieldRef; readonly value: string }
   | { readonly op: "in" | "not_in"; readonly field: FieldRef; readonly values: readonly Scalar[] }
-  | { readonly op: "contain_in" | "not_contain_in"; readonly field: FieldRef; readonly values: readonly string[] }
+  | {
+      readonly op: "contain_in" | "not_contain_in";
+      readonly field: FieldRef;
+      readonly values: readonly string[];
+    }
   | { readonly op: "regex"; readonly field: FieldRef; readonly value: string }
   | { readonly op: "regex_in"; readonly field: FieldRef; readonly values: readonly string[] }
   | { readonly op: "match"; readonly field: FieldRef; readonly value: Readonly<Record<string, Scalar>> };
@@ -57,7 +65,7 @@ export interface ListQuery {
   /** Empty means the default order (created_at DESC). A seq tiebreaker is always appended. */
   readonly sort: readonly SortKey[];
   readonly page: Page;
-  /** Top-level columns to return; null means all. */
-  readonly only: readonly JobColumn[] | null;
+  /** Fields to return (columns or `options.*` paths); null means all. */
+  readonly only: readonly FieldRef[] | null;
   readonly countOnly: boolean;
 }

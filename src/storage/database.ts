@@ -19,7 +19,8 @@ export interface OpenOptions {
 export type Db = Database.Database;
 
 export function openDatabase(options: OpenOptions): Db {
-  if (options.file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+  if (options.file !== ":memory:")
+    fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
   const db = new Database(options.file, { readonly: options.readonly ?? false });
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);

@@ -35,11 +35,13 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at         TEXT NOT NULL,
         finished_at        TEXT
       ) STRICT;
-      CREATE INDEX jobs_by_domain_created ON jobs (domain_id, created_at DESC, seq);
-      CREATE INDEX jobs_by_scope_created ON jobs (domain_id, workspace_id, created_at DESC, seq);
-      CREATE INDEX jobs_by_trusted_account ON jobs (domain_id, trusted_account_id, created_at DESC);
-      CREATE INDEX jobs_by_plugin ON jobs (domain_id, plugin_id, created_at DESC);
-      CREATE INDEX jobs_by_status ON jobs (domain_id, status, created_at DESC);
+      -- rowid (seq) is the implicit last column of every index, so scanning these backwards gives
+      -- the default order created_at DESC, seq DESC without a sort step.
+      CREATE INDEX jobs_by_domain_created ON jobs (domain_id, created_at);
+      CREATE INDEX jobs_by_scope_created ON jobs (domain_id, workspace_id, created_at);
+      CREATE INDEX jobs_by_trusted_account ON jobs (domain_id, trusted_account_id, created_at);
+      CREATE INDEX jobs_by_plugin ON jobs (domain_id, plugin_id, created_at);
+      CREATE INDEX jobs_by_status ON jobs (domain_id, status, created_at);
     `,
   },
 ];

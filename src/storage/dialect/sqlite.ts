@@ -28,9 +28,6 @@ export const builder = new Kysely<JobsDatabase>({
   },
 });
 
-/** Maximum regex pattern length accepted by the `regexp_i` function. */
-export const MAX_REGEX_LENGTH = 256;
-
 const regexCache = new Map<string, RegExp>();
 
 function compiledRegex(pattern: string): RegExp {

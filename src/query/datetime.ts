@@ -1,0 +1,73 @@
+/**
+ * Datetime values in queries: ISO-8601 strings (`datetime_*`, comparisons on datetime columns) and
+ * SpaceONE's relative `timediff` syntax (python-core `utils.parse_timediff_query`). Both resolve to
+ * the storage format, `YYYY-MM-DDTHH:MM:SS.mmmZ`, so the compiler compares text with text.
+ */
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Parse an ISO-8601 datetime; a value without a zone is UTC (upstream uses naive UTC). Null if invalid. */
+export function parseIsoDatetime(text: string): Date | null {
+  const m = ISO.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = "00", mi = "00", s = "00", frac = "", zone] = m;
+  const ms = Number((frac + "000").slice(0, 3));
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  const probe = new Date(utc);
+  // Reject calendar overflow (2024-02-31 would otherwise roll into March).
+  if (
+    probe.getUTCFullYear() !== Number(y) ||
+    probe.getUTCMonth() !== Number(mo) - 1 ||
+    probe.getUTCDate() !== Number(d) ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  ) {
+    return null;
+  }
+  let offsetMinutes = 0;
+  if (zone && zone !== "Z") {
+    const sign = zone.startsWith("-") ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2, 4));
+    if (oh > 23 || om > 59) return null;
+    offsetMinutes = sign * (oh * 60 + om);
+  }
+  const result = new Date(utc - offsetMinutes * 60_000);
+  const year = result.getUTCFullYear();
+  return year >= 0 && year <= 9999 ? result : null;
+}
+
+/** The storage and wire format of datetimes. */
+export function toStorage(date: Date): string {
+  return date.toISOString();
+}
+
+// now, now/d, now/w, now/m; then optionally [+-] N unit; at most one whitespace around each part.
+const TIMEDIFF = /^now(?:\/([dwm]))?(?:\s?([+-])\s?(\d{1,9})\s?([smhdw]))?$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** Resolve a timediff expression against `now` (UTC). Null if the syntax is invalid. */
+export function parseTimediff(text: string, now: Date): Date | null {
+  const m = TIMEDIFF.exec(text.trim());
+  if (!m) return null;
+  const [, round, sign, amount, unit] = m;
+  let base = new Date(now.getTime());
+  if (round === "d") {
+    base = new Date(Date.UTC(base.getUTCFullYear(), base.getUTCMonth(), base.getUTCDate()));
+  } else if (round === "w") {
+    const day = base.getUTCDay(); // 0 = Sunday; weeks start on Monday
+    const back = (day + 6) % 7;
+    base = new Date(Date.UTC(base.getUTCFullYear(), base.getUTCMonth(), base.getUTCDate() - back));
+  } else if (round === "m") {
+    base = new Date(Date.UTC(base.getUTCFullYear(), base.getUTCMonth(), 1));
+  }
+  if (sign && amount && unit) {
+    const delta = Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+    base = new Date(base.getTime() + (sign === "-" ? -delta : delta));
+  }
+  const year = base.getUTCFullYear();
+  return Number.isNaN(base.getTime()) || year < 0 || year > 9999 ? null : base;
+}

@@ -1,0 +1,284 @@
+/**
+ * SpaceONE filter conditions (`{key|k, value|v, operator|o}`, spec §2.2) -> typed `Condition`s.
+ *
+ * Every problem is an `invalid_argument` naming the field path (`query.filter[2].value`). Upstream
+ * answers unknown operators and unknown fields with INTERNAL (ERROR_DB_QUERY); we do not.
+ */
+import { errors, show } from "../errors.js";
+import type { Condition, FieldRef, Scalar } from "./ast.js";
+import { parseIsoDatetime, parseTimediff, toStorage } from "./datetime.js";
+import { type FieldSpec, isJobColumn, JOB_FIELDS, JSON_SEGMENT, MAX_JSON_DEPTH } from "./fields.js";
+import { regexProblem } from "./regex.js";
+
+export const OPERATORS = [
+  "eq",
+  "not",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "exists",
+  "contain",
+  "not_contain",
+  "in",
+  "not_in",
+  "contain_in",
+  "not_contain_in",
+  "match",
+  "regex",
+  "regex_in",
+  "datetime_lt",
+  "datetime_lte",
+  "datetime_gt",
+  "datetime_gte",
+  "timediff_lt",
+  "timediff_lte",
+  "timediff_gt",
+  "timediff_gte",
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+const LIST_OPERATORS = new Set<Operator>(["in", "not_in", "contain_in", "not_contain_in", "regex_in"]);
+
+/** Most values a list operator may carry, and the longest string value. */
+export const MAX_LIST_VALUES = 1000;
+export const MAX_STRING_VALUE = 4096;
+
+export interface FilterContext {
+  /** "now" for timediff; injected so tests and a request see one instant. */
+  readonly now: Date;
+}
+
+/** Resolve a field name (`status`, `options.provider`) against the catalogue. */
+export function parseFieldRef(raw: unknown, at: string): FieldRef {
+  if (raw === undefined || raw === null || raw === "") throw errors.requiredParameter(at);
+  if (typeof raw !== "string") throw errors.invalidParameterType(at, "string");
+  const [column, ...path] = raw.split(".");
+  if (column === undefined || !isJobColumn(column)) {
+    throw errors.invalidParameter(
+      at,
+      `unknown field ${show(raw, 80)}; fields are ${Object.keys(JOB_FIELDS).join(", ")}`,
+    );
+  }
+  const spec: FieldSpec = JOB_FIELDS[column];
+  if (path.length > 0) {
+    if (spec.type !== "json") {
+      throw errors.invalidParameter(
+        at,
+        `field '${column}' has no sub-fields (only options.* paths are nested)`,
+      );
+    }
+    if (path.length > MAX_JSON_DEPTH)
+      throw errors.invalidParameter(at, `path deeper than ${MAX_JSON_DEPTH} levels`);
+    for (const segment of path) {
+      if (!JSON_SEGMENT.test(segment)) {
+        throw errors.invalidParameter(
+          at,
+          `invalid path segment ${show(segment, 80)}: use 1-64 letters, digits or _-:@$`,
+        );
+      }
+    }
+  }
+  return { column, path, name: raw };
+}
+
+function pick(obj: Record<string, unknown>, long: string, short: string): unknown {
+  return obj[long] !== undefined ? obj[long] : obj[short];
+}
+
+/** Parse a list of filter conditions found at `at` (e.g. `query.filter`). */
+export function parseConditions(raw: unknown, at: string, ctx: FilterContext): Condition[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw errors.invalidParameterType(at, "list");
+  if (raw.length > MAX_LIST_VALUES)
+    throw errors.invalidParameter(at, `more than ${MAX_LIST_VALUES} conditions`);
+  return raw.map((item, i) => parseCondition(item, `${at}[${i}]`, ctx));
+}
+
+export function parseCondition(raw: unknown, at: string, ctx: FilterContext): Condition {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw errors.invalidParameterType(at, "object");
+  const obj = raw as Record<string, unknown>;
+  const field = parseFieldRef(pick(obj, "key", "k"), `${at}.key`);
+  const operatorRaw = pick(obj, "operator", "o");
+  if (operatorRaw === undefined || operatorRaw === "") throw errors.requiredParameter(`${at}.operator`);
+  if (typeof operatorRaw !== "string" || !(OPERATORS as readonly string[]).includes(operatorRaw)) {
+    throw errors.invalidParameter(
+      `${at}.operator`,
+      `unsupported operator ${show(operatorRaw, 40)}; supported: ${OPERATORS.join(", ")}`,
+    );
+  }
+  const op = operatorRaw as Operator;
+  const value = pick(obj, "value", "v");
+  if (value === undefined) throw errors.requiredParameter(`${at}.value`);
+  const valueAt = `${at}.value`;
+  const spec: FieldSpec = JOB_FIELDS[field.column];
+  const isJsonRoot = spec.type === "json" && field.path.length === 0;
+  const isJsonPath = spec.type === "json" && field.path.length > 0;
+
+  if (LIST_OPERATORS.has(op)) {
+    if (!Array.isArray(value)) throw errors.operatorListValueType(field.name, op, obj);
+    if (value.length > MAX_LIST_VALUES)
+      throw errors.invalidParameter(valueAt, `more than ${MAX_LIST_VALUES} values`);
+  } else if (Array.isArray(value)) {
+    throw errors.operatorValueType(field.name, op, obj);
+  }
+  if (isJsonRoot && op !== "exists" && !((op === "eq" || op === "not") && value === null)) {
+    throw errors.invalidParameter(
+      `${at}.key`,
+      `'${field.name}' is an object: use a dotted path such as ${field.name}.provider, or exists`,
+    );
+  }
+
+  switch (op) {
+    case "exists":
+      if (typeof value !== "boolean") throw errors.operatorBooleanType(field.name, op, obj);
+      return { op, field, value };
+    case "eq":
+    case "not":
+      return { op, field, value: comparable(value, spec, isJsonPath, valueAt, true) as Scalar };
+    case "lt":
+    case "lte":
+    case "gt":
+    case "gte": {
+      if (value === null) throw errors.invalidParameter(valueAt, `'${op}' cannot compare with null`);
+      return {
+        op,
+        field,
+        value: comparable(value, spec, isJsonPath, valueAt, false) as string | number | boolean,
+      };
+    }
+    case "in":
+    case "not_in":
+      return {
+        op,
+        field,
+        values: (value as unknown[]).map(
+          (v, i) => comparable(v, spec, isJsonPath, `${valueAt}[${i}]`, true) as Scalar,
+        ),
+      };
+    case "contain":
+    case "not_contain":
+      return { op, field, value: text(value, valueAt) };
+    case "contain_in":
+    case "not_contain_in":
+      return { op, field, values: (value as unknown[]).map((v, i) => text(v, `${valueAt}[${i}]`)) };
+    case "regex":
+      return { op, field, value: pattern(value, valueAt) };
+    case "regex_in":
+      return { op, field, values: (value as unknown[]).map((v, i) => pattern(v, `${valueAt}[${i}]`)) };
+    case "match": {
+      if (typeof value !== "object" || value === null)
+        throw errors.operatorDictValueType(field.name, op, obj);
+      if (!isJsonPath) {
+        throw errors.invalidParameter(
+          `${at}.key`,
+          "'match' applies to lists of objects inside options (options.<path>)",
+        );
+      }
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length === 0) throw errors.invalidParameter(valueAt, "'match' needs at least one key");
+      const matched: Record<string, Scalar> = {};
+      for (const [k, v] of entries) {
+        if (!JSON_SEGMENT.test(k))
+          throw errors.invalidParameter(valueAt, `invalid key ${show(k, 80)} in match`);
+        if (v !== null && typeof v === "object") {
+          throw errors.invalidParameterType(`${valueAt}.${k}`, "string, number, boolean or null");
+        }
+        matched[k] = v as Scalar;
+      }
+      return { op, field, value: matched };
+    }
+    case "datetime_lt":
+    case "datetime_lte":
+    case "datetime_gt":
+    case "datetime_gte": {
+      requireDatetimeCapable(field, spec, `${at}.key`, op);
+      if (typeof value !== "string") throw errors.invalidParameterType(valueAt, "ISO-8601 datetime string");
+      const date = parseIsoDatetime(value);
+      if (!date) throw errors.invalidParameter(valueAt, `${show(value, 60)} is not an ISO-8601 datetime`);
+      return { op: op.slice("datetime_".length) as "lt", field, value: toStorage(date) };
+    }
+    case "timediff_lt":
+    case "timediff_lte":
+    case "timediff_gt":
+    case "timediff_gte": {
+      requireDatetimeCapable(field, spec, `${at}.key`, op);
+      if (typeof value !== "string")
+        throw errors.invalidParameterType(valueAt, "timediff string such as now/d - 2h");
+      const date = parseTimediff(value, ctx.now);
+      if (!date) {
+        throw errors.invalidParameter(
+          valueAt,
+          `invalid timediff ${show(value, 60)}; expected now, now/d, now/w or now/m, optionally +/- N followed by s, m, h, d or w`,
+        );
+      }
+      return { op: op.slice("timediff_".length) as "lt", field, value: toStorage(date) };
+    }
+  }
+}
+
+function requireDatetimeCapable(field: FieldRef, spec: FieldSpec, at: string, op: string): void {
+  if (spec.type !== "datetime" && !(spec.type === "json" && field.path.length > 0)) {
+    throw errors.invalidParameter(at, `'${op}' needs a datetime field; '${field.name}' is a ${spec.type}`);
+  }
+}
+
+function text(value: unknown, at: string): string {
+  if (typeof value !== "string") throw errors.invalidParameterType(at, "string");
+  if (value.length > MAX_STRING_VALUE)
+    throw errors.invalidParameter(at, `longer than ${MAX_STRING_VALUE} characters`);
+  return value;
+}
+
+function pattern(value: unknown, at: string): string {
+  const p = text(value, at);
+  const problem = regexProblem(p);
+  if (problem) throw errors.invalidParameter(at, problem);
+  return p;
+}
+
+/**
+ * A value compared with a field (eq/not/in/lt..): typed by the field. Datetime columns take ISO
+ * strings (normalised to the storage format); enum columns take one of their values; options paths
+ * take any JSON scalar.
+ */
+function comparable(
+  value: unknown,
+  spec: FieldSpec,
+  jsonPath: boolean,
+  at: string,
+  allowNull: boolean,
+): Scalar {
+  if (value === null) {
+    if (!allowNull) throw errors.invalidParameter(at, "null is not comparable");
+    return null;
+  }
+  if (typeof value === "object") throw errors.invalidParameterType(at, "string, number, boolean or null");
+  if (jsonPath) {
+    if (typeof value === "string") return text(value, at);
+    if (typeof value === "number" && !Number.isFinite(value))
+      throw errors.invalidParameter(at, "number is not finite");
+    return value as Scalar;
+  }
+  switch (spec.type) {
+    case "datetime": {
+      if (typeof value !== "string") throw errors.invalidParameterType(at, "ISO-8601 datetime string");
+      const date = parseIsoDatetime(value);
+      if (!date) throw errors.invalidParameter(at, `${show(value, 60)} is not an ISO-8601 datetime`);
+      return toStorage(date);
+    }
+    case "enum":
+      if (typeof value !== "string" || !spec.values?.includes(value)) {
+        throw errors.invalidParameter(at, `${show(value, 60)} is not one of ${spec.values?.join(", ")}`);
+      }
+      return value;
+    case "number":
+      if (typeof value !== "number" || !Number.isFinite(value))
+        throw errors.invalidParameterType(at, "number");
+      return value;
+    default:
+      if (typeof value !== "string") throw errors.invalidParameterType(at, "string");
+      return text(value, at);
+  }
+}

@@ -1,0 +1,85 @@
+/** A stored job as the API shows it: plain data, datetimes as ISO strings, absent fields omitted. */
+import type { FieldRef } from "../query/ast.js";
+import type { JobStatus, ResourceGroup } from "../query/fields.js";
+import type { JobRow } from "../storage/schema.js";
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface JobView {
+  job_id?: string;
+  status?: JobStatus;
+  options?: JsonObject;
+  resource_group?: ResourceGroup;
+  error_message?: string;
+  domain_id?: string;
+  workspace_id?: string;
+  trusted_account_id?: string;
+  plugin_id?: string;
+  created_at?: string;
+  updated_at?: string;
+  finished_at?: string;
+}
+
+function parseOptions(text: string | null | undefined): JsonObject | undefined {
+  if (text === null || text === undefined) return undefined;
+  const value = JSON.parse(text) as JsonValue;
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+}
+
+/** Keep only the requested paths of an options object. */
+function pickPaths(options: JsonObject, paths: readonly (readonly string[])[]): JsonObject {
+  const out: JsonObject = {};
+  for (const path of paths) {
+    let source: JsonValue | undefined = options;
+    for (const segment of path) {
+      source =
+        source !== null && typeof source === "object" && !Array.isArray(source) ? source[segment] : undefined;
+    }
+    if (source === undefined) continue;
+    let target = out;
+    path.forEach((segment, i) => {
+      if (i === path.length - 1) {
+        target[segment] = source as JsonValue;
+      } else {
+        const next = target[segment];
+        target =
+          next !== null && typeof next === "object" && !Array.isArray(next) ? next : (target[segment] = {});
+      }
+    });
+  }
+  return out;
+}
+
+/** Row -> view; with `only`, just the selected fields (options paths pruned to what was asked). */
+export function toJobView(row: Partial<JobRow>, only: readonly FieldRef[] | null = null): JobView {
+  const view: JobView = {};
+  const wanted = only === null ? null : new Set(only.map((f) => f.column));
+  const take = (column: keyof JobView) => wanted === null || wanted.has(column);
+  const assign = <K extends keyof JobView>(key: K, value: JobView[K] | null | undefined) => {
+    if (take(key) && value !== null && value !== undefined) view[key] = value;
+  };
+  assign("job_id", row.job_id);
+  assign("status", row.status);
+  if (take("options")) {
+    let options = parseOptions(row.options);
+    const wholeOptions = only === null || only.some((f) => f.column === "options" && f.path.length === 0);
+    if (options && !wholeOptions && only) {
+      options = pickPaths(
+        options,
+        only.filter((f) => f.column === "options").map((f) => f.path),
+      );
+    }
+    assign("options", options);
+  }
+  assign("resource_group", row.resource_group);
+  assign("error_message", row.error_message);
+  assign("domain_id", row.domain_id);
+  assign("workspace_id", row.workspace_id);
+  assign("trusted_account_id", row.trusted_account_id);
+  assign("plugin_id", row.plugin_id);
+  assign("created_at", row.created_at);
+  assign("updated_at", row.updated_at);
+  assign("finished_at", row.finished_at);
+  return view;
+}

@@ -1,0 +1,126 @@
+/**
+ * Reads and writes of the `jobs` table. Queries are built with Kysely (compile only) and run as
+ * cached better-sqlite3 prepared statements; a page and its count run in one read transaction, so
+ * `total_count` and the rows come from the same snapshot.
+ */
+import type Database from "better-sqlite3";
+import { type SqlBool, sql } from "kysely";
+import type { Condition, FieldRef, Page, SortKey, Where } from "../query/ast.js";
+import { JOB_COLUMNS, type JobColumn } from "../query/fields.js";
+import { compileOrder, compileWhere } from "./compile-where.js";
+import { builder } from "./dialect/sqlite.js";
+import type { JobRow } from "./schema.js";
+
+export interface ListRequest {
+  readonly where: Where;
+  readonly sort: readonly SortKey[];
+  readonly page: Page;
+  /** Fields the caller wants; null for all. */
+  readonly only: readonly FieldRef[] | null;
+  readonly countOnly: boolean;
+  /** The most rows a request without page.limit may return; more is an error the caller raises. */
+  readonly unpagedMax: number;
+}
+
+export type ListResult =
+  | { readonly kind: "ok"; readonly rows: JobRow[]; readonly total: number }
+  | { readonly kind: "too_many"; readonly total: number };
+
+interface Compiled {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+export class JobStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  /** A prepared statement for SQL text, cached (bounded; least recently used evicted). */
+  private statement(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (stmt) {
+      this.statements.delete(text);
+    } else {
+      stmt = this.db.prepare(text);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = this.statements.keys().next().value;
+        if (oldest !== undefined) this.statements.delete(oldest);
+      }
+    }
+    this.statements.set(text, stmt);
+    return stmt;
+  }
+
+  all<T>(query: Compiled): T[] {
+    return this.statement(query.sql).all(...(query.parameters as unknown[])) as T[];
+  }
+
+  one<T>(query: Compiled): T | undefined {
+    return this.statement(query.sql).get(...(query.parameters as unknown[])) as T | undefined;
+  }
+
+  run(query: Compiled): Database.RunResult {
+    return this.statement(query.sql).run(...(query.parameters as unknown[]));
+  }
+
+  /** Run `fn` in one read transaction: every statement in it sees the same snapshot. */
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
+  }
+
+  list(request: ListRequest): ListResult {
+    const where = compileWhere(request.where);
+    const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
+    const columns = selectedColumns(request.only);
+    const limit = request.page.limit ?? request.unpagedMax;
+    const page = builder
+      .selectFrom("jobs")
+      .select(columns)
+      .where(where)
+      .orderBy(compileOrder(request.sort))
+      .limit(limit)
+      .offset(request.page.offset)
+      .compile();
+    return this.snapshot(() => {
+      const total = this.one<{ n: number }>(count)?.n ?? 0;
+      if (request.countOnly) return { kind: "ok" as const, rows: [], total };
+      if (request.page.limit === null && total > request.unpagedMax)
+        return { kind: "too_many" as const, total };
+      return { kind: "ok" as const, rows: this.all<JobRow>(page), total };
+    });
+  }
+
+  /** One job by id within a scope (extra conditions ANDed). */
+  get(jobId: string, scope: readonly Condition[]): JobRow | undefined {
+    const query = builder
+      .selectFrom("jobs")
+      .selectAll()
+      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
+      .where(compileWhere({ and: scope, or: [] }))
+      .compile();
+    return this.one<JobRow>(query);
+  }
+
+  /** Delete one job by id within a scope; true if a row was deleted. */
+  delete(jobId: string, scope: readonly Condition[]): boolean {
+    const query = builder
+      .deleteFrom("jobs")
+      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
+      .where(compileWhere({ and: scope, or: [] }))
+      .compile();
+    return this.run(query).changes > 0;
+  }
+
+  insert(row: Omit<JobRow, "seq">): void {
+    this.run(builder.insertInto("jobs").values(row).compile());
+  }
+}
+
+/** Columns to read for an `only` projection (an options path needs the options column). */
+function selectedColumns(only: readonly FieldRef[] | null): JobColumn[] {
+  if (only === null) return JOB_COLUMNS;
+  return [...new Set(only.map((f) => f.column))];
+}
