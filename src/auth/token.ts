@@ -1,0 +1,252 @@
+/**
+ * JWT verification and signing (spec §3.6), and finding the token in request headers.
+ *
+ * Verification pins the algorithm to the configured one, so `alg: none`, algorithm confusion (an RS256
+ * public key used as an HS256 secret) and any other algorithm fail before a signature is even checked.
+ * Every failure is `ERROR_AUTHENTICATE_FAILURE` with a short reason; reasons never echo the token.
+ */
+import { randomBytes } from "node:crypto";
+import { type JWTPayload, type JWTVerifyResult, errors as jose, jwtVerify, SignJWT } from "jose";
+import { errors } from "../errors.js";
+import { type JwtConfig, loadSigningKey, loadVerificationKey, type VerificationKey } from "./keys.js";
+import { type Principal, ROLE_TYPES, type RoleType } from "./principal.js";
+
+export const TOKEN_TYPES = ["ACCESS_TOKEN", "SYSTEM_TOKEN"] as const;
+export type TokenType = (typeof TOKEN_TYPES)[number];
+
+/** The `ver` claim python-core accepts. */
+export const TOKEN_VERSION = "2.0";
+
+/** Roles whose token is scoped to one workspace, so it must carry `wid` (spec §3.6, mutation table). */
+const WORKSPACE_ROLES: ReadonlySet<RoleType> = new Set(["WORKSPACE_OWNER", "WORKSPACE_MEMBER"]);
+
+/**
+ * Longer strings are refused before parsing: real tokens are well under 4 KiB, and this bounds the
+ * work an unauthenticated caller can make us do.
+ */
+const MAX_TOKEN_LENGTH = 16_384;
+
+export interface TokenVerifier {
+  readonly algorithm: JwtConfig["algorithm"];
+  /** Verify a raw JWT and map its claims; throws ERROR_AUTHENTICATE_FAILURE. */
+  verify(token: string): Promise<Principal>;
+}
+
+/**
+ * Load the verification key once and return a verifier. For HS256 the secret file must already exist:
+ * start-up calls `ensureLocalSecret` first, so a verifier never invents a key nobody else knows.
+ * Throws KeyError when the key material is missing or unusable.
+ */
+export async function createTokenVerifier(config: { readonly jwt: JwtConfig }): Promise<TokenVerifier> {
+  const algorithm = config.jwt.algorithm;
+  const key = await loadVerificationKey(config);
+  return {
+    algorithm,
+    async verify(token: string): Promise<Principal> {
+      if (typeof token !== "string" || token.trim() === "") throw fail("empty token provided.");
+      if (token.length > MAX_TOKEN_LENGTH) throw fail("failed to decode token.");
+      let result: JWTVerifyResult;
+      try {
+        result = await verifyWithKey(token.trim(), key, algorithm);
+      } catch (error) {
+        throw fail(reasonFor(error));
+      }
+      return principalFromClaims(result.payload);
+    },
+  };
+}
+
+/**
+ * The caller of a request, from its headers. The token is the raw JWT in `token` (gRPC metadata, or
+ * the same-named HTTP header) or else `Authorization: Bearer <jwt>`.
+ *
+ * System tokens (other microservices) name the domain and workspace they act for in `x_domain_id` /
+ * `x_workspace_id`. Access tokens ignore those headers: a user must not be able to re-scope themselves.
+ */
+export async function authenticate(verifier: TokenVerifier, headers: Headers): Promise<Principal> {
+  const token = tokenFromHeaders(headers);
+  if (token === null) throw fail("empty token provided.");
+  const principal = await verifier.verify(token);
+  if (principal.tokenType !== "SYSTEM_TOKEN") return principal;
+  return {
+    ...principal,
+    domainId: headerValue(headers, "x_domain_id", "x-domain-id") ?? principal.domainId,
+    workspaceId: headerValue(headers, "x_workspace_id", "x-workspace-id") ?? principal.workspaceId,
+  };
+}
+
+/** The raw JWT from `token`, else from `Authorization: Bearer`; null when neither is present. */
+export function tokenFromHeaders(headers: Headers): string | null {
+  const raw = headerValue(headers, "token");
+  if (raw !== null) return raw;
+  const authorization = headers.get("authorization");
+  if (authorization === null) return null;
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match?.[1] ?? null;
+}
+
+export interface TokenClaims {
+  readonly domainId: string;
+  readonly role: RoleType;
+  /** Required for WORKSPACE_OWNER / WORKSPACE_MEMBER; refused for DOMAIN_ADMIN. */
+  readonly workspaceId?: string | undefined;
+  readonly ttlSeconds: number;
+  readonly tokenType?: TokenType | undefined;
+  /** Omitted or empty: no `permissions` claim, i.e. the role check alone applies (managed roles). */
+  readonly permissions?: readonly string[] | undefined;
+  /** `sub`; defaults to "token-cli" so audit logs show where the token came from. */
+  readonly subject?: string | undefined;
+}
+
+/**
+ * Sign a token the way identity issues them (`ver: "2.0"`, `did`, `wid`, `rol`, `typ`, `exp`, `jti`),
+ * with the configured algorithm. Refuses claim combinations the verifier or the scoping would reject or
+ * misread, so a token that signs is a token that works. Throws Error/KeyError on bad input.
+ */
+export async function signToken(config: { readonly jwt: JwtConfig }, claims: TokenClaims): Promise<string> {
+  const tokenType = claims.tokenType ?? "ACCESS_TOKEN";
+  if (!TOKEN_TYPES.includes(tokenType)) throw new Error(`unknown token type ${JSON.stringify(tokenType)}`);
+  if (!ROLE_TYPES.includes(claims.role)) {
+    throw new Error(`unknown role ${JSON.stringify(claims.role)}; expected one of ${ROLE_TYPES.join(", ")}`);
+  }
+  if (typeof claims.domainId !== "string" || claims.domainId.trim() === "") {
+    throw new Error("a domain id is required");
+  }
+  const workspaceId = claims.workspaceId?.trim() || undefined;
+  if (WORKSPACE_ROLES.has(claims.role) && workspaceId === undefined) {
+    throw new Error(`role ${claims.role} needs a workspace id`);
+  }
+  if (claims.role === "DOMAIN_ADMIN" && workspaceId !== undefined) {
+    throw new Error("role DOMAIN_ADMIN is domain-wide and must not carry a workspace id");
+  }
+  if (!Number.isSafeInteger(claims.ttlSeconds) || claims.ttlSeconds <= 0) {
+    throw new Error("ttl must be a positive whole number of seconds");
+  }
+  const permissions = (claims.permissions ?? []).map((p) => p.trim()).filter((p) => p !== "");
+
+  const payload: JWTPayload = {
+    did: claims.domainId.trim(),
+    rol: claims.role,
+    typ: tokenType,
+    ver: TOKEN_VERSION,
+  };
+  if (workspaceId !== undefined) payload.wid = workspaceId;
+  if (permissions.length > 0) payload.permissions = permissions;
+
+  const { key, kid } = await loadSigningKey(config);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(payload)
+    .setProtectedHeader(
+      kid === undefined ? { alg: config.jwt.algorithm } : { alg: config.jwt.algorithm, kid },
+    )
+    .setSubject(claims.subject?.trim() || "token-cli")
+    .setIssuedAt(now)
+    .setExpirationTime(now + claims.ttlSeconds)
+    .setJti(randomBytes(16).toString("hex"))
+    .sign(key);
+}
+
+async function verifyWithKey(
+  token: string,
+  key: VerificationKey,
+  algorithm: JwtConfig["algorithm"],
+): Promise<JWTVerifyResult> {
+  const options = { algorithms: [algorithm], requiredClaims: ["exp"] };
+  try {
+    // The overloads of jwtVerify are split by key kind; the union needs a branch to pick one.
+    return typeof key === "function"
+      ? await jwtVerify(token, key, options)
+      : await jwtVerify(token, key, options);
+  } catch (error) {
+    // A JWKS with several keys of the right type and a token without `kid`: try each candidate.
+    if (!(error instanceof jose.JWKSMultipleMatchingKeys)) throw error;
+    for await (const candidate of error) {
+      try {
+        return await jwtVerify(token, candidate, options);
+      } catch (inner) {
+        if (!(inner instanceof jose.JWSSignatureVerificationFailed)) throw inner;
+      }
+    }
+    throw new jose.JWSSignatureVerificationFailed();
+  }
+}
+
+function reasonFor(error: unknown): string {
+  if (error instanceof jose.JWTExpired) return "token expired.";
+  if (error instanceof jose.JWTClaimValidationFailed && error.claim === "exp") return "token has no expiry.";
+  if (error instanceof jose.JWTClaimValidationFailed && error.claim === "nbf") return "token not yet valid.";
+  if (error instanceof jose.JWSSignatureVerificationFailed) return "invalid token signature.";
+  return "failed to decode token.";
+}
+
+/** Check the claims python-core relies on and map them to a Principal. */
+function principalFromClaims(claims: JWTPayload): Principal {
+  if (claims.ver !== TOKEN_VERSION) throw fail("invalid token version.");
+
+  const tokenType = claims.typ;
+  if (typeof tokenType !== "string" || !(TOKEN_TYPES as readonly string[]).includes(tokenType)) {
+    throw fail("invalid token type.");
+  }
+
+  const role = claims.rol;
+  if (role !== undefined && (typeof role !== "string" || !(ROLE_TYPES as readonly string[]).includes(role))) {
+    throw fail("invalid role type.");
+  }
+
+  const domainId = optionalString(claims.did, "domain_id");
+  const workspaceId = optionalString(claims.wid, "workspace_id");
+
+  if (tokenType === "ACCESS_TOKEN") {
+    if (domainId === null) throw fail("empty domain_id provided.");
+    // Without a role an access token can call nothing; refusing it here gives a clearer error.
+    if (role === undefined) throw fail("empty role_type provided.");
+    // A workspace-scoped role without `wid` would otherwise be scoped to nothing, or to everything.
+    if (WORKSPACE_ROLES.has(role as RoleType) && workspaceId === null) {
+      throw fail("empty workspace_id provided.");
+    }
+  }
+
+  const permissions = claims.permissions;
+  if (
+    permissions !== undefined &&
+    permissions !== null &&
+    !(Array.isArray(permissions) && permissions.every((p) => typeof p === "string"))
+  ) {
+    throw fail("invalid permissions.");
+  }
+
+  return {
+    tokenType: tokenType as Principal["tokenType"],
+    role: (role as RoleType | undefined) ?? null,
+    domainId,
+    workspaceId,
+    permissions: Object.freeze([...((permissions as string[] | null | undefined) ?? [])]),
+    subject: firstString(claims.sub, claims.user_id),
+  };
+}
+
+/** A string claim, trimmed; absent/null/empty is null, any other type is a malformed token. */
+function optionalString(value: unknown, name: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") throw fail(`invalid ${name}.`);
+  const trimmed = value.trim();
+  return trimmed === "" ? null : trimmed;
+}
+
+function firstString(...values: unknown[]): string | null {
+  for (const value of values) if (typeof value === "string" && value !== "") return value;
+  return null;
+}
+
+/** A header's trimmed value under the first of `names` that is present and non-empty. */
+function headerValue(headers: Headers, ...names: string[]): string | null {
+  for (const name of names) {
+    const value = headers.get(name)?.trim();
+    if (value) return value;
+  }
+  return null;
+}
+
+function fail(reason: string) {
+  return errors.authenticateFailure(reason);
+}
