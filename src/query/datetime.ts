@@ -12,7 +12,7 @@ export function parseIsoDatetime(text: string): Date | null {
   const m = ISO.exec(text.trim());
   if (!m) return null;
   const [, y, mo, d, h = "00", mi = "00", s = "00", frac = "", zone] = m;
-  const ms = Number((frac + "000").slice(0, 3));
+  const ms = Number(`${frac}000`.slice(0, 3));
   const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   const probe = new Date(utc);
   // Reject calendar overflow (2024-02-31 would otherwise roll into March).

@@ -1,0 +1,220 @@
+/**
+ * Wire encodings of errors (spec §4.2, §4.3).
+ *
+ * Connect/gRPC/gRPC-Web: the status code plus SpaceONE's details string `"ERROR_CODE: message"` as the
+ * error message, which is what python-core puts in gRPC status details and what SpaceONE clients split
+ * on the first `:`. REST: `{"detail": {"code": "ERROR_CODE", "message": "..."}}` with the HTTP status
+ * console-api-v2 uses, the body shape the Cloudforet console parses.
+ */
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { SpaceOneError, type StatusName } from "../errors.js";
+
+/** Response header (gRPC: trailer) that repeats the SpaceONE error code, so no client has to parse it. */
+export const errorCodeHeader = "x-spaceone-error-code";
+
+const codeByStatus: Record<StatusName, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  permission_denied: Code.PermissionDenied,
+  unauthenticated: Code.Unauthenticated,
+  failed_precondition: Code.FailedPrecondition,
+  aborted: Code.Aborted,
+  resource_exhausted: Code.ResourceExhausted,
+  deadline_exceeded: Code.DeadlineExceeded,
+  unavailable: Code.Unavailable,
+  unimplemented: Code.Unimplemented,
+  internal: Code.Internal,
+};
+
+/** Connect's code names (the strings in Connect error JSON), written out rather than using internals. */
+const codeNames: Record<Code, string> = {
+  [Code.Canceled]: "canceled",
+  [Code.Unknown]: "unknown",
+  [Code.InvalidArgument]: "invalid_argument",
+  [Code.DeadlineExceeded]: "deadline_exceeded",
+  [Code.NotFound]: "not_found",
+  [Code.AlreadyExists]: "already_exists",
+  [Code.PermissionDenied]: "permission_denied",
+  [Code.ResourceExhausted]: "resource_exhausted",
+  [Code.FailedPrecondition]: "failed_precondition",
+  [Code.Aborted]: "aborted",
+  [Code.OutOfRange]: "out_of_range",
+  [Code.Unimplemented]: "unimplemented",
+  [Code.Internal]: "internal",
+  [Code.Unavailable]: "unavailable",
+  [Code.DataLoss]: "data_loss",
+  [Code.Unauthenticated]: "unauthenticated",
+};
+
+const codeByName = new Map<string, Code>(
+  Object.entries(codeNames).map(([code, name]) => [name, Number(code)]),
+);
+
+/** The Connect code for a SpaceONE status name. */
+export function codeForStatus(status: StatusName): Code {
+  return codeByStatus[status];
+}
+
+/** The Connect JSON name of a code (`not_found`), or undefined for a number that is not a code. */
+export function codeName(code: Code): string | undefined {
+  return codeNames[code];
+}
+
+/** Parse a Connect JSON code name (`"not_found"`); undefined if unknown. */
+export function codeFromName(name: string): Code | undefined {
+  return codeByName.get(name);
+}
+
+/**
+ * Turn anything a handler threw into the ConnectError to send. Unknown errors become a bare
+ * `ERROR_UNKNOWN: internal error`: their message or stack may hold secrets or internals. The caller
+ * logs the original.
+ */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof SpaceOneError) {
+    return new ConnectError(err.details, codeForStatus(err.status), { [errorCodeHeader]: err.code });
+  }
+  return new ConnectError("ERROR_UNKNOWN: internal error", Code.Internal, {
+    [errorCodeHeader]: "ERROR_UNKNOWN",
+  });
+}
+
+/**
+ * An interceptor applying `toConnectError` to whatever an implementation throws, so handlers can throw
+ * `SpaceOneError`s directly. `onUnknown` sees the original of every error that was not already a
+ * SpaceOneError or ConnectError (a bug or an infrastructure fault): log it there, it is not sent.
+ */
+export function createErrorInterceptor(onUnknown?: (err: unknown, procedure: string) => void): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (!(err instanceof ConnectError) && !(err instanceof SpaceOneError)) {
+        onUnknown?.(err, `${req.service.typeName}/${req.method.name}`);
+      }
+      throw toConnectError(err);
+    }
+  };
+}
+
+/**
+ * HTTP status of a REST error (spec §4.3, python-core fastapi `_STATUS_CODE_MAP`, plus 429 for
+ * resource_exhausted as Connect does, so an oversized body reads as "too much", not as a server fault).
+ */
+export function httpStatusForCode(code: Code): number {
+  switch (code) {
+    case Code.InvalidArgument:
+    case Code.FailedPrecondition:
+    case Code.OutOfRange:
+      return 400;
+    case Code.Unauthenticated:
+      return 401;
+    case Code.PermissionDenied:
+      return 403;
+    case Code.NotFound:
+      return 404;
+    case Code.AlreadyExists:
+    case Code.Aborted:
+      return 409;
+    case Code.ResourceExhausted:
+      return 429;
+    case Code.Canceled:
+      return 499;
+    case Code.Unimplemented:
+      return 501;
+    case Code.Unavailable:
+      return 503;
+    case Code.DeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+export interface RestErrorBody {
+  readonly detail: { readonly code: string; readonly message: string };
+}
+
+export interface RestError {
+  readonly status: number;
+  readonly body: RestErrorBody;
+}
+
+const detailsPattern = /^(ERROR_[A-Z0-9_]+): ([\s\S]*)$/;
+
+/**
+ * The REST error for a Connect code and message. A SpaceONE details string (`ERROR_X: message`) is split
+ * into code and message; any other message (e.g. connect-node's own "cannot decode message" or "message
+ * size is larger than configured readMaxBytes") gets a code named after the status, such as
+ * `ERROR_INVALID_ARGUMENT` or `ERROR_RESOURCE_EXHAUSTED`.
+ */
+export function restError(code: Code, message: string): RestError {
+  const status = httpStatusForCode(code);
+  const match = detailsPattern.exec(message);
+  if (match?.[1] !== undefined && match[2] !== undefined) {
+    return { status, body: { detail: { code: match[1], message: match[2] } } };
+  }
+  const name = codeNames[code] ?? "unknown";
+  return { status, body: { detail: { code: `ERROR_${name.toUpperCase()}`, message } } };
+}
+
+/** The REST error for a ConnectError (uses its raw message, without the `[code]` prefix). */
+export function restErrorFromConnectError(err: ConnectError): RestError {
+  return restError(err.code, err.rawMessage);
+}
+
+/**
+ * Re-encode the `grpc-message` of gRPC responses with the minimal percent-encoding of the gRPC HTTP/2
+ * spec (only `%`, controls and non-ASCII bytes). connect-node uses `encodeURIComponent`, which the spec
+ * allows, but @grpc/grpc-js decodes with `decodeURI`, which leaves `%3A` and `%3D` alone: a grpc-js
+ * client would read `ERROR_NOT_FOUND%3A ... (job_id %3D x)` and could not split the SpaceONE details.
+ * Python (grpc core) decodes either form; after this every client reads `ERROR_NOT_FOUND: ...`.
+ */
+export function normalizeGrpcMessage(res: { writeHead: unknown; addTrailers: unknown }): void {
+  const target = res as {
+    writeHead: (...args: unknown[]) => unknown;
+    addTrailers: (...args: unknown[]) => unknown;
+  };
+  const writeHead = target.writeHead;
+  const addTrailers = target.addTrailers;
+  target.writeHead = function (this: unknown, ...args: unknown[]) {
+    const i = typeof args[1] === "string" ? 2 : 1;
+    args[i] = withMinimalGrpcMessage(args[i]);
+    return writeHead.apply(this, args);
+  };
+  target.addTrailers = function (this: unknown, ...args: unknown[]) {
+    args[0] = withMinimalGrpcMessage(args[0]);
+    return addTrailers.apply(this, args);
+  };
+}
+
+function withMinimalGrpcMessage(headers: unknown): unknown {
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) return headers;
+  const record = headers as Record<string, unknown>;
+  const key = Object.keys(record).find((k) => k.toLowerCase() === "grpc-message");
+  const value = key === undefined ? undefined : record[key];
+  if (key === undefined || typeof value !== "string") return headers;
+  return { ...record, [key]: minimalPercentEncode(safeDecode(value)) };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** gRPC's Percent-Encoded: bytes 0x20-0x7E except `%` stay as they are; every other byte is `%XX`. */
+export function minimalPercentEncode(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}

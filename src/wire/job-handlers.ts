@@ -1,0 +1,101 @@
+/**
+ * The Job service's Connect implementation: thin handlers that decode, call the service, encode.
+ * Authentication happens once per call in an interceptor that puts the Principal in the context.
+ */
+import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { StructSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type ContextKey,
+  createContextKey,
+  type HandlerContext,
+  type Interceptor,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import {
+  type Job,
+  type JobInfo,
+  JobInfo_ResourceGroup,
+  JobInfo_Status,
+  JobInfoSchema,
+  JobStatQuerySchema,
+  JobsQuerySchema,
+} from "../../gen/spaceone/api/identity/v2/job_pb.js";
+import type { Principal } from "../auth/principal.js";
+import { authenticate, type TokenVerifier } from "../auth/token.js";
+import { errors } from "../errors.js";
+import type { JobService, JobStatRequest, JobsQueryRequest } from "../service/job-service.js";
+import type { JobView } from "../service/job-view.js";
+
+const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
+  description: "authenticated caller",
+});
+
+/** Authenticates every call (token header or Authorization: Bearer) before any handler runs. */
+export function createAuthInterceptor(verifier: TokenVerifier): Interceptor {
+  return (next) => async (req) => {
+    req.contextValues.set(principalKey, await authenticate(verifier, req.header));
+    return next(req);
+  };
+}
+
+export function principalOf(ctx: HandlerContext): Principal {
+  const principal = ctx.values.get(principalKey);
+  // Unreachable when the auth interceptor is installed; refuse rather than serve unscoped.
+  if (!principal) throw errors.authenticateFailure("empty token provided.");
+  return principal;
+}
+
+const jsonOptions = { useProtoFieldName: true } as const;
+
+export function toJobInfo(view: JobView): JobInfo {
+  return create(JobInfoSchema, {
+    jobId: view.job_id,
+    status: view.status ? JobInfo_Status[view.status] : JobInfo_Status.NONE,
+    options: view.options,
+    resourceGroup: view.resource_group ? JobInfo_ResourceGroup[view.resource_group] : undefined,
+    errorMessage: view.error_message,
+    domainId: view.domain_id,
+    workspaceId: view.workspace_id,
+    trustedAccountId: view.trusted_account_id,
+    pluginId: view.plugin_id,
+    createdAt: view.created_at,
+    updatedAt: view.updated_at,
+    finishedAt: view.finished_at,
+    startedAt: view.started_at,
+    heartbeatAt: view.heartbeat_at,
+    progressPercent: view.progress_percent,
+    currentStep: view.current_step,
+    recordsProcessed: view.records_processed,
+    recordsTotal: view.records_total,
+    recordsCreated: view.records_created,
+    recordsUpdated: view.records_updated,
+    recordsDeleted: view.records_deleted,
+    cancelRequestedAt: view.cancel_requested_at,
+    cancelReason: view.cancel_reason,
+    canceledBy: view.canceled_by,
+    errorCode: view.error_code,
+    durationSeconds: view.duration_seconds,
+    version: view.version,
+  });
+}
+
+export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
+  return {
+    get(req, ctx) {
+      return toJobInfo(service.get(principalOf(ctx), { job_id: req.jobId }));
+    },
+    list(req, ctx) {
+      const request = toJson(JobsQuerySchema, req, jsonOptions) as JobsQueryRequest;
+      const result = service.list(principalOf(ctx), request);
+      return { results: result.results.map(toJobInfo), totalCount: result.total_count };
+    },
+    delete(req, ctx) {
+      service.delete(principalOf(ctx), { job_id: req.jobId });
+      return {};
+    },
+    stat(req, ctx) {
+      const request = toJson(JobStatQuerySchema, req, jsonOptions) as JobStatRequest;
+      return fromJson(StructSchema, service.stat(principalOf(ctx), request));
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/** The real app on an ephemeral port, with an HS256 secret in a temp dir and real signed tokens. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createApp } from "../../src/app.js";
+import { ensureLocalSecret } from "../../src/auth/keys.js";
+import type { RoleType } from "../../src/auth/principal.js";
+import { createTokenVerifier, signToken } from "../../src/auth/token.js";
+import { type Config, loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { openDatabase } from "../../src/storage/database.js";
+import type { JobRow } from "../../src/storage/schema.js";
+import { startServer } from "../../src/wire/server.js";
+import { JOBS, NOW } from "./fixture.js";
+
+export interface TestServer {
+  readonly url: string;
+  readonly config: Config;
+  readonly dataDir: string;
+  token(role: RoleType, domainId?: string, workspaceId?: string, extra?: { permissions?: string[] }): Promise<string>;
+  systemToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(
+  options: { jobs?: Omit<JobRow, "seq">[]; env?: Record<string, string> } = {},
+): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-test-"));
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
+  ensureLocalSecret(config);
+  const db = openDatabase({ file: config.databaseFile });
+  const insert = db.prepare(
+    `INSERT INTO jobs (job_id, status, options, resource_group, error_message, domain_id, workspace_id,
+       trusted_account_id, plugin_id, created_at, updated_at, finished_at)
+     VALUES (@job_id, @status, @options, @resource_group, @error_message, @domain_id, @workspace_id,
+       @trusted_account_id, @plugin_id, @created_at, @updated_at, @finished_at)`,
+  );
+  db.transaction(() => {
+    for (const job of options.jobs ?? JOBS) insert.run(job);
+  })();
+  const verifier = await createTokenVerifier(config);
+  const app = createApp({ config, db, verifier, logger: createLogger("silent"), now: () => NOW });
+  const server = await startServer({ handler: app.handler, host: "127.0.0.1", port: 0, shutdownGraceMs: 2000 });
+  return {
+    url: server.url,
+    config,
+    dataDir,
+    token: (role, domainId = "domain-a", workspaceId, extra = {}) =>
+      signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions: extra.permissions }),
+    systemToken: () => signToken(config, { role: "DOMAIN_ADMIN", domainId: "domain-a", ttlSeconds: 600, tokenType: "SYSTEM_TOKEN" }),
+    async close() {
+      await server.close();
+      db.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
