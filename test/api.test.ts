@@ -4,13 +4,24 @@
  * scope matrix; errors on each wire.
  */
 import path from "node:path";
+import { fromJson, toJson } from "@bufbuild/protobuf";
+import { StructSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromJson } from "@bufbuild/protobuf";
-import { Job, JobInfo_Status, JobsQuery_JobStatus, JobsQuerySchema } from "../gen/spaceone/api/identity/v2/job_pb.js";
+import {
+  Job,
+  JobInfo_Status,
+  JobStatQuerySchema,
+  JobsQuery_JobStatus,
+  JobsQuerySchema,
+} from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { JOBS } from "./support/fixture.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
@@ -69,8 +80,34 @@ describe.each(Object.entries(transports))("%s", (_name, makeTransport) => {
     expect(anonymous.code).toBe(Code.Unauthenticated);
     expect(anonymous.rawMessage).toMatch(/^ERROR_AUTHENTICATE_FAILURE: /);
 
+    const stat = await client.stat(
+      fromJson(JobStatQuerySchema, {
+        query: {
+          aggregate: [
+            {
+              group: {
+                keys: [{ key: "status", name: "status" }],
+                fields: [{ operator: "count", name: "n" }],
+              },
+            },
+            { sort: [{ key: "status" }] },
+          ],
+        },
+      }),
+      { headers },
+    );
+    const counts = new Map<string, number>();
+    for (const j of domainA) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
+    expect(toJson(StructSchema, stat)).toEqual({
+      results: [...counts.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([status, n]) => ({ status, n })),
+    });
+
     const bad = await connectCode(
-      client.list(fromJson(JobsQuerySchema, { query: { filter: [{ k: "status", v: "x", o: "like" }] } }), { headers }),
+      client.list(fromJson(JobsQuerySchema, { query: { filter: [{ k: "status", v: "x", o: "like" }] } }), {
+        headers,
+      }),
     );
     expect(bad.code).toBe(Code.InvalidArgument);
     expect(bad.rawMessage).toContain("query.filter[0].operator");
@@ -91,7 +128,10 @@ describe("REST aliases", () => {
 
   it("answer with proto field names on both prefixes and accept camelCase input", async () => {
     for (const prefix of ["/identity/v2/job", "/identity/job"]) {
-      const res = await post(`${prefix}/list`, { trustedAccountId: "ta-az-1", query: { only: ["job_id", "status"] } });
+      const res = await post(`${prefix}/list`, {
+        trustedAccountId: "ta-az-1",
+        query: { only: ["job_id", "status"] },
+      });
       expect(res.status).toBe(200);
       const body = await json(res);
       expect(body.total_count).toBe(2);
@@ -100,9 +140,49 @@ describe("REST aliases", () => {
         { job_id: "job-a05", status: "CANCELED" },
       ]);
       const got = await json(await post(`${prefix}/get`, { job_id: "job-a04" }));
-      expect(got).toMatchObject({ job_id: "job-a04", workspace_id: "*", resource_group: "DOMAIN", status: "PENDING" });
+      expect(got).toMatchObject({
+        job_id: "job-a04",
+        workspace_id: "*",
+        resource_group: "DOMAIN",
+        status: "PENDING",
+      });
       expect(got).not.toHaveProperty("finished_at");
     }
+  });
+
+  it("stat answers a Struct with results and, when paged, total_count", async () => {
+    const res = await post("/identity/v2/job/stat", {
+      query: {
+        filter: [{ k: "status", v: "FAILURE", o: "eq" }],
+        aggregate: [
+          {
+            group: {
+              keys: [{ key: "trusted_account_id", name: "ta" }],
+              fields: [{ operator: "count", name: "n" }],
+            },
+          },
+          { sort: [{ key: "n", desc: true }, { key: "ta" }] },
+        ],
+        page: { start: 1, limit: 1 },
+      },
+    });
+    expect(res.status).toBe(200);
+    const failures = domainA.filter((j) => j.status === "FAILURE");
+    const perAccount = new Map<string, number>();
+    for (const j of failures)
+      perAccount.set(j.trusted_account_id, (perAccount.get(j.trusted_account_id) ?? 0) + 1);
+    const [top] = [...perAccount.entries()].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+    expect(await json(res)).toEqual({
+      results: [{ ta: top?.[0], n: top?.[1] }],
+      total_count: perAccount.size,
+    });
+    const distinct = await json(await post("/identity/job/stat", { query: { distinct: "plugin_id" } }));
+    expect(distinct).toEqual({
+      results: [...new Set(domainA.map((j) => j.plugin_id).filter((p) => p !== null))].sort(),
+    });
+    const missing = await post("/identity/v2/job/stat", { query: {} });
+    expect(missing.status).toBe(400);
+    expect((await json(missing)).detail.code).toBe("ERROR_REQUIRED_PARAMETER");
   });
 
   it("errors use SpaceONE's body and status", async () => {
@@ -166,7 +246,11 @@ describe("independent @grpc/grpc-js client from the .proto files", () => {
 });
 
 describe("roles and scopes", () => {
-  const listIds = async (token: string, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+  const listIds = async (
+    token: string,
+    body: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => {
     const client = createClient(Job, transports["Connect JSON / HTTP/1.1"]?.() as Transport);
     const res = await client.list(body, { headers: { token, ...headers } });
     return { ids: res.results.map((r) => r.jobId).sort(), total: res.totalCount };
@@ -192,7 +276,9 @@ describe("roles and scopes", () => {
       expect(seen.total).toBe(want.length);
       expect((await listIds(token, { workspaceId: "ws-1" })).ids).toEqual(want);
       // A filter cannot widen the scope either.
-      const widen = fromJson(JobsQuerySchema, { query: { filter_or: [{ k: "workspace_id", v: "ws-1", o: "eq" }] } });
+      const widen = fromJson(JobsQuerySchema, {
+        query: { filter_or: [{ k: "workspace_id", v: "ws-1", o: "eq" }] },
+      });
       expect((await listIds(token, widen as never)).ids).toEqual([]);
       const client = createClient(Job, transports["Connect JSON / HTTP/1.1"]?.() as Transport);
       const other = await connectCode(client.get({ jobId: "job-a01" }, { headers: { token } }));
@@ -208,8 +294,12 @@ describe("roles and scopes", () => {
       expectedIds((j) => j.domain_id === "domain-b"),
     );
     const client = createClient(Job, transports["Connect JSON / HTTP/1.1"]?.() as Transport);
-    expect((await connectCode(client.get({ jobId: "job-a01" }, { headers: { token } }))).code).toBe(Code.NotFound);
-    expect((await connectCode(client.delete({ jobId: "job-a01" }, { headers: { token } }))).code).toBe(Code.NotFound);
+    expect((await connectCode(client.get({ jobId: "job-a01" }, { headers: { token } }))).code).toBe(
+      Code.NotFound,
+    );
+    expect((await connectCode(client.delete({ jobId: "job-a01" }, { headers: { token } }))).code).toBe(
+      Code.NotFound,
+    );
   });
 
   it("system tokens act for the domain named in x_domain_id", async () => {
@@ -232,12 +322,16 @@ describe("roles and scopes", () => {
     const denied = await connectCode(client.delete({ jobId: "job-a01" }, { headers: { token: member } }));
     expect(denied.code).toBe(Code.PermissionDenied);
     expect(denied.rawMessage).toBe("ERROR_PERMISSION_DENIED: Permission denied.");
-    const readOnly = await server.token("DOMAIN_ADMIN", "domain-a", undefined, { permissions: ["identity:Job.read"] });
+    const readOnly = await server.token("DOMAIN_ADMIN", "domain-a", undefined, {
+      permissions: ["identity:Job.read"],
+    });
     expect((await client.list({}, { headers: { token: readOnly } })).totalCount).toBe(domainA.length);
-    expect((await connectCode(client.delete({ jobId: "job-a01" }, { headers: { token: readOnly } }))).code).toBe(
-      Code.PermissionDenied,
-    );
-    const prefix = await server.token("DOMAIN_ADMIN", "domain-a", undefined, { permissions: ["identity:Job"] });
+    expect(
+      (await connectCode(client.delete({ jobId: "job-a01" }, { headers: { token: readOnly } }))).code,
+    ).toBe(Code.PermissionDenied);
+    const prefix = await server.token("DOMAIN_ADMIN", "domain-a", undefined, {
+      permissions: ["identity:Job"],
+    });
     expect((await client.list({}, { headers: { token: prefix } })).totalCount).toBe(domainA.length);
   });
 });
@@ -249,10 +343,16 @@ describe("delete", () => {
       const client = createClient(Job, createConnectTransport({ baseUrl: own.url, httpVersion: "1.1" }));
       const owner = { token: await own.token("WORKSPACE_OWNER", "domain-a", "ws-1") };
       const admin = { token: await own.token("DOMAIN_ADMIN") };
-      expect((await connectCode(client.delete({ jobId: "job-a04" }, { headers: owner }))).code).toBe(Code.NotFound);
-      expect((await connectCode(client.delete({ jobId: "job-a03" }, { headers: owner }))).code).toBe(Code.NotFound);
+      expect((await connectCode(client.delete({ jobId: "job-a04" }, { headers: owner }))).code).toBe(
+        Code.NotFound,
+      );
+      expect((await connectCode(client.delete({ jobId: "job-a03" }, { headers: owner }))).code).toBe(
+        Code.NotFound,
+      );
       await client.delete({ jobId: "job-a01" }, { headers: owner });
-      expect((await connectCode(client.get({ jobId: "job-a01" }, { headers: admin }))).code).toBe(Code.NotFound);
+      expect((await connectCode(client.get({ jobId: "job-a01" }, { headers: admin }))).code).toBe(
+        Code.NotFound,
+      );
       await client.delete({ jobId: "job-a04" }, { headers: admin });
       const rest = await fetch(`${own.url}/identity/v2/job/delete`, {
         method: "POST",

@@ -10,6 +10,7 @@ import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobStore } from "../storage/job-store.js";
 import { authorize, type Scope, scopeConditions } from "./job-rules.js";
+import { runStat } from "./job-stat.js";
 import { type JobView, type JsonObject, toJobView } from "./job-view.js";
 
 export interface JobServiceOptions {
@@ -97,9 +98,12 @@ export class JobService {
     if (!this.store.delete(jobId, scopeConditions(scope))) throw notFound(jobId, scope);
   }
 
-  stat(principal: Principal, _request: JobStatRequest): JsonObject {
-    authorize(principal, "stat");
-    throw errors.notImplemented("Job.stat lands with its own issue; use list with count_only meanwhile");
+  stat(principal: Principal, request: JobStatRequest): JsonObject {
+    const scope = authorize(principal, "stat");
+    return runStat(this.store, scopeConditions(scope), request, {
+      now: this.now(),
+      maxPageSize: this.options.maxPageSize,
+    });
   }
 }
 
