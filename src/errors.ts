@@ -103,7 +103,8 @@ export const errors = {
       "unauthenticated",
       `Authenticate failure. (message = ${message})`,
     ),
-  permissionDenied: () => new SpaceOneError("ERROR_PERMISSION_DENIED", "permission_denied", "Permission denied."),
+  permissionDenied: () =>
+    new SpaceOneError("ERROR_PERMISSION_DENIED", "permission_denied", "Permission denied."),
   notImplemented: (what: string) =>
     new SpaceOneError("ERROR_NOT_IMPLEMENTED", "unimplemented", `Not implemented. (${what})`),
   unavailable: (reason: string) =>

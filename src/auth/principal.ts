@@ -1,6 +1,12 @@
 /** Who is calling, as established from a verified token. */
 
-export const ROLE_TYPES = ["DOMAIN_ADMIN", "WORKSPACE_OWNER", "WORKSPACE_MEMBER", "USER", "SYSTEM_ADMIN"] as const;
+export const ROLE_TYPES = [
+  "DOMAIN_ADMIN",
+  "WORKSPACE_OWNER",
+  "WORKSPACE_MEMBER",
+  "USER",
+  "SYSTEM_ADMIN",
+] as const;
 export type RoleType = (typeof ROLE_TYPES)[number];
 
 export interface Principal {

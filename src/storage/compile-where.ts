@@ -160,10 +160,30 @@ export function compileWhere(where: Where): Bool {
   return and(parts);
 }
 
+/**
+ * Sort terms for an options path. `json_extract` alone would order SQLite values: booleans become 0/1
+ * and tie with numbers, and objects/lists become JSON text sorted among strings. Values of different
+ * JSON types never compare equal here (docs/decisions.md: `0` is not `false`), so the first term ranks
+ * the type in Mongo's order (missing/null, numbers, strings, objects, lists, booleans) and the second
+ * orders within it: numbers by value, strings by bytes, false before true; objects and lists rank
+ * among themselves by insertion order (the seq tiebreaker).
+ */
+function jsonSortTerms(field: FieldRef, direction: RawBuilder<unknown>): RawBuilder<unknown>[] {
+  const type = jsonType(field.column, field.path);
+  const rank = sql`CASE ${type} WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'true' THEN 5 WHEN 'false' THEN 5 ELSE 0 END`;
+  const value = sql`CASE WHEN ${type} IN ('object', 'array') THEN NULL ELSE ${jsonExtract(field.column, field.path)} END`;
+  return [sql`${rank} ${direction}`, sql`${value} ${direction}`];
+}
+
 /** ORDER BY terms: explicit keys then `seq` ascending (upstream's `_id` tiebreaker), or the default newest first. */
 export function compileOrder(sort: readonly SortKey[]): RawBuilder<unknown> {
   if (sort.length === 0) return sql`${sql.ref("created_at")} DESC, ${sql.ref("seq")} DESC`;
-  const terms = sort.map((s) => sql`${fieldValue(s.field)} ${sql.raw(s.desc ? "DESC" : "ASC")}`);
+  const terms = sort.flatMap((s) => {
+    const direction = sql.raw(s.desc ? "DESC" : "ASC");
+    return s.field.path.length > 0
+      ? jsonSortTerms(s.field, direction)
+      : [sql`${fieldValue(s.field)} ${direction}`];
+  });
   terms.push(sql`${sql.ref("seq")} ASC`);
   return sql.join(terms);
 }
