@@ -1,22 +1,30 @@
 /**
- * Composition of the service: storage -> job service -> Connect adapter + REST aliases -> one
- * request handler. `main.ts` serves it; tests serve it on an ephemeral port.
+ * Composition of the service: storage -> job service and job lifecycle -> Connect adapter + REST
+ * aliases -> one request handler. `main.ts` serves it and runs its housekeeping (reaper, retention);
+ * tests serve it on an ephemeral port.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
-import { JobService } from "./service/job-service.js";
+import { ExpiryAwareJobService } from "./service/job-expiry.js";
+import { JobLifecycleService } from "./service/job-lifecycle.js";
+import { JobReaper } from "./service/job-reaper.js";
+import { JobRetention } from "./service/job-retention.js";
+import type { JobService } from "./service/job-service.js";
 import type { Db } from "./storage/database.js";
 import { JobStore } from "./storage/job-store.js";
+import { LifecycleStore } from "./storage/lifecycle-store.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
+import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs">;
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
   readonly db: Db;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
@@ -30,17 +38,50 @@ export interface App {
   readonly handler: NodeHandler;
   readonly store: JobStore;
   readonly service: JobService;
+  readonly lifecycle: JobLifecycleService;
+  /** Housekeeping passes; `main.ts` runs them on their intervals, tests call `run()` directly. */
+  readonly reaper: JobReaper;
+  readonly retention: JobRetention;
 }
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
   const store = new JobStore(options.db);
-  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
+  const lifecycleStore = new LifecycleStore(store);
+  // get and delete answer "expired" for jobs retention purged (job-expiry.ts).
+  const service = new ExpiryAwareJobService(
+    store,
+    { maxPageSize: config.maxPageSize, now: options.now },
+    lifecycleStore,
+  );
+  const timings = config.lifecycle;
+  const lifecycle = new JobLifecycleService(lifecycleStore, {
+    duplicateWindowMs: timings.duplicateWindowMs,
+    now: options.now,
+  });
+  const reaper = new JobReaper(lifecycleStore, {
+    heartbeatTimeoutMs: timings.heartbeatTimeoutMs,
+    pendingTimeoutMs: timings.pendingTimeoutMs,
+    cancelGraceMs: timings.cancelGraceMs,
+    batchSize: timings.housekeepingBatchSize,
+    now: options.now,
+  });
+  const retention = new JobRetention(lifecycleStore, {
+    retentionMs: timings.retentionMs,
+    tombstoneMs: timings.tombstoneMs,
+    batchSize: timings.housekeepingBatchSize,
+    now: options.now,
+  });
   const connectHandler = connectNodeAdapter({
-    routes: (router) => router.service(Job, jobHandlers(service)),
+    routes: (router) => {
+      router.service(Job, jobHandlers(service));
+      router.service(JobLifecycle, jobLifecycleHandlers(lifecycle));
+    },
     // Error mapping outermost, so authentication failures are mapped too.
     interceptors: [
-      createErrorInterceptor((err, procedure) => logger.error({ err, procedure }, "unexpected error in handler")),
+      createErrorInterceptor((err, procedure) =>
+        logger.error({ err, procedure }, "unexpected error in handler"),
+      ),
       createAuthInterceptor(options.verifier),
     ],
     readMaxBytes: config.maxBodyBytes,
@@ -50,6 +91,29 @@ export function createApp(options: AppOptions): App {
     shutdownSignal: options.shutdownSignal,
     fallback: notFoundHandler,
   });
-  const rest = createRestHandler({ routes: restRoutes(Job), connectHandler, maxBodyBytes: config.maxBodyBytes });
-  return { handler: createAppHandler({ connectHandler, rest }), store, service };
+  const rest = createRestHandler({
+    routes: mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle)),
+    connectHandler,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  return {
+    handler: createAppHandler({ connectHandler, rest }),
+    store,
+    service,
+    lifecycle,
+    reaper,
+    retention,
+  };
+}
+
+/** One REST route table from several services'; two services claiming one path is a start-up error. */
+function mergeRoutes<V>(...tables: ReadonlyMap<string, V>[]): Map<string, V> {
+  const merged = new Map<string, V>();
+  for (const table of tables) {
+    for (const [path, method] of table) {
+      if (merged.has(path)) throw new Error(`REST path ${path} is claimed by two services`);
+      merged.set(path, method);
+    }
+  }
+  return merged;
 }

@@ -7,6 +7,8 @@ import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** Seconds or days where 0 turns the feature off. */
+const nonNegativeInt = z.coerce.number().int().min(0);
 
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -32,6 +34,25 @@ const schema = z.object({
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  // Job lifecycle (docs/lifecycle.md).
+  /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
+  JOB_DUPLICATE_WINDOW_SECONDS: positiveInt.max(31_536_000).default(600),
+  /** How often the reaper looks for stuck jobs; 0 disables it. */
+  JOB_REAPER_INTERVAL_SECONDS: nonNegativeInt.max(86_400).default(30),
+  /** An IN_PROGRESS job with no heartbeat for this long becomes FAILURE (ERROR_HEARTBEAT_LOST). */
+  JOB_HEARTBEAT_TIMEOUT_SECONDS: positiveInt.max(31_536_000).default(600),
+  /** A PENDING job no worker started within this long becomes FAILURE (ERROR_JOB_NOT_STARTED). */
+  JOB_PENDING_TIMEOUT_SECONDS: positiveInt.max(31_536_000).default(3_600),
+  /** A cancel-requested job the worker has not confirmed within this long becomes CANCELED. */
+  JOB_CANCEL_GRACE_SECONDS: positiveInt.max(31_536_000).default(300),
+  /** Finished jobs older than this are purged (SailPoint keeps 90 days); 0 keeps them for ever. */
+  JOB_RETENTION_DAYS: nonNegativeInt.max(36_500).default(90),
+  /** How long a purged job's get still answers "expired" rather than "not found". */
+  JOB_TOMBSTONE_DAYS: positiveInt.max(36_500).default(30),
+  /** How often retention runs; 0 disables it. */
+  JOB_RETENTION_INTERVAL_SECONDS: nonNegativeInt.max(604_800).default(3_600),
+  /** Jobs the reaper finishes or retention purges per transaction; they yield to requests between batches. */
+  JOB_HOUSEKEEPING_BATCH_SIZE: positiveInt.max(10_000).default(500),
 });
 
 export interface Config {
@@ -51,7 +72,24 @@ export interface Config {
   readonly maxTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly lifecycle: LifecycleConfig;
 }
+
+/** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
+export interface LifecycleConfig {
+  readonly duplicateWindowMs: number;
+  readonly reaperIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly pendingTimeoutMs: number;
+  readonly cancelGraceMs: number;
+  readonly retentionMs: number;
+  readonly tombstoneMs: number;
+  readonly retentionIntervalMs: number;
+  readonly housekeepingBatchSize: number;
+}
+
+const SECOND = 1000;
+const DAY = 86_400 * SECOND;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -97,5 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
+    lifecycle: {
+      duplicateWindowMs: c.JOB_DUPLICATE_WINDOW_SECONDS * SECOND,
+      reaperIntervalMs: c.JOB_REAPER_INTERVAL_SECONDS * SECOND,
+      heartbeatTimeoutMs: c.JOB_HEARTBEAT_TIMEOUT_SECONDS * SECOND,
+      pendingTimeoutMs: c.JOB_PENDING_TIMEOUT_SECONDS * SECOND,
+      cancelGraceMs: c.JOB_CANCEL_GRACE_SECONDS * SECOND,
+      retentionMs: c.JOB_RETENTION_DAYS * DAY,
+      tombstoneMs: c.JOB_TOMBSTONE_DAYS * DAY,
+      retentionIntervalMs: c.JOB_RETENTION_INTERVAL_SECONDS * SECOND,
+      housekeepingBatchSize: c.JOB_HOUSEKEEPING_BATCH_SIZE,
+    },
   };
 }

@@ -5,8 +5,9 @@
 import { createApp } from "./app.js";
 import { ensureLocalSecret } from "./auth/keys.js";
 import { createTokenVerifier, signToken } from "./auth/token.js";
-import { ConfigError, type Config, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
+import { startHousekeeping } from "./service/housekeeping.js";
 import { openDatabase } from "./storage/database.js";
 import { startServer } from "./wire/server.js";
 
@@ -38,10 +39,30 @@ async function main(): Promise<void> {
     logger,
   });
   logger.info({ url: server.url, database: config.databaseFile, jwt: config.jwt.algorithm }, "listening");
+  // No job stays stuck, and finished jobs do not pile up for ever (docs/lifecycle.md).
+  const housekeeping = startHousekeeping(
+    [
+      {
+        name: "reaper",
+        intervalMs: config.lifecycle.reaperIntervalMs,
+        run: (signal) => app.reaper.run(signal),
+      },
+      {
+        name: "retention",
+        intervalMs: config.lifecycle.retentionIntervalMs,
+        run: (signal) => app.retention.run(signal),
+      },
+    ],
+    logger,
+  );
 
   if (createdSecret) {
     // First start on this data directory: hand the developer a working token and request.
-    const token = await signToken(config, { domainId: DEMO_DOMAIN, role: "DOMAIN_ADMIN", ttlSeconds: 86_400 });
+    const token = await signToken(config, {
+      domainId: DEMO_DOMAIN,
+      role: "DOMAIN_ADMIN",
+      ttlSeconds: 86_400,
+    });
     process.stdout.write(
       [
         `Created a local signing secret in ${config.jwt.secretFile} (mode 0600).`,
@@ -67,6 +88,8 @@ async function main(): Promise<void> {
     const abortTimer = setTimeout(() => shutdown.abort(), Math.floor(config.shutdownGraceMs * 0.8));
     await server.close();
     clearTimeout(abortTimer);
+    // Before the database closes: a pass stops between batches, and no timer fires on a closed DB.
+    await housekeeping.stop();
     db.close();
     logger.info({}, "stopped");
     process.exit(0);
@@ -76,6 +99,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`job-service failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `job-service failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

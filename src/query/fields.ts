@@ -34,6 +34,23 @@ export const JOB_FIELDS = {
   created_at: { type: "datetime", nullable: false },
   updated_at: { type: "datetime", nullable: false },
   finished_at: { type: "datetime", nullable: true },
+  // Lifecycle fields (docs/lifecycle.md). Progress counters are absent until a worker reports them.
+  started_at: { type: "datetime", nullable: true },
+  heartbeat_at: { type: "datetime", nullable: true },
+  progress_percent: { type: "number", nullable: true },
+  current_step: { type: "string", nullable: true },
+  records_processed: { type: "number", nullable: true },
+  records_total: { type: "number", nullable: true },
+  records_created: { type: "number", nullable: true },
+  records_updated: { type: "number", nullable: true },
+  records_deleted: { type: "number", nullable: true },
+  cancel_requested_at: { type: "datetime", nullable: true },
+  cancel_reason: { type: "string", nullable: true },
+  canceled_by: { type: "string", nullable: true },
+  error_code: { type: "string", nullable: true },
+  /** finished_at minus started_at (or created_at); null until the job has finished. */
+  duration_seconds: { type: "number", nullable: true },
+  version: { type: "number", nullable: false },
 } as const satisfies Record<string, FieldSpec>;
 
 export type JobColumn = keyof typeof JOB_FIELDS;

@@ -21,9 +21,28 @@ export interface MethodRule {
    */
   readonly workspaceMatch: "with_domain_jobs" | "exact";
   readonly keywordFields: readonly JobColumn[];
+  /**
+   * An access token must hold `permission` in its `permissions` claim: the role alone (managed roles
+   * carry no list) is not enough. For the worker verbs, so a user cannot forge a job's progress.
+   */
+  readonly permissionRequired?: boolean;
 }
 
 const READERS: readonly RoleType[] = ["DOMAIN_ADMIN", "WORKSPACE_OWNER", "WORKSPACE_MEMBER"];
+const WRITERS: readonly RoleType[] = ["DOMAIN_ADMIN", "WORKSPACE_OWNER"];
+
+/**
+ * The orchestrator and the plugin workers (docs/lifecycle.md): system tokens, or app tokens with a
+ * writer role whose `permissions` grant `identity:Job.execute`. Workspace-scoped callers touch only
+ * their workspace's jobs.
+ */
+const EXECUTE: MethodRule = {
+  roles: WRITERS,
+  permission: "identity:Job.execute",
+  permissionRequired: true,
+  workspaceMatch: "exact",
+  keywordFields: [],
+};
 
 export const JOB_RULES = {
   get: {
@@ -47,9 +66,28 @@ export const JOB_RULES = {
     keywordFields: STAT_KEYWORD_FIELDS,
   },
   delete: {
-    roles: ["DOMAIN_ADMIN", "WORKSPACE_OWNER"],
+    roles: WRITERS,
     permission: "identity:Job.write",
     workspaceMatch: "exact",
+    keywordFields: [],
+  },
+  // JobLifecycle (job_lifecycle.proto): workers write, users with delete's rights cancel, readers
+  // read the timeline.
+  create: EXECUTE,
+  start: EXECUTE,
+  report_progress: EXECUTE,
+  succeed: EXECUTE,
+  fail: EXECUTE,
+  cancel: {
+    roles: WRITERS,
+    permission: "identity:Job.write",
+    workspaceMatch: "exact",
+    keywordFields: [],
+  },
+  list_events: {
+    roles: READERS,
+    permission: "identity:Job.read",
+    workspaceMatch: "with_domain_jobs",
     keywordFields: [],
   },
 } as const satisfies Record<string, MethodRule>;
@@ -73,7 +111,7 @@ export function authorize(principal: Principal, method: JobMethod, requestedWork
   if (principal.tokenType === "ACCESS_TOKEN") {
     if (principal.role === null || !rule.roles.includes(principal.role)) throw errors.permissionDenied();
     if (
-      principal.permissions.length > 0 &&
+      (principal.permissions.length > 0 || rule.permissionRequired) &&
       !principal.permissions.some((p) => rule.permission.startsWith(p))
     ) {
       throw errors.permissionDenied();

@@ -19,6 +19,21 @@ export interface JobView {
   created_at?: string;
   updated_at?: string;
   finished_at?: string;
+  started_at?: string;
+  heartbeat_at?: string;
+  progress_percent?: number;
+  current_step?: string;
+  records_processed?: number;
+  records_total?: number;
+  records_created?: number;
+  records_updated?: number;
+  records_deleted?: number;
+  cancel_requested_at?: string;
+  cancel_reason?: string;
+  canceled_by?: string;
+  error_code?: string;
+  duration_seconds?: number;
+  version?: number;
 }
 
 function parseOptions(text: string | null | undefined): JsonObject | undefined {
@@ -42,9 +57,12 @@ function pickPaths(options: JsonObject, paths: readonly (readonly string[])[]): 
       if (i === path.length - 1) {
         target[segment] = source as JsonValue;
       } else {
-        const next = target[segment];
-        target =
-          next !== null && typeof next === "object" && !Array.isArray(next) ? next : (target[segment] = {});
+        let next = target[segment];
+        if (next === null || typeof next !== "object" || Array.isArray(next)) {
+          next = {};
+          target[segment] = next;
+        }
+        target = next;
       }
     });
   }
@@ -81,5 +99,20 @@ export function toJobView(row: Partial<JobRow>, only: readonly FieldRef[] | null
   assign("created_at", row.created_at);
   assign("updated_at", row.updated_at);
   assign("finished_at", row.finished_at);
+  assign("started_at", row.started_at);
+  assign("heartbeat_at", row.heartbeat_at);
+  assign("progress_percent", row.progress_percent);
+  assign("current_step", row.current_step);
+  assign("records_processed", row.records_processed);
+  assign("records_total", row.records_total);
+  assign("records_created", row.records_created);
+  assign("records_updated", row.records_updated);
+  assign("records_deleted", row.records_deleted);
+  assign("cancel_requested_at", row.cancel_requested_at);
+  assign("cancel_reason", row.cancel_reason);
+  assign("canceled_by", row.canceled_by);
+  assign("error_code", row.error_code);
+  assign("duration_seconds", row.duration_seconds);
+  assign("version", row.version);
   return view;
 }

@@ -44,6 +44,71 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_by_status ON jobs (domain_id, status, created_at);
     `,
   },
+  {
+    version: 2,
+    description: "job lifecycle: progress, cancel and version columns; idempotency keys; events; tombstones",
+    up: `
+      ALTER TABLE jobs ADD COLUMN started_at TEXT;
+      ALTER TABLE jobs ADD COLUMN heartbeat_at TEXT;
+      ALTER TABLE jobs ADD COLUMN progress_percent REAL
+        CHECK (progress_percent IS NULL OR (progress_percent >= 0 AND progress_percent <= 100));
+      ALTER TABLE jobs ADD COLUMN current_step TEXT;
+      ALTER TABLE jobs ADD COLUMN records_processed INTEGER CHECK (records_processed >= 0);
+      ALTER TABLE jobs ADD COLUMN records_total INTEGER CHECK (records_total >= 0);
+      ALTER TABLE jobs ADD COLUMN records_created INTEGER CHECK (records_created >= 0);
+      ALTER TABLE jobs ADD COLUMN records_updated INTEGER CHECK (records_updated >= 0);
+      ALTER TABLE jobs ADD COLUMN records_deleted INTEGER CHECK (records_deleted >= 0);
+      ALTER TABLE jobs ADD COLUMN cancel_requested_at TEXT;
+      ALTER TABLE jobs ADD COLUMN cancel_reason TEXT;
+      ALTER TABLE jobs ADD COLUMN canceled_by TEXT;
+      ALTER TABLE jobs ADD COLUMN error_code TEXT;
+      ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+      -- Bumped by every lifecycle write; callers pass it back as expected_version.
+      ALTER TABLE jobs ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1);
+      -- Seconds from start (or creation, for a job that never started) to finish; NULL until the job
+      -- has finished, so filters, sort, stat and answers agree (a stored value cannot follow the clock).
+      ALTER TABLE jobs ADD COLUMN duration_seconds REAL GENERATED ALWAYS AS (
+        CASE WHEN finished_at IS NULL THEN NULL
+             ELSE round((julianday(finished_at) - julianday(coalesce(started_at, created_at))) * 86400.0, 3)
+        END
+      ) VIRTUAL;
+
+      -- A retried create finds its job here; UNIQUE also stops two concurrent creates with one key.
+      CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (domain_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+      -- The reaper's scans: few rows are unfinished, so these partial indexes stay small.
+      CREATE INDEX jobs_pending ON jobs (created_at) WHERE status = 'PENDING';
+      CREATE INDEX jobs_in_progress ON jobs (created_at) WHERE status = 'IN_PROGRESS';
+      -- Retention: the oldest finished jobs first.
+      CREATE INDEX jobs_by_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
+      -- A job's timeline, written in the same transaction as each change. id is the global order
+      -- (AUTOINCREMENT: never reused after a purge, so a later watch can resume from it).
+      CREATE TABLE job_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id      TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        action      TEXT NOT NULL,
+        from_status TEXT CHECK (from_status IN ('PENDING','IN_PROGRESS','FAILURE','SUCCESS','CANCELED')),
+        to_status   TEXT NOT NULL CHECK (to_status IN ('PENDING','IN_PROGRESS','FAILURE','SUCCESS','CANCELED')),
+        reason      TEXT,
+        actor       TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        UNIQUE (job_id, seq)
+      ) STRICT;
+
+      -- What is left of a purged job, so get can answer "expired" rather than "never existed".
+      CREATE TABLE job_tombstones (
+        job_id       TEXT PRIMARY KEY,
+        domain_id    TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        finished_at  TEXT,
+        purged_at    TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX job_tombstones_by_purged ON job_tombstones (purged_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,5 +1,5 @@
 /** Row types of the tables, as Kysely sees them. */
-import type { Generated } from "kysely";
+import type { Generated, GeneratedAlways } from "kysely";
 import type { JobStatus, ResourceGroup } from "../query/fields.js";
 
 export interface JobsTable {
@@ -17,10 +17,55 @@ export interface JobsTable {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  // Lifecycle columns (migration 2).
+  started_at: string | null;
+  heartbeat_at: string | null;
+  progress_percent: number | null;
+  current_step: string | null;
+  records_processed: number | null;
+  records_total: number | null;
+  records_created: number | null;
+  records_updated: number | null;
+  records_deleted: number | null;
+  cancel_requested_at: string | null;
+  cancel_reason: string | null;
+  canceled_by: string | null;
+  error_code: string | null;
+  idempotency_key: string | null;
+  version: Generated<number>;
+  /** Virtual: computed from finished_at and started_at/created_at; never written. */
+  duration_seconds: GeneratedAlways<number | null>;
+}
+
+/** One entry of a job's timeline (migration 2). */
+export interface JobEventsTable {
+  id: Generated<number>;
+  job_id: string;
+  /** 1, 2, 3... per job. */
+  seq: number;
+  action: string;
+  /** NULL for the event that created the job. */
+  from_status: JobStatus | null;
+  to_status: JobStatus;
+  reason: string | null;
+  actor: string;
+  created_at: string;
+}
+
+/** What remains of a purged job, for the "expired" answer (migration 2). */
+export interface JobTombstonesTable {
+  job_id: string;
+  domain_id: string;
+  workspace_id: string;
+  status: JobStatus;
+  finished_at: string | null;
+  purged_at: string;
 }
 
 export interface JobsDatabase {
   jobs: JobsTable;
+  job_events: JobEventsTable;
+  job_tombstones: JobTombstonesTable;
 }
 
 /** A job row as read back (options still JSON text). */
@@ -38,4 +83,38 @@ export interface JobRow {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  // Lifecycle columns (migration 2): optional so rows written before them (seeds, fixtures) still type.
+  started_at?: string | null;
+  heartbeat_at?: string | null;
+  progress_percent?: number | null;
+  current_step?: string | null;
+  records_processed?: number | null;
+  records_total?: number | null;
+  records_created?: number | null;
+  records_updated?: number | null;
+  records_deleted?: number | null;
+  cancel_requested_at?: string | null;
+  cancel_reason?: string | null;
+  canceled_by?: string | null;
+  error_code?: string | null;
+  idempotency_key?: string | null;
+  version?: number;
+  /** Read-only (a generated column): never part of an insert. */
+  duration_seconds?: number | null;
 }
+
+/** A job_events row as read back. */
+export interface JobEventRow {
+  id: number;
+  job_id: string;
+  seq: number;
+  action: string;
+  from_status: JobStatus | null;
+  to_status: JobStatus;
+  reason: string | null;
+  actor: string;
+  created_at: string;
+}
+
+/** A job_tombstones row. */
+export type JobTombstoneRow = JobTombstonesTable;

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createApp } from "../../src/app.js";
+import { type App, createApp } from "../../src/app.js";
 import { ensureLocalSecret } from "../../src/auth/keys.js";
 import type { RoleType } from "../../src/auth/principal.js";
 import { createTokenVerifier, signToken } from "../../src/auth/token.js";
@@ -17,13 +17,21 @@ export interface TestServer {
   readonly url: string;
   readonly config: Config;
   readonly dataDir: string;
-  token(role: RoleType, domainId?: string, workspaceId?: string, extra?: { permissions?: string[] }): Promise<string>;
-  systemToken(): Promise<string>;
+  /** The composed app: its lifecycle service, reaper and retention, for tests that drive them directly. */
+  readonly app: App;
+  token(
+    role: RoleType,
+    domainId?: string,
+    workspaceId?: string,
+    extra?: { permissions?: string[] },
+  ): Promise<string>;
+  /** A SYSTEM_TOKEN for domain-a (`x_domain_id` / `x_workspace_id` headers override, as for microservices). */
+  systemToken(subject?: string): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function startTestServer(
-  options: { jobs?: Omit<JobRow, "seq">[]; env?: Record<string, string> } = {},
+  options: { jobs?: Omit<JobRow, "seq">[]; env?: Record<string, string>; now?: () => Date } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-test-"));
   const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
@@ -39,15 +47,34 @@ export async function startTestServer(
     for (const job of options.jobs ?? JOBS) insert.run(job);
   })();
   const verifier = await createTokenVerifier(config);
-  const app = createApp({ config, db, verifier, logger: createLogger("silent"), now: () => NOW });
-  const server = await startServer({ handler: app.handler, host: "127.0.0.1", port: 0, shutdownGraceMs: 2000 });
+  const app = createApp({
+    config,
+    db,
+    verifier,
+    logger: createLogger("silent"),
+    now: options.now ?? (() => NOW),
+  });
+  const server = await startServer({
+    handler: app.handler,
+    host: "127.0.0.1",
+    port: 0,
+    shutdownGraceMs: 2000,
+  });
   return {
     url: server.url,
     config,
     dataDir,
+    app,
     token: (role, domainId = "domain-a", workspaceId, extra = {}) =>
       signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions: extra.permissions }),
-    systemToken: () => signToken(config, { role: "DOMAIN_ADMIN", domainId: "domain-a", ttlSeconds: 600, tokenType: "SYSTEM_TOKEN" }),
+    systemToken: (subject?: string) =>
+      signToken(config, {
+        role: "DOMAIN_ADMIN",
+        domainId: "domain-a",
+        ttlSeconds: 600,
+        tokenType: "SYSTEM_TOKEN",
+        subject,
+      }),
     async close() {
       await server.close();
       db.close();

@@ -1,0 +1,68 @@
+/**
+ * The JobLifecycle service's Connect implementation: thin handlers that turn the request into proto
+ * JSON, call the lifecycle service with the authenticated caller, and encode the answer. The caller
+ * comes from the same auth interceptor as the read API (`job-handlers.ts`).
+ */
+import { create, type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  CancelJobRequestSchema,
+  CreateJobRequestSchema,
+  FailJobRequestSchema,
+  type JobEventInfo,
+  JobEventInfoSchema,
+  type JobLifecycle,
+  ReportJobProgressRequestSchema,
+  StartJobRequestSchema,
+  SucceedJobRequestSchema,
+} from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import { JobInfo_Status } from "../../gen/spaceone/api/identity/v2/job_pb.js";
+import type { JobEventView, JobLifecycleService } from "../service/job-lifecycle.js";
+import { principalOf, toJobInfo } from "./job-handlers.js";
+
+/** Proto JSON with proto field names: what the service layer reads. Unset optional fields are absent. */
+function json<T, Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): T {
+  return toJson(schema, message, { useProtoFieldName: true }) as T;
+}
+
+export function toJobEventInfo(event: JobEventView): JobEventInfo {
+  const status = (name: string | undefined) =>
+    name === undefined ? JobInfo_Status.NONE : JobInfo_Status[name as keyof typeof JobInfo_Status];
+  return create(JobEventInfoSchema, {
+    jobId: event.job_id,
+    seq: event.seq,
+    action: event.action,
+    fromStatus: status(event.from_status),
+    toStatus: status(event.to_status),
+    reason: event.reason,
+    actor: event.actor,
+    createdAt: event.created_at,
+  });
+}
+
+export function jobLifecycleHandlers(service: JobLifecycleService): ServiceImpl<typeof JobLifecycle> {
+  return {
+    create(req, ctx) {
+      return toJobInfo(service.create(principalOf(ctx), json(CreateJobRequestSchema, req)));
+    },
+    start(req, ctx) {
+      return toJobInfo(service.start(principalOf(ctx), json(StartJobRequestSchema, req)));
+    },
+    report_progress(req, ctx) {
+      return toJobInfo(service.reportProgress(principalOf(ctx), json(ReportJobProgressRequestSchema, req)));
+    },
+    succeed(req, ctx) {
+      return toJobInfo(service.succeed(principalOf(ctx), json(SucceedJobRequestSchema, req)));
+    },
+    fail(req, ctx) {
+      return toJobInfo(service.fail(principalOf(ctx), json(FailJobRequestSchema, req)));
+    },
+    cancel(req, ctx) {
+      return toJobInfo(service.cancel(principalOf(ctx), json(CancelJobRequestSchema, req)));
+    },
+    list_events(req, ctx) {
+      const events = service.listEvents(principalOf(ctx), { job_id: req.jobId });
+      return { results: events.results.map(toJobEventInfo), totalCount: events.total_count };
+    },
+  };
+}
