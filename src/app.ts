@@ -9,11 +9,10 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
-import { ExpiryAwareJobService } from "./service/job-expiry.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
-import type { JobService } from "./service/job-service.js";
+import { JobService } from "./service/job-service.js";
 import type { Db } from "./storage/database.js";
 import { JobStore } from "./storage/job-store.js";
 import { LifecycleStore } from "./storage/lifecycle-store.js";
@@ -48,12 +47,12 @@ export function createApp(options: AppOptions): App {
   const { config, logger } = options;
   const store = new JobStore(options.db);
   const lifecycleStore = new LifecycleStore(store);
-  // get and delete answer "expired" for jobs retention purged (job-expiry.ts).
-  const service = new ExpiryAwareJobService(
-    store,
-    { maxPageSize: config.maxPageSize, now: options.now },
-    lifecycleStore,
-  );
+  const service = new JobService(store, {
+    maxPageSize: config.maxPageSize,
+    now: options.now,
+    // get and delete answer "expired" for jobs retention purged (job-missing.ts).
+    tombstones: (jobId, scope) => lifecycleStore.tombstone(jobId, scope),
+  });
   const timings = config.lifecycle;
   const lifecycle = new JobLifecycleService(lifecycleStore, {
     duplicateWindowMs: timings.duplicateWindowMs,

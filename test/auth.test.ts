@@ -203,6 +203,11 @@ describe("HS256 tokens", () => {
     ["a workspace role without wid", { rol: "WORKSPACE_MEMBER" }, "empty workspace_id provided."],
     ["a non-string did", { did: 42 }, "invalid domain_id."],
     ["non-string permissions", { permissions: ["a", 1] }, "invalid permissions."],
+    [
+      "a blank permission (a prefix of every permission)",
+      { permissions: ["identity:Job.read", " "] },
+      "invalid permissions.",
+    ],
   ])("rejects %s", async (_name, change, reason) => {
     const token = await new SignJWT({ ...baseClaims(), ...change })
       .setProtectedHeader({ alg: "HS256" })

@@ -210,7 +210,8 @@ function principalFromClaims(claims: JWTPayload): Principal {
   if (
     permissions !== undefined &&
     permissions !== null &&
-    !(Array.isArray(permissions) && permissions.every((p) => typeof p === "string"))
+    // A blank entry would be a prefix of every permission: refuse the token rather than guess.
+    !(Array.isArray(permissions) && permissions.every((p) => typeof p === "string" && p.trim() !== ""))
   ) {
     throw fail("invalid permissions.");
   }

@@ -12,7 +12,7 @@ import { errors } from "../errors.js";
 import { RESOURCE_GROUPS, type ResourceGroup } from "../query/fields.js";
 import type { JobPatch, LifecycleStore } from "../storage/lifecycle-store.js";
 import type { JobEventRow, JobRow } from "../storage/schema.js";
-import { missingJob } from "./job-expiry.js";
+import { missingJob, requireJobId } from "./job-missing.js";
 import { authorize, DOMAIN_WORKSPACE, type JobMethod, scopeConditions } from "./job-rules.js";
 import type { JobAction } from "./job-state.js";
 import { applyTransition, type TransitionOptions } from "./job-transition.js";
@@ -258,9 +258,10 @@ export class JobLifecycleService {
   /** The job's timeline, oldest first. */
   listEvents(principal: Principal, request: ListJobEventsRequest): JobEvents {
     const scope = authorize(principal, "list_events");
-    const jobId = requiredText(request.job_id, "job_id", MAX_ID);
+    const jobId = requireJobId(request.job_id);
     const events = this.store.jobs.snapshot(() => {
-      if (!this.store.find(jobId, scopeConditions(scope))) throw missingJob(this.store, jobId, scope);
+      if (!this.store.find(jobId, scopeConditions(scope)))
+        throw missingJob(jobId, scope, (id, conditions) => this.store.tombstone(id, conditions));
       return this.store.events(jobId);
     });
     return { results: events.map(toEventView), total_count: events.length };
@@ -278,12 +279,12 @@ export class JobLifecycleService {
     build: (now: string) => Pick<TransitionOptions, "reason" | "patch">,
   ): JobView {
     const scope = authorize(principal, method);
-    const jobId = requiredText(request.job_id, "job_id", MAX_ID);
+    const jobId = requireJobId(request.job_id);
     const expectedVersion = optionalVersion(request.expected_version);
     const actor = actorOf(principal);
     return this.store.write(() => {
       const row = this.store.find(jobId, scopeConditions(scope));
-      if (!row) throw missingJob(this.store, jobId, scope);
+      if (!row) throw missingJob(jobId, scope, (id, conditions) => this.store.tombstone(id, conditions));
       const now = this.now().toISOString();
       return toJobView(
         applyTransition(this.store, row, action, { now, actor, expectedVersion, ...build(now) }).row,

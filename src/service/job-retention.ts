@@ -1,7 +1,7 @@
 /**
  * Retention: finished jobs older than the retention period (default 90 days, as SailPoint) are
  * purged, eagerly and on a schedule (BullMQ's lazy removal is a known complaint). Each purged job
- * leaves a tombstone, so `get` can say "expired" instead of "not found" (`job-expiry.ts`) for the
+ * leaves a tombstone, so `get` can say "expired" instead of "not found" (`job-missing.ts`) for the
  * tombstone period; then the tombstones are purged too.
  *
  * Purging runs in small transactions (`batchSize` jobs each, default 500) and yields to the event

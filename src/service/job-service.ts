@@ -9,7 +9,8 @@ import type { Condition } from "../query/ast.js";
 import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobStore } from "../storage/job-store.js";
-import { authorize, type Scope, scopeConditions } from "./job-rules.js";
+import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js";
+import { authorize, scopeConditions } from "./job-rules.js";
 import { runStat } from "./job-stat.js";
 import { type JobView, type JsonObject, toJobView } from "./job-view.js";
 
@@ -17,6 +18,8 @@ export interface JobServiceOptions {
   readonly maxPageSize: number;
   /** Injected clock (timediff, tests). */
   readonly now?: () => Date;
+  /** Tombstones of purged jobs, so `get` and `delete` can answer "expired" (job-missing.ts). */
+  readonly tombstones?: TombstoneLookup;
 }
 
 export interface JobRequest {
@@ -55,9 +58,9 @@ export class JobService {
 
   get(principal: Principal, request: JobRequest): JobView {
     const scope = authorize(principal, "get");
-    const jobId = requireJobId(request);
+    const jobId = requireJobId(request.job_id);
     const row = this.store.get(jobId, scopeConditions(scope));
-    if (!row) throw notFound(jobId, scope);
+    if (!row) throw missingJob(jobId, scope, this.options.tombstones);
     return toJobView(row);
   }
 
@@ -94,8 +97,9 @@ export class JobService {
 
   delete(principal: Principal, request: JobRequest): void {
     const scope = authorize(principal, "delete");
-    const jobId = requireJobId(request);
-    if (!this.store.delete(jobId, scopeConditions(scope))) throw notFound(jobId, scope);
+    const jobId = requireJobId(request.job_id);
+    if (!this.store.delete(jobId, scopeConditions(scope)))
+      throw missingJob(jobId, scope, this.options.tombstones);
   }
 
   stat(principal: Principal, request: JobStatRequest): JsonObject {
@@ -105,22 +109,4 @@ export class JobService {
       maxPageSize: this.options.maxPageSize,
     });
   }
-}
-
-function requireJobId(request: JobRequest): string {
-  const jobId = request.job_id?.trim();
-  if (!jobId) throw errors.requiredParameter("job_id");
-  if (jobId.length > 64) throw errors.invalidParameter("job_id", "longer than 64 characters");
-  return jobId;
-}
-
-/** Upstream's message shape (spec §4.2): the lookup keys and values, the caller's own scope only. */
-function notFound(jobId: string, scope: Scope) {
-  if (scope.workspaceId === null) {
-    return errors.notFound("('job_id', 'domain_id')", `('${jobId}', '${scope.domainId}')`);
-  }
-  return errors.notFound(
-    "('job_id', 'domain_id', 'workspace_id')",
-    `('${jobId}', '${scope.domainId}', '${scope.workspaceId}')`,
-  );
 }

@@ -11,6 +11,8 @@ import { SpaceOneError, type StatusName } from "../errors.js";
 
 /** Response header (gRPC: trailer) that repeats the SpaceONE error code, so no client has to parse it. */
 export const errorCodeHeader = "x-spaceone-error-code";
+/** Prefix of the headers that carry a SpaceOneError's meta (`x-spaceone-error-reason`). */
+export const errorMetaHeaderPrefix = "x-spaceone-error-";
 
 const codeByStatus: Record<StatusName, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -74,7 +76,14 @@ export function codeFromName(name: string): Code | undefined {
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof SpaceOneError) {
-    return new ConnectError(err.details, codeForStatus(err.status), { [errorCodeHeader]: err.code });
+    // The error's meta travels as headers (gRPC: trailers) `x-spaceone-error-<key>`, e.g. a purged
+    // job's `x-spaceone-error-reason: EXPIRED`; REST answers keep them too.
+    const metadata: Record<string, string> = { [errorCodeHeader]: err.code };
+    for (const [key, value] of Object.entries(err.meta)) {
+      if (/^[a-z0-9_-]{1,40}$/.test(key))
+        metadata[`${errorMetaHeaderPrefix}${key.replaceAll("_", "-")}`] = value;
+    }
+    return new ConnectError(err.details, codeForStatus(err.status), metadata);
   }
   return new ConnectError("ERROR_UNKNOWN: internal error", Code.Internal, {
     [errorCodeHeader]: "ERROR_UNKNOWN",
