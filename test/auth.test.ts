@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { base64url, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureLocalSecret, type JwtConfig, KeyError, readSecret } from "../src/auth/keys.js";
 import { authenticate, createTokenVerifier, signToken, type TokenVerifier } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
@@ -95,6 +95,21 @@ describe("HS256 tokens", () => {
     verifier = await createTokenVerifier(config());
   });
   const secret = () => readSecret(config());
+
+  it("remembers a verified token only until it expires, and never a failed one", async () => {
+    const token = await signToken(config(), { domainId: "domain-1", role: "DOMAIN_ADMIN", ttlSeconds: 60 });
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(first); // served from the cache: the same object
+    vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ["Date"] });
+    try {
+      await expectRejected(verifier, token, "token expired.");
+    } finally {
+      vi.useRealTimers();
+    }
+    const forged = `${token.slice(0, -6)}AAAAAA`;
+    await expectRejected(verifier, forged, "invalid token signature.");
+    await expectRejected(verifier, forged, "invalid token signature.");
+  });
 
   it("round-trips a workspace owner token", async () => {
     const token = await signToken(config(), {

@@ -86,15 +86,16 @@ export interface Child {
 }
 
 /**
- * Start `node --import tsx <script> ...args`, pinned to `cpu` when given. The pid is node's own
- * (taskset execs), so /proc/<pid> reads the measured process.
+ * Start `node --import tsx <script> ...args` (or plain `node <script>` for a `.js` script, such as the
+ * built service), pinned to `cpu` when given. The pid is node's own (taskset execs), so /proc/<pid>
+ * reads the measured process.
  */
 export function startNode(
   script: string,
   args: readonly string[],
   options: { cpu: string | null; env?: NodeJS.ProcessEnv; name: string },
 ): Child {
-  const nodeArgs = ["--import", "tsx", script, ...args];
+  const nodeArgs = script.endsWith(".js") ? [script, ...args] : ["--import", "tsx", script, ...args];
   const [cmd, argv] =
     options.cpu === null
       ? [process.execPath, nodeArgs]

@@ -40,20 +40,68 @@ export interface TokenVerifier {
 export async function createTokenVerifier(config: { readonly jwt: JwtConfig }): Promise<TokenVerifier> {
   const algorithm = config.jwt.algorithm;
   const key = await loadVerificationKey(config);
+  const verified = new VerifiedTokens(VERIFIED_CACHE_SIZE);
   return {
     algorithm,
     async verify(token: string): Promise<Principal> {
       if (typeof token !== "string" || token.trim() === "") throw fail("empty token provided.");
       if (token.length > MAX_TOKEN_LENGTH) throw fail("failed to decode token.");
+      const raw = token.trim();
+      const cached = verified.get(raw, Date.now());
+      if (cached) return cached;
       let result: JWTVerifyResult;
       try {
-        result = await verifyWithKey(token.trim(), key, algorithm);
+        result = await verifyWithKey(raw, key, algorithm);
       } catch (error) {
         throw fail(reasonFor(error));
       }
-      return principalFromClaims(result.payload);
+      const principal = principalFromClaims(result.payload);
+      verified.set(raw, principal, result.payload);
+      return principal;
     },
   };
+}
+
+/** How many verified tokens are remembered (a few MB at most). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+/**
+ * Tokens already verified, by their exact bytes, until they expire: signature checks are most of the
+ * per-call cost of authentication, and a client sends the same token on every call. Only successes are
+ * kept (a forged token is checked every time), and an entry is never used at or after the token's `exp`
+ * or before its `nbf`, so the cache answers exactly as a fresh verification would. Oldest entries go
+ * first when it is full.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<
+    string,
+    { principal: Principal; notBeforeMs: number; expiresMs: number }
+  >();
+
+  constructor(private readonly capacity: number) {}
+
+  get(token: string, nowMs: number): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (nowMs >= entry.expiresMs || nowMs < entry.notBeforeMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.principal;
+  }
+
+  set(token: string, principal: Principal, claims: { exp?: number; nbf?: number }): void {
+    if (typeof claims.exp !== "number") return;
+    if (this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(token, {
+      principal,
+      notBeforeMs: typeof claims.nbf === "number" ? claims.nbf * 1000 : 0,
+      expiresMs: claims.exp * 1000,
+    });
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { type SqlBool, sql } from "kysely";
 import type { Condition, FieldRef, Page, SortKey, Where } from "../query/ast.js";
 import { JOB_COLUMNS, type JobColumn } from "../query/fields.js";
 import { compileOrder, compileWhere } from "./compile-where.js";
+import { type Compiled, CompiledTemplates, scopeShape } from "./compiled-template.js";
 import { builder } from "./dialect/sqlite.js";
 import type { JobRow } from "./schema.js";
 
@@ -26,15 +27,11 @@ export type ListResult =
   | { readonly kind: "ok"; readonly rows: JobRow[]; readonly total: number }
   | { readonly kind: "too_many"; readonly total: number };
 
-interface Compiled {
-  readonly sql: string;
-  readonly parameters: readonly unknown[];
-}
-
 const STATEMENT_CACHE_SIZE = 500;
 
 export class JobStore {
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly templates = new CompiledTemplates();
 
   constructor(readonly db: Database.Database) {}
 
@@ -95,23 +92,45 @@ export class JobStore {
 
   /** One job by id within a scope (extra conditions ANDed). */
   get(jobId: string, scope: readonly Condition[]): JobRow | undefined {
-    const query = builder
-      .selectFrom("jobs")
-      .selectAll()
-      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
-      .where(compileWhere({ and: scope, or: [] }))
-      .compile();
-    return this.one<JobRow>(query);
+    return this.one<JobRow>(
+      this.byId("get", jobId, scope, (id, conditions) =>
+        builder
+          .selectFrom("jobs")
+          .selectAll()
+          .where(sql<SqlBool>`${sql.ref("job_id")} = ${id}`)
+          .where(compileWhere({ and: conditions, or: [] }))
+          .compile(),
+      ),
+    );
   }
 
   /** Delete one job by id within a scope; true if a row was deleted. */
   delete(jobId: string, scope: readonly Condition[]): boolean {
-    const query = builder
-      .deleteFrom("jobs")
-      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
-      .where(compileWhere({ and: scope, or: [] }))
-      .compile();
+    const query = this.byId("delete", jobId, scope, (id, conditions) =>
+      builder
+        .deleteFrom("jobs")
+        .where(sql<SqlBool>`${sql.ref("job_id")} = ${id}`)
+        .where(compileWhere({ and: conditions, or: [] }))
+        .compile(),
+    );
     return this.run(query).changes > 0;
+  }
+
+  /**
+   * A statement on one job within a scope, compiled once per (name, scope shape): the hot path of
+   * `get`, `delete` and the lifecycle reads (compiled-template.ts).
+   */
+  byId(
+    name: string,
+    jobId: string,
+    scope: readonly Condition[],
+    build: (jobId: string, scope: readonly Condition[]) => Compiled,
+  ): Compiled {
+    const shape = scopeShape(scope);
+    if (!shape) return build(jobId, scope);
+    return this.templates.compile(`${name}|${shape.key}`, [jobId, ...shape.values], (args) =>
+      build(args[0] as string, shape.rebuild(args.slice(1))),
+    );
   }
 
   insert(row: Omit<JobRow, "seq">): void {

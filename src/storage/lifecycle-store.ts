@@ -10,6 +10,7 @@
 import { type SqlBool, sql } from "kysely";
 import type { Condition } from "../query/ast.js";
 import { compileWhere } from "./compile-where.js";
+import { CompiledTemplates } from "./compiled-template.js";
 import { builder } from "./dialect/sqlite.js";
 import type { JobStore } from "./job-store.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "./schema.js";
@@ -50,6 +51,8 @@ export interface StaleCutoffs {
 const ref = sql.ref;
 
 export class LifecycleStore {
+  private readonly templates = new CompiledTemplates();
+
   constructor(readonly jobs: JobStore) {}
 
   /** Run `fn` in one IMMEDIATE transaction (the write lock is taken before the first read). */
@@ -92,11 +95,20 @@ export class LifecycleStore {
    * caller read it in this transaction, so this holds; the condition guards against misuse).
    */
   update(jobId: string, version: number, patch: JobPatch): JobRow {
-    const query = builder
-      .updateTable("jobs")
-      .set({ ...patch, version: sql<number>`${ref("version")} + 1` })
-      .where(sql<SqlBool>`${ref("job_id")} = ${jobId} AND ${ref("version")} = ${version}`)
-      .compile();
+    // Progress reports are the hottest write: compile once per set of patched columns.
+    const keys = Object.keys(patch).sort() as (keyof JobPatch)[];
+    const build = (args: readonly unknown[]) =>
+      builder
+        .updateTable("jobs")
+        .set({
+          ...(Object.fromEntries(keys.map((k, i) => [k, args[i + 2]])) as JobPatch),
+          version: sql<number>`${ref("version")} + 1`,
+        })
+        .where(sql<SqlBool>`${ref("job_id")} = ${args[0]} AND ${ref("version")} = ${args[1]}`)
+        .compile();
+    const args = [jobId, version, ...keys.map((k) => patch[k])];
+    const plain = args.every((a) => a === null || ["string", "number", "boolean"].includes(typeof a));
+    const query = plain ? this.templates.compile(`update|${keys.join(",")}`, args, build) : build(args);
     if (this.jobs.run(query).changes !== 1) {
       throw new Error(`job ${jobId} changed under a write transaction (version ${version})`);
     }

@@ -1,0 +1,85 @@
+/**
+ * Compile a query once per shape and fill in its values per call. Building and compiling a Kysely
+ * query costs tens of microseconds; for the hot point lookups (`get`, `delete`, lifecycle reads) the
+ * SQL text depends only on which conditions there are, not on their values. The query is compiled
+ * once with unique marker strings in place of the values; each parameter that is a marker becomes a
+ * slot filled from the call's arguments, every other parameter stays as compiled.
+ */
+import type { Condition } from "../query/ast.js";
+
+export interface Compiled {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+type Slot = { readonly arg: number } | { readonly constant: unknown };
+
+interface Template {
+  readonly sql: string;
+  readonly slots: readonly Slot[];
+}
+
+const MAX_TEMPLATES = 256;
+
+export class CompiledTemplates {
+  private readonly templates = new Map<string, Template>();
+
+  /**
+   * The compiled query for `args`, built by `build` (called with markers in place of the args) the
+   * first time a `key` is seen. `key` must determine the SQL text given the args' positions.
+   */
+  compile(key: string, args: readonly unknown[], build: (args: readonly unknown[]) => Compiled): Compiled {
+    let template = this.templates.get(key);
+    if (!template) {
+      const markers = args.map((_, i) => `\u0000arg:${i}:${key.length}\u0000`);
+      const compiled = build(markers);
+      const slots = compiled.parameters.map((p): Slot => {
+        const arg = typeof p === "string" ? markers.indexOf(p) : -1;
+        return arg >= 0 ? { arg } : { constant: p };
+      });
+      // Every argument must have landed in a parameter, else the SQL text depends on a value.
+      if (new Set(slots.flatMap((s) => ("arg" in s ? [s.arg] : []))).size !== args.length) {
+        return build(args);
+      }
+      template = { sql: compiled.sql, slots };
+      if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+      this.templates.set(key, template);
+    }
+    return {
+      sql: template.sql,
+      parameters: template.slots.map((s) => ("arg" in s ? args[s.arg] : s.constant)),
+    };
+  }
+}
+
+/**
+ * The shape and values of scope conditions (`eq` / `in` on plain columns, as `scopeConditions`
+ * makes them), or null when they hold anything else (then compile directly).
+ */
+export function scopeShape(
+  scope: readonly Condition[],
+): { key: string; values: unknown[]; rebuild: (values: readonly unknown[]) => Condition[] } | null {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const c of scope) {
+    if (c.field.path.length > 0) return null;
+    if (c.op === "eq" && typeof c.value === "string") {
+      parts.push(`eq:${c.field.column}`);
+      values.push(c.value);
+    } else if (c.op === "in" && c.values.every((v) => typeof v === "string")) {
+      parts.push(`in:${c.field.column}:${c.values.length}`);
+      values.push(...c.values);
+    } else {
+      return null;
+    }
+  }
+  const rebuild = (given: readonly unknown[]): Condition[] => {
+    let i = 0;
+    return scope.map((c) => {
+      if (c.op === "eq") return { ...c, value: given[i++] as string };
+      if (c.op === "in") return { ...c, values: c.values.map(() => given[i++] as string) };
+      return c;
+    });
+  };
+  return { key: parts.join(","), values, rebuild };
+}

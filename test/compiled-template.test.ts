@@ -1,0 +1,59 @@
+/** Compiled-once point lookups must bind each call's own values: a wrong slot would cross tenants. */
+import { describe, expect, it } from "vitest";
+import type { Condition } from "../src/query/ast.js";
+import { CompiledTemplates, scopeShape } from "../src/storage/compiled-template.js";
+import { fixtureStore } from "./support/fixture.js";
+
+const field = (column: "domain_id" | "workspace_id") => ({ column, path: [], name: column });
+const domainScope = (d: string): Condition[] => [{ op: "eq", field: field("domain_id"), value: d }];
+const wsScope = (d: string, w: string): Condition[] => [
+  ...domainScope(d),
+  { op: "in", field: field("workspace_id"), values: [w, "*"] },
+];
+
+describe("compiled templates", () => {
+  it("reuse one SQL text per shape and bind every call's values", () => {
+    const store = fixtureStore();
+    expect(store.get("job-a01", domainScope("domain-a"))?.job_id).toBe("job-a01");
+    // Same shape, other values: the cached SQL must not keep domain-a.
+    expect(store.get("job-a01", domainScope("domain-b"))).toBeUndefined();
+    expect(store.get("job-b01", domainScope("domain-b"))?.job_id).toBe("job-b01");
+    expect(store.get("job-a01", wsScope("domain-a", "ws-1"))?.job_id).toBe("job-a01");
+    expect(store.get("job-a03", wsScope("domain-a", "ws-1"))).toBeUndefined(); // ws-2
+    expect(store.get("job-a03", wsScope("domain-a", "ws-2"))?.job_id).toBe("job-a03");
+    expect(store.get("job-a04", wsScope("domain-a", "ws-2"))?.job_id).toBe("job-a04"); // '*'
+    expect(store.delete("job-a03", wsScope("domain-a", "ws-1"))).toBe(false);
+    expect(store.delete("job-a03", wsScope("domain-a", "ws-2"))).toBe(true);
+  });
+
+  it("fills slots in order and keeps constants", () => {
+    const templates = new CompiledTemplates();
+    const build = (args: readonly unknown[]) => ({
+      sql: "x = ? AND y = ? AND z = ?",
+      parameters: [args[1], 7, args[0]],
+    });
+    expect(templates.compile("k", ["a", "b"], build)).toEqual({
+      sql: "x = ? AND y = ? AND z = ?",
+      parameters: ["b", 7, "a"],
+    });
+    expect(templates.compile("k", ["c", "d"], build).parameters).toEqual(["d", 7, "c"]);
+  });
+
+  it("falls back to compiling directly when a value shapes the SQL text", () => {
+    const templates = new CompiledTemplates();
+    let builds = 0;
+    const build = (args: readonly unknown[]) => {
+      builds++;
+      return { sql: `x = '${String(args[0])}'`, parameters: [] };
+    };
+    expect(templates.compile("k", ["a"], build).sql).toBe("x = 'a'");
+    expect(templates.compile("k", ["b"], build).sql).toBe("x = 'b'");
+    expect(builds).toBeGreaterThanOrEqual(3);
+  });
+
+  it("describes scope shapes, and refuses others", () => {
+    expect(scopeShape(wsScope("d", "w"))?.key).toBe("eq:domain_id,in:workspace_id:2");
+    expect(scopeShape(wsScope("d", "w"))?.values).toEqual(["d", "w", "*"]);
+    expect(scopeShape([{ op: "contain", field: field("domain_id"), value: "x" }])).toBeNull();
+  });
+});
