@@ -35,12 +35,13 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-const transports: Record<string, () => Transport> = {
-  "Connect JSON / HTTP/1.1": () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
-  "Connect binary / h2c": () =>
-    createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat: true }),
-  gRPC: () => createGrpcTransport({ baseUrl: server.url }),
-  "gRPC-Web": () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+const transports: Record<string, (baseUrl?: string) => Transport> = {
+  "Connect JSON / HTTP/1.1": (baseUrl = server.url) =>
+    createConnectTransport({ baseUrl, httpVersion: "1.1" }),
+  "Connect binary / h2c": (baseUrl = server.url) =>
+    createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+  gRPC: (baseUrl = server.url) => createGrpcTransport({ baseUrl }),
+  "gRPC-Web": (baseUrl = server.url) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
 };
 
 async function connectCode(promise: Promise<unknown>): Promise<ConnectError> {
@@ -117,6 +118,22 @@ describe.each(Object.entries(transports))("%s", (_name, makeTransport) => {
 // biome-ignore lint/suspicious/noExplicitAny: REST answers are arbitrary JSON, checked by the assertions
 type Json = any;
 const json = async (res: Response): Promise<Json> => res.json();
+
+describe.each(Object.keys(transports))("delete over %s", (name) => {
+  it("removes the job, then answers not_found", async () => {
+    const own = await startTestServer();
+    try {
+      const client = createClient(Job, (transports[name] as (baseUrl: string) => Transport)(own.url));
+      const headers = { token: await own.token("DOMAIN_ADMIN") };
+      await client.delete({ jobId: "job-a05" }, { headers });
+      expect((await connectCode(client.get({ jobId: "job-a05" }, { headers }))).code).toBe(Code.NotFound);
+      expect((await connectCode(client.delete({ jobId: "job-a05" }, { headers }))).code).toBe(Code.NotFound);
+      expect((await client.list({}, { headers })).totalCount).toBe(domainA.length - 1);
+    } finally {
+      await own.close();
+    }
+  });
+});
 
 describe("REST aliases", () => {
   const post = (p: string, body: unknown, token = adminToken) =>
