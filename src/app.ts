@@ -43,6 +43,18 @@ export interface App {
   readonly retention: JobRetention;
 }
 
+/**
+ * JSON (de)serialization of every Connect call. connect-node reads `textDecoder` from these options
+ * (protocol/serialization.ts) though its adapter type does not list it, hence the variable.
+ */
+const jsonOptions = {
+  useProtoFieldName: true,
+  // Unknown request fields are an error (a misspelt filter must not silently match everything).
+  ignoreUnknownFields: false,
+  // Invalid UTF-8 in a JSON body is invalid_argument, not silently replaced by U+FFFD.
+  textDecoder: new TextDecoder("utf-8", { fatal: true }),
+};
+
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
   const store = new JobStore(options.db);
@@ -85,8 +97,7 @@ export function createApp(options: AppOptions): App {
     ],
     readMaxBytes: config.maxBodyBytes,
     maxTimeoutMs: config.maxTimeoutMs,
-    // Unknown request fields are an error (a misspelt filter must not silently match everything).
-    jsonOptions: { useProtoFieldName: true, ignoreUnknownFields: false },
+    jsonOptions,
     shutdownSignal: options.shutdownSignal,
     fallback: notFoundHandler,
   });

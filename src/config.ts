@@ -25,6 +25,11 @@ const schema = z.object({
   JWT_JWKS_FILE: z.string().min(1).optional(),
   /** RS256/ES256: PEM private key (PKCS#8), used only by `npm run token`. */
   JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * How long a write waits for the database file lock held by another process (ms). better-sqlite3
+   * waits synchronously, freezing every request meanwhile, so keep it short.
+   */
+  DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** Largest request body accepted, after decompression (bytes). */
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** Largest `page.limit`, and the most rows a request without a page limit may return. */
@@ -60,6 +65,7 @@ export interface Config {
   readonly port: number;
   readonly dataDir: string;
   readonly databaseFile: string;
+  readonly databaseBusyTimeoutMs: number;
   readonly jwt: {
     readonly algorithm: "HS256" | "RS256" | "ES256";
     readonly secretFile: string;
@@ -123,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: c.PORT,
     dataDir,
     databaseFile: path.resolve(c.DATABASE_FILE ?? path.join(dataDir, "jobs.db")),
+    databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
     jwt: {
       algorithm: c.JWT_ALGORITHM,
       secretFile: path.resolve(c.JWT_SECRET_FILE ?? path.join(dataDir, "jwt-secret")),

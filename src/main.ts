@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
-  const db = openDatabase({ file: config.databaseFile });
+  const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs });
   const verifier = await createTokenVerifier(config);
   const shutdown = new AbortController();
   const app = createApp({ config, db, verifier, logger, shutdownSignal: shutdown.signal });

@@ -4,8 +4,10 @@
  * the storage format, `YYYY-MM-DDTHH:MM:SS.mmmZ`, so the compiler compares text with text.
  */
 
+// ISO-8601 extended format as dateutil's isoparse (upstream) reads it: the fraction may use `,` (the
+// ISO decimal sign) as well as `.`, and a zone may be `Z`, `±HH:MM`, `±HHMM` or just `±HH`.
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Parse an ISO-8601 datetime; a value without a zone is UTC (upstream uses naive UTC). Null if invalid. */
 export function parseIsoDatetime(text: string): Date | null {

@@ -40,6 +40,16 @@ export type Operator = (typeof OPERATORS)[number];
 
 const LIST_OPERATORS = new Set<Operator>(["in", "not_in", "contain_in", "not_contain_in", "regex_in"]);
 
+/** Operators that search text: meaningless on number fields. */
+const TEXT_OPERATORS = new Set<Operator>([
+  "contain",
+  "not_contain",
+  "contain_in",
+  "not_contain_in",
+  "regex",
+  "regex_in",
+]);
+
 /** Most values a list operator may carry, and the longest string value. */
 export const MAX_LIST_VALUES = 1000;
 export const MAX_STRING_VALUE = 4096;
@@ -127,6 +137,15 @@ export function parseCondition(raw: unknown, at: string, ctx: FilterContext): Co
     throw errors.invalidParameter(
       `${at}.key`,
       `'${field.name}' is an object: use a dotted path such as ${field.name}.provider, or exists`,
+    );
+  }
+
+  if (TEXT_OPERATORS.has(op) && spec.type === "number") {
+    // A number has no text to search: SQLite would search its REAL rendering ("50.0") for contain but
+    // JavaScript's ("50") for regex, and Mongo never matches a number with a regex. Say so instead.
+    throw errors.invalidParameter(
+      `${at}.key`,
+      `'${op}' needs a text field; '${field.name}' is a number (use eq, in, lt, gt...)`,
     );
   }
 

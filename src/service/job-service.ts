@@ -74,7 +74,8 @@ export class JobService {
     const shortcuts: Condition[] = [];
     for (const name of SHORTCUT_FIELDS) {
       const value = request[name];
-      if (value === undefined || value === "" || value === "NONE") continue;
+      // Unset proto3 fields are absent; the status enum's zero value NONE means "no filter" too.
+      if (value === undefined || value === "" || (name === "status" && value === "NONE")) continue;
       if (name === "status" && !(JOB_STATUSES as readonly string[]).includes(value)) {
         throw errors.invalidParameter("status", `${value} is not one of ${JOB_STATUSES.join(", ")}`);
       }

@@ -42,25 +42,34 @@ function parseOptions(text: string | null | undefined): JsonObject | undefined {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
 }
 
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Define an own data member (plain assignment of `__proto__` would set the prototype instead). */
+function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Keep only the requested paths of an options object. */
 function pickPaths(options: JsonObject, paths: readonly (readonly string[])[]): JsonObject {
   const out: JsonObject = {};
   for (const path of paths) {
     let source: JsonValue | undefined = options;
     for (const segment of path) {
-      source =
-        source !== null && typeof source === "object" && !Array.isArray(source) ? source[segment] : undefined;
+      // Own members only: `options.constructor` or `options.__proto__` must not reach inherited ones.
+      source = isObject(source) && Object.hasOwn(source, segment) ? source[segment] : undefined;
     }
     if (source === undefined) continue;
     let target = out;
     path.forEach((segment, i) => {
       if (i === path.length - 1) {
-        target[segment] = source as JsonValue;
+        setOwn(target, segment, source as JsonValue);
       } else {
-        let next = target[segment];
-        if (next === null || typeof next !== "object" || Array.isArray(next)) {
+        let next = Object.hasOwn(target, segment) ? target[segment] : undefined;
+        if (!isObject(next)) {
           next = {};
-          target[segment] = next;
+          setOwn(target, segment, next);
         }
         target = next;
       }

@@ -23,7 +23,7 @@ export function openDatabase(options: OpenOptions): Db {
     fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
   const db = new Database(options.file, { readonly: options.readonly ?? false });
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 1000))}`);
     if (!options.readonly) {
       db.pragma("journal_mode = WAL");
       // NORMAL in WAL mode: a committed transaction survives a process crash (SIGKILL); only an OS

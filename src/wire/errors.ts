@@ -7,7 +7,8 @@
  * console-api-v2 uses, the body shape the Cloudforet console parses.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { SpaceOneError, type StatusName } from "../errors.js";
+import { errors, SpaceOneError, type StatusName } from "../errors.js";
+import { storageError } from "../storage/errors.js";
 
 /** Response header (gRPC: trailer) that repeats the SpaceONE error code, so no client has to parse it. */
 export const errorCodeHeader = "x-spaceone-error-code";
@@ -73,8 +74,11 @@ export function codeFromName(name: string): Code | undefined {
  * `ERROR_UNKNOWN: internal error`: their message or stack may hold secrets or internals. The caller
  * logs the original.
  */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+export function toConnectError(thrown: unknown): ConnectError {
+  if (thrown instanceof ConnectError) return thrown;
+  // A locked, read-only or full database, or a bad number in a binary request: not a server bug.
+  const err =
+    thrown instanceof SpaceOneError ? thrown : (storageError(thrown) ?? requestError(thrown) ?? thrown);
   if (err instanceof SpaceOneError) {
     // The error's meta travels as headers (gRPC: trailers) `x-spaceone-error-<key>`, e.g. a purged
     // job's `x-spaceone-error-reason: EXPIRED`; REST answers keep them too.
@@ -88,6 +92,18 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError("ERROR_UNKNOWN: internal error", Code.Internal, {
     [errorCodeHeader]: "ERROR_UNKNOWN",
   });
+}
+
+/**
+ * Faults of the request that surface as plain errors inside a handler. A binary (protobuf) request
+ * may carry a google.protobuf.Value double that is NaN or Infinity, which proto JSON cannot express,
+ * so the handler's `toJson` throws: the client's value, not a server fault.
+ */
+function requestError(err: unknown): SpaceOneError | null {
+  if (err instanceof Error && / cannot be NaN or Infinity$/.test(err.message)) {
+    return errors.invalidParameter("request", "a number is NaN or Infinity, which JSON cannot carry");
+  }
+  return null;
 }
 
 /**

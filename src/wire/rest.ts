@@ -14,6 +14,7 @@ import { type DescMethod, type DescService, getOption } from "@bufbuild/protobuf
 import { Code } from "@connectrpc/connect";
 import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import { show } from "../errors.js";
+import { remapDecodeErrors } from "./decode-errors.js";
 import { codeFromName, normalizeGrpcMessage, type RestErrorBody, restError } from "./errors.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./server.js";
 
@@ -158,6 +159,8 @@ export function createAppHandler(options: AppHandlerOptions): NodeHandler {
       if (contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web")) {
         normalizeGrpcMessage(res);
       }
+      // A body connect-node cannot decode is invalid_argument, not internal (decode-errors.ts).
+      remapDecodeErrors(contentType, res);
       connectHandler(req, res);
     });
   };

@@ -122,6 +122,13 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       headersTimeout: timeouts.headersTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
       keepAliveTimeout: timeouts.idleTimeoutMs,
+      // Node enforces the two timeouts above only when it checks its connections, every 30 s by
+      // default: a client trickling a body could hold a request up to 30 s past requestTimeout.
+      // Check a few times per timeout instead (a cheap walk over open connections).
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(30_000, Math.floor(Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) / 4)),
+      ),
     },
     handle,
   );

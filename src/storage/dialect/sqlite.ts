@@ -16,6 +16,7 @@ import {
   SqliteQueryCompiler,
   sql,
 } from "kysely";
+import { linearRegex } from "../../query/linear-regex.js";
 import type { JobsDatabase } from "../schema.js";
 
 /** A Kysely instance that only compiles (never executes). */
@@ -28,25 +29,14 @@ export const builder = new Kysely<JobsDatabase>({
   },
 });
 
-const regexCache = new Map<string, RegExp>();
-
-function compiledRegex(pattern: string): RegExp {
-  let re = regexCache.get(pattern);
-  if (!re) {
-    re = new RegExp(pattern, "i");
-    if (regexCache.size >= 512) regexCache.clear();
-    regexCache.set(pattern, re);
-  }
-  return re;
-}
-
 /** User functions the compiled SQL relies on. */
 export function registerSqliteFunctions(db: Database.Database): void {
-  // Case-insensitive JS regex (upstream: Mongo $regex with $options 'i'). Patterns are validated
-  // (syntax, length, backtracking risk) by the query parser before they reach SQL.
+  // Case-insensitive JavaScript regex (upstream: Mongo $regex with $options 'i'), run on V8's
+  // linear-time engine so no accepted pattern can stall the process on unlucky data (linear-regex.ts;
+  // the query parser has already refused what that engine cannot run).
   db.function("regexp_i", { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (typeof pattern !== "string" || value === null || value === undefined) return 0;
-    return compiledRegex(pattern).test(String(value)) ? 1 : 0;
+    return linearRegex(pattern).test(String(value)) ? 1 : 0;
   });
 }
 

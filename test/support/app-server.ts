@@ -1,0 +1,94 @@
+/**
+ * The real app on an ephemeral port, like `server.ts`, with what the hardening suites also need: the
+ * database handle (row counts, integrity checks, SQL capture), the wire timeouts (so a slow-body test
+ * does not wait a minute), jobs with every column, and unlogged errors collected instead of printed.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type App, createApp } from "../../src/app.js";
+import { ensureLocalSecret } from "../../src/auth/keys.js";
+import type { RoleType } from "../../src/auth/principal.js";
+import { createTokenVerifier, signToken } from "../../src/auth/token.js";
+import { type Config, loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { type Db, openDatabase } from "../../src/storage/database.js";
+import type { JobRow } from "../../src/storage/schema.js";
+import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
+import { JOBS, NOW } from "./fixture.js";
+
+export interface AppServer {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly db: Db;
+  readonly app: App;
+  /** An access token (HS256, the server's own secret). */
+  token(role: RoleType, domainId?: string, workspaceId?: string, permissions?: string[]): Promise<string>;
+  /** A SYSTEM_TOKEN whose `did` is `domainId`. */
+  systemToken(domainId?: string): Promise<string>;
+  /** Number of rows in `jobs`. */
+  jobCount(): number;
+  /** `PRAGMA integrity_check` result ("ok" when sound). */
+  integrity(): string;
+  inFlight(): number;
+  close(): Promise<void>;
+}
+
+export interface AppServerOptions {
+  readonly jobs?: readonly Omit<JobRow, "seq">[];
+  readonly env?: Record<string, string>;
+  readonly timeouts?: Partial<ServerTimeouts>;
+  readonly shutdownGraceMs?: number;
+  readonly now?: () => Date;
+  /** Log level of the app's logger (default silent). */
+  readonly logLevel?: string;
+  /** SQLite busy timeout of the app's connection (default: openDatabase's). */
+  readonly busyTimeoutMs?: number;
+}
+
+export async function startAppServer(options: AppServerOptions = {}): Promise<AppServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-hardening-"));
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
+  ensureLocalSecret(config);
+  const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: options.busyTimeoutMs });
+  const app = createApp({
+    config,
+    db,
+    verifier: await createTokenVerifier(config),
+    logger: createLogger(options.logLevel ?? "silent"),
+    now: options.now ?? (() => NOW),
+  });
+  db.transaction(() => {
+    for (const job of options.jobs ?? JOBS) app.store.insert(job);
+  })();
+  const server = await startServer({
+    handler: app.handler,
+    host: "127.0.0.1",
+    port: 0,
+    shutdownGraceMs: options.shutdownGraceMs ?? 2000,
+    timeouts: options.timeouts,
+  });
+  let closed = false;
+  return {
+    url: server.url,
+    port: server.port,
+    config,
+    db,
+    app,
+    token: (role, domainId = "domain-a", workspaceId, permissions) =>
+      signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions }),
+    systemToken: (domainId = "domain-a") =>
+      signToken(config, { role: "DOMAIN_ADMIN", domainId, ttlSeconds: 600, tokenType: "SYSTEM_TOKEN" }),
+    jobCount: () => (db.prepare("SELECT count(*) AS n FROM jobs").get() as { n: number }).n,
+    integrity: () => db.pragma("integrity_check", { simple: true }) as string,
+    inFlight: () => server.inFlight(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      db.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
