@@ -59,6 +59,20 @@ export interface FilterContext {
   readonly now: Date;
 }
 
+/** A dotted path under a json column: bounded depth, whitelisted segments (safe inside a JSON path). */
+export function validateJsonPath(path: readonly string[], at: string): void {
+  if (path.length > MAX_JSON_DEPTH)
+    throw errors.invalidParameter(at, `path deeper than ${MAX_JSON_DEPTH} levels`);
+  for (const segment of path) {
+    if (!JSON_SEGMENT.test(segment)) {
+      throw errors.invalidParameter(
+        at,
+        `invalid path segment ${show(segment, 80)}: use 1-64 letters, digits or _-:@$`,
+      );
+    }
+  }
+}
+
 /** Resolve a field name (`status`, `options.provider`) against the catalogue. */
 export function parseFieldRef(raw: unknown, at: string): FieldRef {
   if (raw === undefined || raw === null || raw === "") throw errors.requiredParameter(at);
@@ -78,16 +92,7 @@ export function parseFieldRef(raw: unknown, at: string): FieldRef {
         `field '${column}' has no sub-fields (only options.* paths are nested)`,
       );
     }
-    if (path.length > MAX_JSON_DEPTH)
-      throw errors.invalidParameter(at, `path deeper than ${MAX_JSON_DEPTH} levels`);
-    for (const segment of path) {
-      if (!JSON_SEGMENT.test(segment)) {
-        throw errors.invalidParameter(
-          at,
-          `invalid path segment ${show(segment, 80)}: use 1-64 letters, digits or _-:@$`,
-        );
-      }
-    }
+    validateJsonPath(path, at);
   }
   return { column, path, name: raw };
 }

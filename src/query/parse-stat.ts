@@ -18,8 +18,14 @@
 import { errors, show } from "../errors.js";
 import type { Condition, FieldRef, Scalar } from "./ast.js";
 import { parseIsoDatetime, toStorage } from "./datetime.js";
-import { type FieldType, JOB_FIELDS, JSON_SEGMENT, MAX_JSON_DEPTH, STAT_KEYWORD_FIELDS } from "./fields.js";
-import { MAX_STRING_VALUE, parseCondition, parseConditions, parseFieldRef } from "./parse-filter.js";
+import { type FieldType, JOB_FIELDS, STAT_KEYWORD_FIELDS } from "./fields.js";
+import {
+  MAX_STRING_VALUE,
+  parseCondition,
+  parseConditions,
+  parseFieldRef,
+  validateJsonPath,
+} from "./parse-filter.js";
 import { keywordConditions, parsePage, type QueryContext } from "./parse-query.js";
 import type {
   DateFormat,
@@ -219,16 +225,7 @@ export function resolveRef(raw: unknown, at: string, shape: RowShape): StatRef {
     if (column.kind !== "json") {
       throw errors.invalidParameter(at, `'${name}' is a ${column.kind} and has no sub-fields`);
     }
-    if (path.length > MAX_JSON_DEPTH)
-      throw errors.invalidParameter(at, `path deeper than ${MAX_JSON_DEPTH} levels`);
-    for (const segment of path) {
-      if (!JSON_SEGMENT.test(segment)) {
-        throw errors.invalidParameter(
-          at,
-          `invalid path segment ${show(segment, 80)}: use 1-64 letters, digits or _-:@$`,
-        );
-      }
-    }
+    validateJsonPath(path, at);
   }
   return { column: name, path, kind: path.length > 0 ? "json" : column.kind, text: raw };
 }

@@ -6,7 +6,15 @@
  */
 import { type RawBuilder, type SqlBool, sql } from "kysely";
 import type { Condition, FieldRef, Scalar, SortKey, Where } from "../query/ast.js";
-import { containsCI, jsonExtract, jsonPath, jsonType, regexMatches } from "./dialect/sqlite.js";
+import {
+  containsCI,
+  jsonExtract,
+  jsonPath,
+  jsonType,
+  jsonTypes,
+  regexMatches,
+  sqlValue,
+} from "./dialect/sqlite.js";
 
 type Bool = RawBuilder<SqlBool>;
 
@@ -36,16 +44,6 @@ export function fieldValue(field: FieldRef): RawBuilder<unknown> {
 }
 
 // ---- options paths: JSON values are typed, so comparisons check the JSON type first -------------
-
-function jsonTypes(value: Scalar): readonly string[] {
-  if (typeof value === "number") return ["integer", "real"];
-  if (typeof value === "boolean") return value ? ["true"] : ["false"];
-  return ["text"];
-}
-
-function sqlValue(value: Exclude<Scalar, null>): string | number {
-  return typeof value === "boolean" ? (value ? 1 : 0) : value;
-}
 
 /** A typed equality on a JSON value given its type and value expressions. */
 function typedEquals(type: RawBuilder<unknown>, value: RawBuilder<unknown>, v: Exclude<Scalar, null>): Bool {

@@ -5,20 +5,14 @@
  */
 import type Database from "better-sqlite3";
 import { type SqlBool, sql } from "kysely";
-import type { Condition, FieldRef, Page, SortKey, Where } from "../query/ast.js";
+import type { Condition, FieldRef, ListQuery } from "../query/ast.js";
 import { JOB_COLUMNS, type JobColumn } from "../query/fields.js";
 import { compileOrder, compileWhere } from "./compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "./compiled-template.js";
 import { builder } from "./dialect/sqlite.js";
 import type { JobRow } from "./schema.js";
 
-export interface ListRequest {
-  readonly where: Where;
-  readonly sort: readonly SortKey[];
-  readonly page: Page;
-  /** Fields the caller wants; null for all. */
-  readonly only: readonly FieldRef[] | null;
-  readonly countOnly: boolean;
+export interface ListRequest extends ListQuery {
   /** The most rows a request without page.limit may return; more is an error the caller raises. */
   readonly unpagedMax: number;
 }

@@ -10,7 +10,7 @@
  */
 import { type RawBuilder, type SqlBool, sql } from "kysely";
 import type { Scalar } from "../../query/ast.js";
-import { jsonPath } from "./sqlite.js";
+import { jsonPath, jsonTypes, sqlValue } from "./sqlite.js";
 
 export type Expr = RawBuilder<unknown>;
 type Bool = RawBuilder<SqlBool>;
@@ -158,16 +158,6 @@ function windowSpec(partition: readonly Expr[], order: readonly OrderTerm[]): Ex
 }
 
 // ---- typed comparisons on JSON values (the list filter's semantics, compile-where.ts) ----------
-
-function jsonTypes(value: Scalar): readonly string[] {
-  if (typeof value === "number") return ["integer", "real"];
-  if (typeof value === "boolean") return value ? ["true"] : ["false"];
-  return ["text"];
-}
-
-function sqlValue(value: Exclude<Scalar, null>): string | number {
-  return typeof value === "boolean" ? (value ? 1 : 0) : value;
-}
 
 /** Equality of a JSON value, given its type and SQL value, with a scalar: types must agree. */
 export function typedJsonEquals(type: Expr, value: Expr, v: Exclude<Scalar, null>): Bool {

@@ -16,6 +16,7 @@ import {
   SqliteQueryCompiler,
   sql,
 } from "kysely";
+import type { Scalar } from "../../query/ast.js";
 import { linearRegex } from "../../query/linear-regex.js";
 import type { JobsDatabase } from "../schema.js";
 
@@ -63,4 +64,16 @@ export function containsCI(expr: RawBuilder<unknown>, needle: string): RawBuilde
 /** Case-insensitive regex test through the `regexp_i` user function. */
 export function regexMatches(expr: RawBuilder<unknown>, pattern: string): RawBuilder<number> {
   return sql<number>`regexp_i(${pattern}, ${expr}) = 1`;
+}
+
+/** SQLite's `json_type` names a JSON scalar of this JS type can have. */
+export function jsonTypes(value: Scalar): readonly string[] {
+  if (typeof value === "number") return ["integer", "real"];
+  if (typeof value === "boolean") return value ? ["true"] : ["false"];
+  return ["text"];
+}
+
+/** A scalar as SQLite compares it with a `json_extract` result (JSON booleans extract as 1 / 0). */
+export function sqlValue(value: Exclude<Scalar, null>): string | number {
+  return typeof value === "boolean" ? (value ? 1 : 0) : value;
 }
