@@ -2,6 +2,7 @@
  * Configuration from environment variables, validated once at start. A bad value stops the process
  * with a message naming the variable; nothing falls back silently. The README's table lists these.
  */
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -30,6 +31,11 @@ const schema = z.object({
    * waits synchronously, freezing every request meanwhile, so keep it short.
    */
   DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /**
+   * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
+   * per available CPU. 1 serves from the main process.
+   */
+  WORKERS: z.union([z.literal("auto"), z.coerce.number().int().min(1).max(64)]).default(1),
   /** Largest request body accepted, after decompression (bytes). */
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** Largest `page.limit`, and the most rows a request without a page limit may return. */
@@ -66,6 +72,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseFile: string;
   readonly databaseBusyTimeoutMs: number;
+  /** Server processes (resolved: `auto` is the CPU count). */
+  readonly workers: number;
   readonly jwt: {
     readonly algorithm: "HS256" | "RS256" | "ES256";
     readonly secretFile: string;
@@ -130,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseFile: path.resolve(c.DATABASE_FILE ?? path.join(dataDir, "jobs.db")),
     databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
+    workers: c.WORKERS === "auto" ? os.availableParallelism() : c.WORKERS,
     jwt: {
       algorithm: c.JWT_ALGORITHM,
       secretFile: path.resolve(c.JWT_SECRET_FILE ?? path.join(dataDir, "jwt-secret")),
