@@ -7,7 +7,7 @@
  */
 import http2 from "node:http2";
 import { createHistogram } from "node:perf_hooks";
-import type { LoadResult } from "./lib/load-types.js";
+import { toLoadResult } from "./lib/load-types.js";
 
 export interface H2LoadSpec {
   /** `http://127.0.0.1:port` */
@@ -134,20 +134,16 @@ async function main(): Promise<void> {
   }
   for (const s of sessions) s.close();
 
-  const result: LoadResult = {
+  const result = toLoadResult({
     ok,
     errors,
-    errorSamples: [...errorSamples].map(([what, n]) => `${what} x${n}`),
-    rps: ok / elapsedS,
-    p50Ms: histogram.count > 0 ? histogram.percentile(50) / 1000 : Number.NaN,
-    p99Ms: histogram.count > 0 ? histogram.percentile(99) / 1000 : Number.NaN,
-    meanMs: histogram.count > 0 ? histogram.mean / 1000 : Number.NaN,
-    durationS: elapsedS,
-    totalRequests: sent,
-    latencyResolutionMs: 0.001,
+    samples: errorSamples,
+    histogram,
+    elapsedS,
+    sent,
+    cpu,
     generator: "node:http2 (bench/load-h2.ts)",
-    generatorCpuPct: (cpu.user + cpu.system) / 1e4 / elapsedS,
-  };
+  });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   setTimeout(() => process.exit(0), 100).unref();
 }

@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import { createHistogram } from "node:perf_hooks";
-import type { LoadResult } from "./lib/load-types.js";
+import { toLoadResult } from "./lib/load-types.js";
 
 export interface WriteLoadSpec {
   url: string;
@@ -87,20 +87,16 @@ async function main(): Promise<void> {
   running = false;
   await done;
 
-  const result: LoadResult = {
+  const result = toLoadResult({
     ok,
     errors,
-    errorSamples: [...samples].map(([what, n]) => `${what} x${n}`),
-    rps: ok / elapsedS,
-    p50Ms: histogram.count > 0 ? histogram.percentile(50) / 1000 : Number.NaN,
-    p99Ms: histogram.count > 0 ? histogram.percentile(99) / 1000 : Number.NaN,
-    meanMs: histogram.count > 0 ? histogram.mean / 1000 : Number.NaN,
-    durationS: elapsedS,
-    totalRequests: sent,
-    latencyResolutionMs: 0.001,
+    samples: samples,
+    histogram,
+    elapsedS,
+    sent,
+    cpu,
     generator: "node:http writers (bench/load-writes.ts)",
-    generatorCpuPct: (cpu.user + cpu.system) / 1e4 / elapsedS,
-  };
+  });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

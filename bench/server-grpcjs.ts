@@ -11,6 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import Database from "better-sqlite3";
 import { jwtVerify } from "jose";
+import type { JobRow } from "../src/storage/schema.js";
 
 export interface GrpcJsSpec {
   port: number;
@@ -21,20 +22,8 @@ export interface GrpcJsSpec {
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-interface Row {
-  job_id: string;
-  status: string;
-  options: string | null;
-  resource_group: string;
-  error_message: string | null;
-  domain_id: string;
-  workspace_id: string;
-  trusted_account_id: string;
-  plugin_id: string | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-}
+/** The columns it reads: the service's own row type (types only; no service code runs here). */
+type Row = Omit<JobRow, "seq">;
 
 /** google.protobuf.Value in proto-loader's object form (keepCase). */
 function toValue(v: JsonValue): Record<string, unknown> {

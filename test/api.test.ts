@@ -3,7 +3,6 @@
  * binary (h2c), gRPC, gRPC-Web, the REST aliases and an independent @grpc/grpc-js client; the role x
  * scope matrix; errors on each wire.
  */
-import path from "node:path";
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
@@ -13,7 +12,6 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Job,
@@ -23,6 +21,7 @@ import {
   JobsQuerySchema,
 } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { JOBS } from "./support/fixture.js";
+import { grpcJsJobClient } from "./support/grpc-js-client.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -227,30 +226,7 @@ describe("REST aliases", () => {
 
 describe("independent @grpc/grpc-js client from the .proto files", () => {
   it("reads jobs and sees SpaceONE error details", async () => {
-    const root = path.resolve(import.meta.dirname, "..");
-    const definition = protoLoader.loadSync("spaceone/api/identity/v2/job.proto", {
-      keepCase: true,
-      enums: String,
-      defaults: false,
-      includeDirs: [
-        path.join(root, "proto"),
-        path.join(root, "third_party"),
-        path.join(root, "node_modules/google-proto-files"),
-      ],
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: grpc-js package definitions are untyped
-    const pkg = grpc.loadPackageDefinition(definition) as any;
-    const client = new pkg.spaceone.api.identity.v2.Job(
-      server.url.replace("http://", ""),
-      grpc.credentials.createInsecure(),
-    );
-    const metadata = new grpc.Metadata();
-    metadata.set("token", adminToken);
-    // biome-ignore lint/suspicious/noExplicitAny: untyped client
-    const call = (method: string, request: unknown): Promise<any> =>
-      new Promise((resolve, reject) =>
-        client[method](request, metadata, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
-      );
+    const { call, close } = grpcJsJobClient(server.url, adminToken);
     const job = await call("get", { job_id: "job-a03" });
     expect(job).toMatchObject({ job_id: "job-a03", status: "IN_PROGRESS", workspace_id: "ws-2" });
     const list = await call("list", { plugin_id: "plugin-azure" });
@@ -258,7 +234,7 @@ describe("independent @grpc/grpc-js client from the .proto files", () => {
     const err = await call("get", { job_id: "job-zzz" }).catch((e: grpc.ServiceError) => e);
     expect(err.code).toBe(grpc.status.NOT_FOUND);
     expect(err.details).toMatch(/^ERROR_NOT_FOUND: /);
-    client.close();
+    close();
   });
 });
 

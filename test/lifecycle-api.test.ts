@@ -13,11 +13,10 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { Job, JobInfo_ResourceGroup, JobInfo_Status } from "../gen/spaceone/api/identity/v2/job_pb.js";
+import { grpcJsJobClient } from "./support/grpc-js-client.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -252,17 +251,7 @@ describe("an upstream-generated client (grpc-js on the upstream job.proto)", () 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-proto-"));
     fs.mkdirSync(path.join(dir, "spaceone/api/identity/v2"), { recursive: true });
     fs.writeFileSync(path.join(dir, "spaceone/api/identity/v2/job.proto"), upstream);
-    const definition = protoLoader.loadSync("spaceone/api/identity/v2/job.proto", {
-      keepCase: true,
-      enums: String,
-      defaults: false,
-      includeDirs: [
-        dir,
-        path.join(root, "proto"),
-        path.join(root, "third_party"),
-        path.join(root, "node_modules/google-proto-files"),
-      ],
-    });
+    const { call, close } = grpcJsJobClient(server.url, adminToken, [dir]);
     fs.rmSync(dir, { recursive: true, force: true });
 
     // A job with every new field set.
@@ -293,19 +282,6 @@ describe("an upstream-generated client (grpc-js on the upstream job.proto)", () 
     await lifecycle.cancel({ jobId, reason: "r" }, { headers: { token: adminToken } });
     await lifecycle.fail({ jobId, errorCode: "ERROR_X", errorMessage: "stopped" }, asWorker);
 
-    // biome-ignore lint/suspicious/noExplicitAny: grpc-js package definitions are untyped
-    const pkg = grpc.loadPackageDefinition(definition) as any;
-    const client = new pkg.spaceone.api.identity.v2.Job(
-      server.url.replace("http://", ""),
-      grpc.credentials.createInsecure(),
-    );
-    const metadata = new grpc.Metadata();
-    metadata.set("token", adminToken);
-    // biome-ignore lint/suspicious/noExplicitAny: untyped client
-    const call = (method: string, request: unknown): Promise<any> =>
-      new Promise((resolve, reject) =>
-        client[method](request, metadata, (err: unknown, res: unknown) => (err ? reject(err) : resolve(res))),
-      );
     try {
       const job = await call("get", { job_id: jobId });
       expect(Object.keys(job).sort()).toEqual(
@@ -333,7 +309,7 @@ describe("an upstream-generated client (grpc-js on the upstream job.proto)", () 
       expect(list.total_count).toBe(1);
       expect(list.results[0].job_id).toBe(jobId);
     } finally {
-      client.close();
+      close();
     }
   });
 });
