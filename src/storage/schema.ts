@@ -1,5 +1,5 @@
 /** Row types of the tables, as Kysely sees them. */
-import type { Generated, GeneratedAlways } from "kysely";
+import type { Generated, GeneratedAlways, Selectable } from "kysely";
 import type { JobStatus, ResourceGroup } from "../query/fields.js";
 
 export interface JobsTable {
@@ -68,53 +68,35 @@ export interface JobsDatabase {
   job_tombstones: JobTombstonesTable;
 }
 
-/** A job row as read back (options still JSON text). */
-export interface JobRow {
-  seq?: number;
-  job_id: string;
-  status: JobStatus;
-  options: string | null;
-  resource_group: ResourceGroup;
-  error_message: string | null;
-  domain_id: string;
-  workspace_id: string;
-  trusted_account_id: string;
-  plugin_id: string | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-  // Lifecycle columns (migration 2): optional so rows written before them (seeds, fixtures) still type.
-  started_at?: string | null;
-  heartbeat_at?: string | null;
-  progress_percent?: number | null;
-  current_step?: string | null;
-  records_processed?: number | null;
-  records_total?: number | null;
-  records_created?: number | null;
-  records_updated?: number | null;
-  records_deleted?: number | null;
-  cancel_requested_at?: string | null;
-  cancel_reason?: string | null;
-  canceled_by?: string | null;
-  error_code?: string | null;
-  idempotency_key?: string | null;
-  version?: number;
-  /** Read-only (a generated column): never part of an insert. */
-  duration_seconds?: number | null;
-}
+/** Columns added by migration 2 (the lifecycle). */
+type LifecycleColumn =
+  | "started_at"
+  | "heartbeat_at"
+  | "progress_percent"
+  | "current_step"
+  | "records_processed"
+  | "records_total"
+  | "records_created"
+  | "records_updated"
+  | "records_deleted"
+  | "cancel_requested_at"
+  | "cancel_reason"
+  | "canceled_by"
+  | "error_code"
+  | "idempotency_key"
+  | "version"
+  | "duration_seconds";
+
+/**
+ * A job row as read back (options still JSON text). `seq` and the lifecycle columns are optional so
+ * rows built without them (seeds, fixtures, `only` projections) still type; `duration_seconds` is a
+ * generated column, never part of an insert.
+ */
+export type JobRow = Omit<Selectable<JobsTable>, "seq" | LifecycleColumn> &
+  Partial<Pick<Selectable<JobsTable>, "seq" | LifecycleColumn>>;
 
 /** A job_events row as read back. */
-export interface JobEventRow {
-  id: number;
-  job_id: string;
-  seq: number;
-  action: string;
-  from_status: JobStatus | null;
-  to_status: JobStatus;
-  reason: string | null;
-  actor: string;
-  created_at: string;
-}
+export type JobEventRow = Selectable<JobEventsTable>;
 
 /** A job_tombstones row. */
 export type JobTombstoneRow = JobTombstonesTable;
