@@ -243,9 +243,9 @@ describe("REST aliases from the google.api.http annotations", () => {
 describe("an upstream-generated client (grpc-js on the upstream job.proto)", () => {
   it("reads jobs that carry the lifecycle fields, skipping them as unknown", async () => {
     const root = path.resolve(import.meta.dirname, "..");
-    // Upstream's job.proto is ours without the fields numbered 100 and up: cut that block out.
+    // Upstream's job.proto is ours without the fields numbered 100 and up: cut those blocks out.
     const ours = fs.readFileSync(path.join(root, "proto/spaceone/api/identity/v2/job.proto"), "utf8");
-    const upstream = ours.replace(/\n {2}\/\/ ---- Lifecycle extensions[\s\S]*?\n}\n/, "\n}\n");
+    const upstream = ours.replace(/\n {2}\/\/ ---- Lifecycle extensions[\s\S]*?\n}\n/g, "\n}\n");
     expect(upstream).not.toMatch(/= 1\d\d;/);
     expect(upstream).toContain("string finished_at = 33;");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-proto-"));

@@ -40,7 +40,10 @@ export function toJobEventInfo(event: JobEventView): JobEventInfo {
   });
 }
 
-export function jobLifecycleHandlers(service: JobLifecycleService): ServiceImpl<typeof JobLifecycle> {
+// watch and wait are added by the live-jobs lane; until then connect answers them UNIMPLEMENTED.
+export function jobLifecycleHandlers(
+  service: JobLifecycleService,
+): Omit<ServiceImpl<typeof JobLifecycle>, "watch" | "wait"> {
   return {
     create(req, ctx) {
       return toJobInfo(service.create(principalOf(ctx), json(CreateJobRequestSchema, req)));

@@ -11,11 +11,13 @@
 // @generated from file spaceone/api/identity/v2/job_lifecycle.proto (package spaceone.api.identity.v2, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../../../google/api/annotations_pb.js";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import type { JobInfo_ResourceGroup, JobInfo_Status, JobInfoSchema } from "./job_pb.js";
+import type { Query } from "../../core/v2/query_pb.js";
+import { file_spaceone_api_core_v2_query } from "../../core/v2/query_pb.js";
+import type { JobInfo, JobInfo_ResourceGroup, JobInfo_Status, JobInfoSchema, JobsQuery_JobStatus } from "./job_pb.js";
 import { file_spaceone_api_identity_v2_job } from "./job_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -23,7 +25,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file spaceone/api/identity/v2/job_lifecycle.proto.
  */
 export const file_spaceone_api_identity_v2_job_lifecycle: GenFile = /*@__PURE__*/
-  fileDesc("CixzcGFjZW9uZS9hcGkvaWRlbnRpdHkvdjIvam9iX2xpZmVjeWNsZS5wcm90bxIYc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyIuMBChBDcmVhdGVKb2JSZXF1ZXN0EhoKEnRydXN0ZWRfYWNjb3VudF9pZBgBIAEoCRIRCglwbHVnaW5faWQYAiABKAkSRwoOcmVzb3VyY2VfZ3JvdXAYAyABKA4yLy5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iSW5mby5SZXNvdXJjZUdyb3VwEigKB29wdGlvbnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIUCgx3b3Jrc3BhY2VfaWQYFSABKAkiVQoPU3RhcnRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAIgASgNSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iogMKGFJlcG9ydEpvYlByb2dyZXNzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoDUgAiAEBEh0KEHByb2dyZXNzX3BlcmNlbnQYAyABKAFIAYgBARIUCgxjdXJyZW50X3N0ZXAYBCABKAkSHgoRcmVjb3Jkc19wcm9jZXNzZWQYBSABKA1IAogBARIaCg1yZWNvcmRzX3RvdGFsGAYgASgNSAOIAQESHAoPcmVjb3Jkc19jcmVhdGVkGAcgASgNSASIAQESHAoPcmVjb3Jkc191cGRhdGVkGAggASgNSAWIAQESHAoPcmVjb3Jkc19kZWxldGVkGAkgASgNSAaIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb25CEwoRX3Byb2dyZXNzX3BlcmNlbnRCFAoSX3JlY29yZHNfcHJvY2Vzc2VkQhAKDl9yZWNvcmRzX3RvdGFsQhIKEF9yZWNvcmRzX2NyZWF0ZWRCEgoQX3JlY29yZHNfdXBkYXRlZEISChBfcmVjb3Jkc19kZWxldGVkItECChFTdWNjZWVkSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoDUgAiAEBEh4KEXJlY29yZHNfcHJvY2Vzc2VkGAUgASgNSAGIAQESGgoNcmVjb3Jkc190b3RhbBgGIAEoDUgCiAEBEhwKD3JlY29yZHNfY3JlYXRlZBgHIAEoDUgDiAEBEhwKD3JlY29yZHNfdXBkYXRlZBgIIAEoDUgEiAEBEhwKD3JlY29yZHNfZGVsZXRlZBgJIAEoDUgFiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uQhQKEl9yZWNvcmRzX3Byb2Nlc3NlZEIQCg5fcmVjb3Jkc190b3RhbEISChBfcmVjb3Jkc19jcmVhdGVkQhIKEF9yZWNvcmRzX3VwZGF0ZWRCEgoQX3JlY29yZHNfZGVsZXRlZCJ/Cg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoDUgAiAEBEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCUITChFfZXhwZWN0ZWRfdmVyc2lvbiJmChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAIgASgNSACIAQESDgoGcmVhc29uGAMgASgJQhMKEV9leHBlY3RlZF92ZXJzaW9uIiYKFExpc3RKb2JFdmVudHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSLqAQoMSm9iRXZlbnRJbmZvEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKA0SDgoGYWN0aW9uGAMgASgJEj0KC2Zyb21fc3RhdHVzGAQgASgOMiguc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8uU3RhdHVzEjsKCXRvX3N0YXR1cxgFIAEoDjIoLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JJbmZvLlN0YXR1cxIOCgZyZWFzb24YBiABKAkSDQoFYWN0b3IYByABKAkSEgoKY3JlYXRlZF9hdBgIIAEoCSJdCg1Kb2JFdmVudHNJbmZvEjcKB3Jlc3VsdHMYASADKAsyJi5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iRXZlbnRJbmZvEhMKC3RvdGFsX2NvdW50GAIgASgFMqMHCgxKb2JMaWZlY3ljbGUSewoGY3JlYXRlEiouc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkNyZWF0ZUpvYlJlcXVlc3QaIS5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iSW5mbyIigtPkkwIcOgEqIhcvaWRlbnRpdHkvdjIvam9iL2NyZWF0ZRJ4CgVzdGFydBIpLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5TdGFydEpvYlJlcXVlc3QaIS5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iSW5mbyIhgtPkkwIbOgEqIhYvaWRlbnRpdHkvdjIvam9iL3N0YXJ0EpUBCg9yZXBvcnRfcHJvZ3Jlc3MSMi5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuUmVwb3J0Sm9iUHJvZ3Jlc3NSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iK4LT5JMCJToBKiIgL2lkZW50aXR5L3YyL2pvYi9yZXBvcnQtcHJvZ3Jlc3MSfgoHc3VjY2VlZBIrLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5TdWNjZWVkSm9iUmVxdWVzdBohLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JJbmZvIiOC0+STAh06ASoiGC9pZGVudGl0eS92Mi9qb2Ivc3VjY2VlZBJ1CgRmYWlsEiguc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkZhaWxKb2JSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iIILT5JMCGjoBKiIVL2lkZW50aXR5L3YyL2pvYi9mYWlsEnsKBmNhbmNlbBIqLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5DYW5jZWxKb2JSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iIoLT5JMCHDoBKiIXL2lkZW50aXR5L3YyL2pvYi9jYW5jZWwSjwEKC2xpc3RfZXZlbnRzEi4uc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkxpc3RKb2JFdmVudHNSZXF1ZXN0Gicuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkV2ZW50c0luZm8iJ4LT5JMCIToBKiIcL2lkZW50aXR5L3YyL2pvYi9saXN0LWV2ZW50c0I/Wj1naXRodWIuY29tL2Nsb3VkZm9yZXQtaW8vYXBpL2Rpc3QvZ28vc3BhY2VvbmUvYXBpL2lkZW50aXR5L3YyYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_struct, file_spaceone_api_identity_v2_job]);
+  fileDesc("CixzcGFjZW9uZS9hcGkvaWRlbnRpdHkvdjIvam9iX2xpZmVjeWNsZS5wcm90bxIYc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyIuMBChBDcmVhdGVKb2JSZXF1ZXN0EhoKEnRydXN0ZWRfYWNjb3VudF9pZBgBIAEoCRIRCglwbHVnaW5faWQYAiABKAkSRwoOcmVzb3VyY2VfZ3JvdXAYAyABKA4yLy5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iSW5mby5SZXNvdXJjZUdyb3VwEigKB29wdGlvbnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIUCgx3b3Jrc3BhY2VfaWQYFSABKAkiVQoPU3RhcnRKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAIgASgNSACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iogMKGFJlcG9ydEpvYlByb2dyZXNzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoDUgAiAEBEh0KEHByb2dyZXNzX3BlcmNlbnQYAyABKAFIAYgBARIUCgxjdXJyZW50X3N0ZXAYBCABKAkSHgoRcmVjb3Jkc19wcm9jZXNzZWQYBSABKA1IAogBARIaCg1yZWNvcmRzX3RvdGFsGAYgASgNSAOIAQESHAoPcmVjb3Jkc19jcmVhdGVkGAcgASgNSASIAQESHAoPcmVjb3Jkc191cGRhdGVkGAggASgNSAWIAQESHAoPcmVjb3Jkc19kZWxldGVkGAkgASgNSAaIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb25CEwoRX3Byb2dyZXNzX3BlcmNlbnRCFAoSX3JlY29yZHNfcHJvY2Vzc2VkQhAKDl9yZWNvcmRzX3RvdGFsQhIKEF9yZWNvcmRzX2NyZWF0ZWRCEgoQX3JlY29yZHNfdXBkYXRlZEISChBfcmVjb3Jkc19kZWxldGVkItECChFTdWNjZWVkSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoDUgAiAEBEh4KEXJlY29yZHNfcHJvY2Vzc2VkGAUgASgNSAGIAQESGgoNcmVjb3Jkc190b3RhbBgGIAEoDUgCiAEBEhwKD3JlY29yZHNfY3JlYXRlZBgHIAEoDUgDiAEBEhwKD3JlY29yZHNfdXBkYXRlZBgIIAEoDUgEiAEBEhwKD3JlY29yZHNfZGVsZXRlZBgJIAEoDUgFiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uQhQKEl9yZWNvcmRzX3Byb2Nlc3NlZEIQCg5fcmVjb3Jkc190b3RhbEISChBfcmVjb3Jkc19jcmVhdGVkQhIKEF9yZWNvcmRzX3VwZGF0ZWRCEgoQX3JlY29yZHNfZGVsZXRlZCJ/Cg5GYWlsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoDUgAiAEBEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCUITChFfZXhwZWN0ZWRfdmVyc2lvbiJmChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAIgASgNSACIAQESDgoGcmVhc29uGAMgASgJQhMKEV9leHBlY3RlZF92ZXJzaW9uIiYKFExpc3RKb2JFdmVudHNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSLqAQoMSm9iRXZlbnRJbmZvEg4KBmpvYl9pZBgBIAEoCRILCgNzZXEYAiABKA0SDgoGYWN0aW9uGAMgASgJEj0KC2Zyb21fc3RhdHVzGAQgASgOMiguc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8uU3RhdHVzEjsKCXRvX3N0YXR1cxgFIAEoDjIoLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JJbmZvLlN0YXR1cxIOCgZyZWFzb24YBiABKAkSDQoFYWN0b3IYByABKAkSEgoKY3JlYXRlZF9hdBgIIAEoCSJdCg1Kb2JFdmVudHNJbmZvEjcKB3Jlc3VsdHMYASADKAsyJi5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iRXZlbnRJbmZvEhMKC3RvdGFsX2NvdW50GAIgASgFIvgBChBXYXRjaEpvYnNSZXF1ZXN0EioKBXF1ZXJ5GAEgASgLMhsuc3BhY2VvbmUuYXBpLmNvcmUudjIuUXVlcnkSDgoGam9iX2lkGAIgASgJEj0KBnN0YXR1cxgDIAEoDjItLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JzUXVlcnkuSm9iU3RhdHVzEg4KBmN1cnNvchgEIAEoCRIUCgxzZW5kX2luaXRpYWwYBSABKAgSFAoMd29ya3NwYWNlX2lkGBUgASgJEhoKEnRydXN0ZWRfYWNjb3VudF9pZBgWIAEoCRIRCglwbHVnaW5faWQYFyABKAkiugIKDUpvYldhdGNoRXZlbnQSOgoEdHlwZRgBIAEoDjIsLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JXYXRjaEV2ZW50LlR5cGUSDgoGY3Vyc29yGAIgASgJEi4KA2pvYhgDIAEoCzIhLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JJbmZvEjUKBWV2ZW50GAQgASgLMiYuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkV2ZW50SW5mbxIPCgdtYXRjaGVzGAUgASgIImUKBFR5cGUSDQoJVFlQRV9OT05FEAASDAoIU05BUFNIT1QQARIKCgZTWU5DRUQQAhILCgdDUkVBVEVEEAMSCwoHVVBEQVRFRBAEEgsKB0RFTEVURUQQBRINCglIRUFSVEJFQVQQBiI5Cg5XYWl0Sm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFwoPdGltZW91dF9zZWNvbmRzGAIgASgNMp4JCgxKb2JMaWZlY3ljbGUSewoGY3JlYXRlEiouc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkNyZWF0ZUpvYlJlcXVlc3QaIS5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iSW5mbyIigtPkkwIcOgEqIhcvaWRlbnRpdHkvdjIvam9iL2NyZWF0ZRJ4CgVzdGFydBIpLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5TdGFydEpvYlJlcXVlc3QaIS5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuSm9iSW5mbyIhgtPkkwIbOgEqIhYvaWRlbnRpdHkvdjIvam9iL3N0YXJ0EpUBCg9yZXBvcnRfcHJvZ3Jlc3MSMi5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuUmVwb3J0Sm9iUHJvZ3Jlc3NSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iK4LT5JMCJToBKiIgL2lkZW50aXR5L3YyL2pvYi9yZXBvcnQtcHJvZ3Jlc3MSfgoHc3VjY2VlZBIrLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5TdWNjZWVkSm9iUmVxdWVzdBohLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JJbmZvIiOC0+STAh06ASoiGC9pZGVudGl0eS92Mi9qb2Ivc3VjY2VlZBJ1CgRmYWlsEiguc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkZhaWxKb2JSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iIILT5JMCGjoBKiIVL2lkZW50aXR5L3YyL2pvYi9mYWlsEnsKBmNhbmNlbBIqLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5DYW5jZWxKb2JSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iIoLT5JMCHDoBKiIXL2lkZW50aXR5L3YyL2pvYi9jYW5jZWwSjwEKC2xpc3RfZXZlbnRzEi4uc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkxpc3RKb2JFdmVudHNSZXF1ZXN0Gicuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkV2ZW50c0luZm8iJ4LT5JMCIToBKiIcL2lkZW50aXR5L3YyL2pvYi9saXN0LWV2ZW50cxKBAQoFd2F0Y2gSKi5zcGFjZW9uZS5hcGkuaWRlbnRpdHkudjIuV2F0Y2hKb2JzUmVxdWVzdBonLnNwYWNlb25lLmFwaS5pZGVudGl0eS52Mi5Kb2JXYXRjaEV2ZW50IiGC0+STAhs6ASoiFi9pZGVudGl0eS92Mi9qb2Ivd2F0Y2gwARJ1CgR3YWl0Eiguc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLldhaXRKb2JSZXF1ZXN0GiEuc3BhY2VvbmUuYXBpLmlkZW50aXR5LnYyLkpvYkluZm8iIILT5JMCGjoBKiIVL2lkZW50aXR5L3YyL2pvYi93YWl0Qj9aPWdpdGh1Yi5jb20vY2xvdWRmb3JldC1pby9hcGkvZGlzdC9nby9zcGFjZW9uZS9hcGkvaWRlbnRpdHkvdjJiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_struct, file_spaceone_api_core_v2_query, file_spaceone_api_identity_v2_job]);
 
 /**
  * @generated from message spaceone.api.identity.v2.CreateJobRequest
@@ -391,6 +393,189 @@ export const JobEventsInfoSchema: GenMessage<JobEventsInfo> = /*@__PURE__*/
   messageDesc(file_spaceone_api_identity_v2_job_lifecycle, 8);
 
 /**
+ * @generated from message spaceone.api.identity.v2.WatchJobsRequest
+ */
+export type WatchJobsRequest = Message<"spaceone.api.identity.v2.WatchJobsRequest"> & {
+  /**
+   * filter, filter_or and keyword, as in `list`. page, sort, only, minimal and count_only make no
+   * sense for a stream and are INVALID_ARGUMENT.
+   *
+   * @generated from field: spaceone.api.core.v2.Query query = 1;
+   */
+  query?: Query | undefined;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: spaceone.api.identity.v2.JobsQuery.JobStatus status = 3;
+   */
+  status: JobsQuery_JobStatus;
+
+  /**
+   * +optional; resume after this point (the cursor of any event, or JobsInfo.cursor of a `list`).
+   *
+   * @generated from field: string cursor = 4;
+   */
+  cursor: string;
+
+  /**
+   * +optional; first every job that matches now, then SYNCED.
+   *
+   * @generated from field: bool send_initial = 5;
+   */
+  sendInitial: boolean;
+
+  /**
+   * @generated from field: string workspace_id = 21;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: string trusted_account_id = 22;
+   */
+  trustedAccountId: string;
+
+  /**
+   * @generated from field: string plugin_id = 23;
+   */
+  pluginId: string;
+};
+
+/**
+ * Describes the message spaceone.api.identity.v2.WatchJobsRequest.
+ * Use `create(WatchJobsRequestSchema)` to create a new message.
+ */
+export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
+  messageDesc(file_spaceone_api_identity_v2_job_lifecycle, 9);
+
+/**
+ * @generated from message spaceone.api.identity.v2.JobWatchEvent
+ */
+export type JobWatchEvent = Message<"spaceone.api.identity.v2.JobWatchEvent"> & {
+  /**
+   * @generated from field: spaceone.api.identity.v2.JobWatchEvent.Type type = 1;
+   */
+  type: JobWatchEvent_Type;
+
+  /**
+   * Opaque. A watch started from this cursor continues with the next event.
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
+
+  /**
+   * @generated from field: spaceone.api.identity.v2.JobInfo job = 3;
+   */
+  job?: JobInfo | undefined;
+
+  /**
+   * The timeline entry of the change, when it was a state change (not a progress report).
+   *
+   * @generated from field: spaceone.api.identity.v2.JobEventInfo event = 4;
+   */
+  event?: JobEventInfo | undefined;
+
+  /**
+   * False when an UPDATED job no longer matches the filter.
+   *
+   * @generated from field: bool matches = 5;
+   */
+  matches: boolean;
+};
+
+/**
+ * Describes the message spaceone.api.identity.v2.JobWatchEvent.
+ * Use `create(JobWatchEventSchema)` to create a new message.
+ */
+export const JobWatchEventSchema: GenMessage<JobWatchEvent> = /*@__PURE__*/
+  messageDesc(file_spaceone_api_identity_v2_job_lifecycle, 10);
+
+/**
+ * @generated from enum spaceone.api.identity.v2.JobWatchEvent.Type
+ */
+export enum JobWatchEvent_Type {
+  /**
+   * @generated from enum value: TYPE_NONE = 0;
+   */
+  TYPE_NONE = 0,
+
+  /**
+   * A job that matched when the watch started (send_initial).
+   *
+   * @generated from enum value: SNAPSHOT = 1;
+   */
+  SNAPSHOT = 1,
+
+  /**
+   * The snapshot is complete; live changes follow.
+   *
+   * @generated from enum value: SYNCED = 2;
+   */
+  SYNCED = 2,
+
+  /**
+   * @generated from enum value: CREATED = 3;
+   */
+  CREATED = 3,
+
+  /**
+   * The job changed. If it no longer matches the watch's filter, this is the last event for it
+   * (`matches` is false) until it matches again.
+   *
+   * @generated from enum value: UPDATED = 4;
+   */
+  UPDATED = 4,
+
+  /**
+   * The job was deleted or purged; `job` holds its last known identity.
+   *
+   * @generated from enum value: DELETED = 5;
+   */
+  DELETED = 5,
+
+  /**
+   * Nothing happened; `cursor` is the current position.
+   *
+   * @generated from enum value: HEARTBEAT = 6;
+   */
+  HEARTBEAT = 6,
+}
+
+/**
+ * Describes the enum spaceone.api.identity.v2.JobWatchEvent.Type.
+ */
+export const JobWatchEvent_TypeSchema: GenEnum<JobWatchEvent_Type> = /*@__PURE__*/
+  enumDesc(file_spaceone_api_identity_v2_job_lifecycle, 10, 0);
+
+/**
+ * @generated from message spaceone.api.identity.v2.WaitJobRequest
+ */
+export type WaitJobRequest = Message<"spaceone.api.identity.v2.WaitJobRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * +optional; defaults to 30, at most 300 (docs/limits.md).
+   *
+   * @generated from field: uint32 timeout_seconds = 2;
+   */
+  timeoutSeconds: number;
+};
+
+/**
+ * Describes the message spaceone.api.identity.v2.WaitJobRequest.
+ * Use `create(WaitJobRequestSchema)` to create a new message.
+ */
+export const WaitJobRequestSchema: GenMessage<WaitJobRequest> = /*@__PURE__*/
+  messageDesc(file_spaceone_api_identity_v2_job_lifecycle, 11);
+
+/**
  * @generated from service spaceone.api.identity.v2.JobLifecycle
  */
 export const JobLifecycle: GenService<{
@@ -471,6 +656,31 @@ export const JobLifecycle: GenService<{
     methodKind: "unary";
     input: typeof ListJobEventsRequestSchema;
     output: typeof JobEventsInfoSchema;
+  },
+  /**
+   * A live, filtered, resumable stream of job changes, scoped like `list`. With send_initial, first
+   * the jobs that match now (SNAPSHOT each, then one SYNCED); then CREATED / UPDATED / DELETED as
+   * changes commit, and a HEARTBEAT with the current cursor at an interval. Every event carries a
+   * cursor: a watch started from it continues with the next event, with no gap and no duplicate.
+   * A cursor older than the service still keeps is OUT_OF_RANGE (list again). docs/watch.md.
+   *
+   * @generated from rpc spaceone.api.identity.v2.JobLifecycle.watch
+   */
+  watch: {
+    methodKind: "server_streaming";
+    input: typeof WatchJobsRequestSchema;
+    output: typeof JobWatchEventSchema;
+  },
+  /**
+   * Waits until the job is in a terminal state (SUCCESS, FAILURE, CANCELED) or timeout_seconds
+   * pass, and returns the job as it is then. A timeout is not an error.
+   *
+   * @generated from rpc spaceone.api.identity.v2.JobLifecycle.wait
+   */
+  wait: {
+    methodKind: "unary";
+    input: typeof WaitJobRequestSchema;
+    output: typeof JobInfoSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_spaceone_api_identity_v2_job_lifecycle, 0);
