@@ -9,6 +9,7 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { setRegexCacheLimits } from "./query/linear-regex.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
@@ -23,7 +24,7 @@ import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from
 import type { NodeHandler } from "./wire/server.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits">;
   readonly db: Db;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
@@ -57,10 +58,12 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
+  setRegexCacheLimits(config.limits.regexCache);
   const store = new JobStore(options.db);
   const lifecycleStore = new LifecycleStore(store);
   const service = new JobService(store, {
     maxPageSize: config.maxPageSize,
+    queryLimits: config.limits.query,
     now: options.now,
     // get and delete answer "expired" for jobs retention purged (job-missing.ts).
     tombstones: (jobId, scope) => lifecycleStore.tombstone(jobId, scope),
@@ -96,6 +99,8 @@ export function createApp(options: AppOptions): App {
       createAuthInterceptor(options.verifier),
     ],
     readMaxBytes: config.maxBodyBytes,
+    // An answer over this is resource_exhausted (docs/limits.md).
+    writeMaxBytes: config.limits.maxResponseBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,

@@ -51,11 +51,11 @@ export const defaultTokenCacheLimits: TokenCacheLimits = { maxEntries: 10_000, m
 
 export async function createTokenVerifier(config: {
   readonly jwt: JwtConfig;
-  readonly tokenCache?: TokenCacheLimits;
+  readonly limits?: { readonly tokenCache: TokenCacheLimits };
 }): Promise<TokenVerifier> {
   const algorithm = config.jwt.algorithm;
   const key = await loadVerificationKey(config);
-  const verified = new VerifiedTokens(config.tokenCache ?? defaultTokenCacheLimits);
+  const verified = new VerifiedTokens(config.limits?.tokenCache ?? defaultTokenCacheLimits);
   return {
     algorithm,
     async verify(token: string): Promise<Principal> {
