@@ -41,14 +41,14 @@ const CASES: [string, (n: number) => unknown, number, string][] = [
   [
     "in on an options path",
     (n) => ({ filter: [{ k: "options.a.b", v: values(n), o: "in" }] }),
-    L.maxListValues,
-    "QUERY_MAX_LIST_VALUES",
+    L.maxPathValues,
+    "QUERY_MAX_PATH_VALUES",
   ],
   [
     "not_in on an options path",
     (n) => ({ filter: [{ k: "options.a", v: values(n), o: "not_in" }] }),
-    L.maxListValues,
-    "QUERY_MAX_LIST_VALUES",
+    L.maxPathValues,
+    "QUERY_MAX_PATH_VALUES",
   ],
   [
     "contain_in",
@@ -59,14 +59,14 @@ const CASES: [string, (n: number) => unknown, number, string][] = [
   [
     "not_contain_in on an options path",
     (n) => ({ filter: [{ k: "options.a", v: values(n), o: "not_contain_in" }] }),
-    L.maxListValues,
-    "QUERY_MAX_LIST_VALUES",
+    L.maxPathValues,
+    "QUERY_MAX_PATH_VALUES",
   ],
   [
-    "list values over many conditions on options paths (bound parameters)",
+    "list values over many conditions (bound parameters)",
     (n) => ({
       filter: Array.from({ length: Math.ceil(n / L.maxListValues) }, (_, i) => ({
-        k: `options.p${i}`,
+        k: ["job_id", "plugin_id", "trusted_account_id", "error_message"][i % 4],
         v: values(Math.min(L.maxListValues, n - i * L.maxListValues)),
         o: "not_in",
       })),

@@ -8,6 +8,8 @@
  *   an AND/OR chain and each list value one term of an OR chain, so the defaults keep the deepest
  *   expression far below SQLite's depth limit (1,000) and the bound parameters below its 32,766
  *   (an options-path `in` value costs ~10 parameters), on PostgreSQL too;
+ * - list values on options paths are tested on the parsed JSON of every row, so they have a bound of
+ *   their own, lower than column values;
  * - regex patterns and their total length bound the per-row matching work (both engines are linear
  *   in the text for a given pattern) and the validation work;
  * - stages, group keys and fields, projected fields bound the width of every row;
@@ -26,6 +28,11 @@ export interface QueryLimits {
   readonly maxListValues: number;
   /** List values in one request, all conditions together. */
   readonly maxTotalValues: number;
+  /**
+   * List values compared with an options path in one request: each is tested per row on the parsed
+   * JSON (type and list membership), about ten times the work of a column value.
+   */
+  readonly maxPathValues: number;
   /** Regex patterns (regex, regex_in) in one request. */
   readonly maxRegexPatterns: number;
   /** Characters of all regex patterns in one request. */
@@ -50,6 +57,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxConditions: 128,
   maxListValues: 256,
   maxTotalValues: 2048,
+  maxPathValues: 64,
   maxRegexPatterns: 64,
   maxRegexTotalLength: 4096,
   maxStages: 16,
@@ -66,6 +74,7 @@ export const QUERY_LIMIT_SETTINGS: Readonly<Record<keyof QueryLimits, string>> =
   maxConditions: "QUERY_MAX_CONDITIONS",
   maxListValues: "QUERY_MAX_LIST_VALUES",
   maxTotalValues: "QUERY_MAX_TOTAL_VALUES",
+  maxPathValues: "QUERY_MAX_PATH_VALUES",
   maxRegexPatterns: "QUERY_MAX_REGEX_PATTERNS",
   maxRegexTotalLength: "QUERY_MAX_REGEX_TOTAL_LENGTH",
   maxStages: "STAT_MAX_STAGES",
@@ -84,6 +93,7 @@ export const QUERY_LIMIT_SETTINGS: Readonly<Record<keyof QueryLimits, string>> =
 export class CostBudget {
   private conditions = 0;
   private values = 0;
+  private pathValueCount = 0;
   private patterns = 0;
   private patternChars = 0;
   private collects = 0;
@@ -108,6 +118,18 @@ export class CostBudget {
     this.values += count;
     if (this.values > this.limits.maxTotalValues) {
       this.refuse(at, "maxTotalValues", `more than ${this.limits.maxTotalValues} list values in one request`);
+    }
+  }
+
+  /** List values compared with an options path (charged on top of `listValues`). */
+  pathValues(count: number, at: string): void {
+    this.pathValueCount += count;
+    if (this.pathValueCount > this.limits.maxPathValues) {
+      this.refuse(
+        at,
+        "maxPathValues",
+        `more than ${this.limits.maxPathValues} list values compared with options paths in one request`,
+      );
     }
   }
 

@@ -147,6 +147,7 @@ export function parseCondition(raw: unknown, at: string, ctx: FilterContext, cha
   if (LIST_OPERATORS.has(op)) {
     if (!Array.isArray(value)) throw errors.operatorListValueType(field.name, op, obj);
     budget.listValues(value.length, valueAt);
+    if (isJsonPath) budget.pathValues(value.length, valueAt);
   } else if (Array.isArray(value)) {
     throw errors.operatorValueType(field.name, op, obj);
   }
