@@ -163,3 +163,35 @@ describe("stat: at each limit it answers, one past it is invalid_argument naming
     expect(over.body).toContain(setting);
   });
 });
+
+describe("the answer size limit (MAX_RESPONSE_BYTES)", () => {
+  let small: TestServer;
+  let adminToken: string;
+  beforeAll(async () => {
+    small = await startTestServer({ env: { MAX_RESPONSE_BYTES: "2000" } });
+    adminToken = await small.token("DOMAIN_ADMIN");
+  });
+  afterAll(() => small.close());
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${small.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", token: adminToken },
+      body: JSON.stringify(body),
+    });
+
+  it("an answer over it is resource_exhausted, a smaller one is answered (Connect and REST)", async () => {
+    const big = await post("/spaceone.api.identity.v2.Job/list", { query: {} });
+    const bigBody = await big.text();
+    expect(big.status, bigBody.slice(0, 200)).toBe(429);
+    expect(JSON.parse(bigBody).code).toBe("resource_exhausted");
+    const rest = await post("/identity/v2/job/list", { query: {} });
+    expect(rest.status).toBe(429);
+    await rest.text();
+    const one = await post("/spaceone.api.identity.v2.Job/list", {
+      query: { page: { limit: 1 }, only: ["job_id"] },
+    });
+    expect(one.status).toBe(200);
+    await one.text();
+  });
+});
