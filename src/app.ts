@@ -9,6 +9,7 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { setRegexCacheLimits } from "./query/linear-regex.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
@@ -21,7 +22,7 @@ import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from
 import type { NodeHandler } from "./wire/server.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits">;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
   readonly store: JobStore;
   readonly verifier: TokenVerifier;
@@ -56,8 +57,13 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
+  setRegexCacheLimits(config.limits.regexCache);
   const store = options.store;
-  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
+  const service = new JobService(store, {
+    maxPageSize: config.maxPageSize,
+    queryLimits: config.limits.query,
+    now: options.now,
+  });
   const timings = config.lifecycle;
   const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
@@ -90,6 +96,8 @@ export function createApp(options: AppOptions): App {
       createAuthInterceptor(options.verifier),
     ],
     readMaxBytes: config.maxBodyBytes,
+    // An answer over this is resource_exhausted (docs/limits.md).
+    writeMaxBytes: config.limits.maxResponseBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,

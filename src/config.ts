@@ -5,6 +5,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { type LimitsConfig, limitsFromEnv, limitsSchema } from "./config-limits.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -66,6 +67,8 @@ const schema = z.object({
   JOB_RETENTION_INTERVAL_SECONDS: nonNegativeInt.max(604_800).default(3_600),
   /** Jobs the reaper finishes or retention purges per transaction; they yield to requests between batches. */
   JOB_HOUSEKEEPING_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  // Cost model, caches, answer size, connections and streams (config-limits.ts, docs/limits.md).
+  ...limitsSchema,
 });
 
 export interface Config {
@@ -89,6 +92,7 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly lifecycle: LifecycleConfig;
+  readonly limits: LimitsConfig;
 }
 
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
@@ -168,5 +172,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionIntervalMs: c.JOB_RETENTION_INTERVAL_SECONDS * SECOND,
       housekeepingBatchSize: c.JOB_HOUSEKEEPING_BATCH_SIZE,
     },
+    limits: limitsFromEnv(c),
   };
 }

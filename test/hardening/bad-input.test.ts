@@ -223,9 +223,9 @@ describe("bad values the wire accepts but the query refuses", () => {
     ["timediff far past", filterBody("created_at", "timediff_gt", "now-999999999w")],
     ["timediff garbage", filterBody("created_at", "timediff_gt", "now/x")],
     ["invalid regex", filterBody("job_id", "regex", "(")],
-    ["catastrophic regex (a+)+$", filterBody("job_id", "regex", "(a+)+$")],
-    ["catastrophic regex (.*a){20}", filterBody("job_id", "regex", "(.*a){20}")],
-    ["catastrophic regex in regex_in", filterBody("job_id", "regex_in", ["ok", "(x*)*y"])],
+    ["regex outside the portable subset (\\w)", filterBody("job_id", "regex", "\\w+")],
+    ["regex with inline options", filterBody("job_id", "regex", "(?i)a")],
+    ["regex outside the subset in regex_in", filterBody("job_id", "regex_in", ["ok", "a*?"])],
     ["regex with a backreference", filterBody("job_id", "regex", "(a)\\1")],
     ["regex with lookahead", filterBody("job_id", "regex", "a(?=b)")],
     ["257-character regex", filterBody("job_id", "regex", "a".repeat(257))],
@@ -285,7 +285,8 @@ describe("bad values the wire accepts but the query refuses", () => {
   it("a pathological pattern that passes the checks cannot stall the server", async () => {
     // `^(a|a)*$` has no nested quantifier, so it is accepted; on BAIT's 5,001 characters a backtracking
     // engine would run for longer than the universe has existed. Answered (no match) within the deadline.
-    for (const pattern of ["^(a|a)*$", "^a*a*a*a*a*a*b", "^(a|aa)*$"]) {
+    // Nested quantifiers too: the engine is linear whatever the shape (docs/regex.md).
+    for (const pattern of ["^(a|a)*$", "^a*a*a*a*a*a*b", "^(a|aa)*$", "^(a+)+$", "(.*a){20}b", "^(x*)*y$"]) {
       const started = performance.now();
       const answer = await post(LIST, filterBody("error_message", "regex", pattern));
       expect(answer.status, answer.body).toBe(200);

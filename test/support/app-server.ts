@@ -67,6 +67,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     host: "127.0.0.1",
     port: 0,
     shutdownGraceMs: options.shutdownGraceMs ?? 2000,
+    limits: config.limits.wire,
     timeouts: options.timeouts,
   });
   let closed = false;
