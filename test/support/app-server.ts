@@ -45,6 +45,8 @@ export interface AppServerOptions {
   readonly logLevel?: string;
   /** SQLite busy timeout of the app's connection (default: openDatabase's). */
   readonly busyTimeoutMs?: number;
+  /** Told of every call the lean unary path serves (WIRE_UNARY=lean). */
+  readonly onLeanCall?: (procedure: string) => void;
 }
 
 export async function startAppServer(options: AppServerOptions = {}): Promise<AppServer> {
@@ -58,6 +60,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     verifier: await createTokenVerifier(config),
     logger: createLogger(options.logLevel ?? "silent"),
     now: options.now ?? (() => NOW),
+    onLeanCall: options.onLeanCall,
   });
   db.transaction(() => {
     for (const job of options.jobs ?? JOBS) app.store.insert(job);
