@@ -463,7 +463,7 @@ function comparable(a: Answer): Answer {
 let leanCalls = 0;
 
 beforeAll(async () => {
-  connectServer = await startAppServer({ env: { MAX_BODY_BYTES: String(MAX_BODY) } });
+  connectServer = await startAppServer({ env: { MAX_BODY_BYTES: String(MAX_BODY), WIRE_UNARY: "connect" } });
   leanServer = await startAppServer({
     env: {
       MAX_BODY_BYTES: String(MAX_BODY),

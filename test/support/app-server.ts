@@ -16,6 +16,7 @@ import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
 import { JOBS, NOW } from "./fixture.js";
+import { wireEnv } from "./wire-env.js";
 
 export interface AppServer {
   readonly url: string;
@@ -51,7 +52,13 @@ export interface AppServerOptions {
 
 export async function startAppServer(options: AppServerOptions = {}): Promise<AppServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-hardening-"));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...wireEnv(),
+    ...options.env,
+  });
   ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: options.busyTimeoutMs });
   const app = createApp({
