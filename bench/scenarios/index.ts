@@ -12,9 +12,11 @@ import { memoryScenario } from "./memory.js";
 import { scalingScenario } from "./scaling.js";
 import { statScenario } from "./stat.js";
 import { unpagedListScenario } from "./unpaged-list.js";
+import { wireLeanScenario } from "./wire-lean.js";
 
 export const SCENARIOS: readonly Scenario[] = [
   getScenario,
+  wireLeanScenario,
   listScenario,
   statScenario,
   lifecycleWritesScenario,

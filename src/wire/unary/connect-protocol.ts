@@ -3,6 +3,7 @@
  * writes, byte for byte as connect-node's unary handler (protocol-connect/handler-factory) does.
  */
 import type { Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
 import { compressionNegotiate, readAllBytes } from "@connectrpc/connect/protocol";
 import {
@@ -50,10 +51,54 @@ export async function readConnectInput(
   unary: UnaryMethod,
   binary: boolean,
   opt: HandlerOptions,
-) {
+): Promise<unknown> {
   const length = req.headers["content-length"];
-  const bytes = await readAllBytes(req, opt.readMaxBytes, length === undefined ? null : length);
+  const hint = length === undefined ? Number.NaN : Number.parseInt(length, 10);
+  // A declared length (admitted only within the limit): read straight into one buffer, with the errors
+  // connect's readAllBytes gives. Otherwise connect's own reader, which enforces the limit as it goes.
+  const bytes =
+    Number.isSafeInteger(hint) && hint >= 0 && hint <= opt.readMaxBytes
+      ? await readDeclared(req, hint)
+      : await readAllBytes(req, opt.readMaxBytes, length === undefined ? null : length);
   return unary.serialization.getI(binary).parse(bytes);
+}
+
+function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const buffer = new Uint8Array(hint);
+    let offset = 0;
+    let failed = false;
+    req.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      if (offset + chunk.byteLength > hint) {
+        failed = true;
+        const received = offset + chunk.byteLength;
+        reject(
+          new ConnectError(
+            `protocol error: promised ${hint} bytes, received ${received}`,
+            Code.InvalidArgument,
+          ),
+        );
+        return;
+      }
+      buffer.set(chunk, offset);
+      offset += chunk.byteLength;
+    });
+    req.once("end", () => {
+      if (failed) return;
+      if (offset < hint) {
+        reject(
+          new ConnectError(
+            `protocol error: promised ${hint} bytes, received ${offset}`,
+            Code.InvalidArgument,
+          ),
+        );
+      } else {
+        resolve(buffer);
+      }
+    });
+    req.once("error", reject);
+  });
 }
 
 export async function writeConnect(
