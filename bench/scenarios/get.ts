@@ -200,7 +200,7 @@ async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
 
 export const getScenario: Scenario = {
   name: "get",
-  title: "get: the service, bare node:http and @grpc/grpc-js, interleaved",
+  title: "the service, bare node:http and @grpc/grpc-js, interleaved",
   async run(ctx) {
     const server = await ctx.service();
     const captured = await captureGet(server.baseUrl, ctx.token, ctx.jobId);
