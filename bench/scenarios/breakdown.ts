@@ -22,7 +22,7 @@ export const breakdownScenario: Scenario = {
         `    get pieces (µs/call): SQLite lookup ${fmt(b.sqliteLookupUs)}, JobService.get ${fmt(b.serviceGetUs)}, ` +
           `token check ${fmt(b.authenticateUs)}, encode binary ${fmt(b.encodeBinaryUs)}, JSON ${fmt(b.encodeJsonUs)}`,
       );
-      const e = listEncoding(db, LIST_REQUEST, ctx.o.microMs);
+      const e = await listEncoding(db, LIST_REQUEST, ctx.o.microMs);
       ctx.log(
         `    list page of ${e.rows} (µs): service ${fmt(e.serviceUs)}, protobuf-es JSON ${fmt(e.protobufJsonUs)}, ` +
           `protobuf binary ${fmt(e.protobufBinaryUs)}, JSON.stringify ${fmt(e.plainJsonUs)}`,
