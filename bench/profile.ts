@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -- [--jobs N] [--seconds S] [--env K=V ...] [--data-dir DIR]`: where the server's
+ * `npx tsx bench/profile.ts [--jobs N] [--seconds S] [--env K=V ...] [--data-dir DIR]`: where the server's
  * CPU goes on `get` over Connect JSON HTTP/1.1. Starts the built service pinned to one CPU with
  * `--cpu-prof`, loads it with autocannon on the other, and prints the server's CPU µs per call split by
  * where the samples fall (node internals, connect-node, protobuf-es, our src/, GC...), plus the top
