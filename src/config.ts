@@ -46,6 +46,11 @@ const schema = z.object({
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * Who answers plain unary calls: `connect` (connect-node, as always) or `lean` (src/wire/unary/, the
+   * same answers with less per-call work; everything it does not take still goes to connect-node).
+   */
+  WIRE_UNARY: z.enum(["connect", "lean"]).default("connect"),
   // Job lifecycle (docs/lifecycle.md).
   /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
   JOB_DUPLICATE_WINDOW_SECONDS: positiveInt.max(31_536_000).default(600),
@@ -91,6 +96,7 @@ export interface Config {
   readonly maxTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly wireUnary: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
   readonly limits: LimitsConfig;
 }
@@ -158,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: c.MAX_BODY_BYTES,
     maxPageSize: c.MAX_PAGE_SIZE,
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
+    wireUnary: c.WIRE_UNARY,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
     lifecycle: {

@@ -11,7 +11,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppServer, startAppServer } from "../support/app-server.js";
 import { JOBS } from "../support/fixture.js";
-import { grpcFrame, rawHttp1, rawHttp2 } from "../support/raw-http.js";
+import { grpcFrame, grpcStatusOf, http2Request } from "../support/http-client.js";
+import { rawHttp1 } from "../support/raw-http.js";
 
 const LIST = "/spaceone.api.identity.v2.Job/list";
 const REST_LIST = "/identity/v2/job/list";
@@ -440,17 +441,14 @@ describe("bad gRPC frames over HTTP/2", () => {
 
   async function grpcCall(body: Buffer, headers: Record<string, string> = {}) {
     tally.tried++;
-    const outcome = await rawHttp2(
-      server.url,
-      LIST,
-      { "content-type": "application/grpc", te: "trailers", token, ...headers },
+    const outcome = await http2Request(server.url, {
+      path: LIST,
+      headers: { "content-type": "application/grpc", te: "trailers", token, ...headers },
       body,
-      DEADLINE_MS,
-    );
+      timeoutMs: DEADLINE_MS,
+    });
     expect(outcome.kind).toBe("response");
-    const status = outcome.trailers?.["grpc-status"] ?? outcome.headers?.["grpc-status"];
-    const message = outcome.trailers?.["grpc-message"] ?? outcome.headers?.["grpc-message"];
-    return { status, message, http: outcome.status };
+    return { ...grpcStatusOf(outcome), http: outcome.status };
   }
 
   const valid = Buffer.from([0x0a, 0x00]); // field 1 (query), empty message
