@@ -23,7 +23,10 @@ import type { NodeHandler } from "./wire/server.js";
 import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits"> &
+  readonly config: Pick<
+    Config,
+    "maxBodyBytes" | "maxPageSize" | "maxUnpagedRows" | "maxTimeoutMs" | "lifecycle" | "limits"
+  > &
     Partial<Pick<Config, "wireUnary">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
   readonly store: JobStore;
@@ -65,6 +68,7 @@ export function createApp(options: AppOptions): App {
   const store = options.store;
   const service = new JobService(store, {
     maxPageSize: config.maxPageSize,
+    maxUnpagedRows: config.maxUnpagedRows,
     queryLimits: config.limits.query,
     now: options.now,
   });

@@ -9,6 +9,7 @@ import type { Condition } from "../query/ast.js";
 import type { QueryLimits } from "../query/cost.js";
 import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
+import type { JobRow } from "../storage/schema.js";
 import type { JobStore, ReadOptions } from "../storage/store.js";
 import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js";
 import { authorize, scopeConditions } from "./job-rules.js";
@@ -17,6 +18,11 @@ import { type JobView, type JsonObject, toJobView } from "./job-view.js";
 
 export interface JobServiceOptions {
   readonly maxPageSize: number;
+  /**
+   * The most rows a list or stat without page.limit returns (MAX_UNPAGED_ROWS); upstream returns every
+   * row, this protects the process. Defaults to maxPageSize.
+   */
+  readonly maxUnpagedRows?: number;
   /** The query cost model's bounds (query/cost.ts); its defaults when absent. */
   readonly queryLimits?: QueryLimits;
   /** Injected clock (timediff, tests). */
@@ -39,6 +45,16 @@ export interface JobsQueryRequest {
 export interface JobList {
   results: JobView[];
   total_count: number;
+}
+
+/**
+ * A list answer as the store read it: the wire encodes each row as it goes (`view(row)` shapes one),
+ * so an answer of every matching row never holds an array of views beside the rows and the encoding.
+ */
+export interface JobRows {
+  readonly rows: readonly JobRow[];
+  readonly total_count: number;
+  readonly view: (row: JobRow) => JobView;
 }
 
 const SHORTCUT_FIELDS = ["job_id", "status", "trusted_account_id", "plugin_id"] as const;
@@ -64,7 +80,17 @@ export class JobService {
     return toJobView(row);
   }
 
+  private get maxUnpagedRows(): number {
+    return Math.max(this.options.maxUnpagedRows ?? this.options.maxPageSize, this.options.maxPageSize);
+  }
+
   async list(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobList> {
+    const { rows, total_count, view } = await this.listRows(principal, request, read);
+    return { results: rows.map(view), total_count };
+  }
+
+  /** `list` without shaping: the rows, their total and how to shape one (the wire encodes row by row). */
+  async listRows(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobRows> {
     const scope = authorize(principal, "list", request.workspace_id);
     const query = parseListQuery(
       request.query,
@@ -85,18 +111,19 @@ export class JobService {
       {
         ...query,
         where: { and: [...scopeConditions(scope), ...shortcuts, ...query.where.and], or: query.where.or },
-        unpagedMax: this.options.maxPageSize,
+        unpagedMax: this.maxUnpagedRows,
       },
       read,
     );
     if (result.kind === "too_many") {
       throw errors.invalidParameter(
         "query.page.limit",
-        `${result.total} jobs match and a request without page.limit returns at most ${this.options.maxPageSize}; ` +
-          `set query.page.limit (at most ${this.options.maxPageSize}) and page with query.page.start`,
+        `${result.total} jobs match and a request without page.limit returns at most ${this.maxUnpagedRows} ` +
+          `(MAX_UNPAGED_ROWS); set query.page.limit (at most ${this.options.maxPageSize}) and page with query.page.start`,
       );
     }
-    return { results: result.rows.map((row) => toJobView(row, query.only)), total_count: result.total };
+    const only = query.only;
+    return { rows: result.rows, total_count: result.total, view: (row) => toJobView(row, only) };
   }
 
   async delete(principal: Principal, request: JobRequest): Promise<void> {
@@ -112,7 +139,12 @@ export class JobService {
       this.store,
       scopeConditions(scope),
       request,
-      { now: this.now(), maxPageSize: this.options.maxPageSize, limits: this.options.queryLimits },
+      {
+        now: this.now(),
+        maxPageSize: this.options.maxPageSize,
+        maxUnpagedRows: this.maxUnpagedRows,
+        limits: this.options.queryLimits,
+      },
       read,
     );
   }
