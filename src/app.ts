@@ -3,6 +3,7 @@
  * aliases -> one request handler. `main.ts` serves it and runs its housekeeping (reaper, retention);
  * tests serve it on an ephemeral port.
  */
+import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
@@ -16,14 +17,24 @@ import { JobService } from "./service/job-service.js";
 import type { Db } from "./storage/database.js";
 import { JobStore } from "./storage/job-store.js";
 import { LifecycleStore } from "./storage/lifecycle-store.js";
+import { databaseProblem } from "./storage/readiness.js";
+import { withCors } from "./wire/cors.js";
 import { createErrorInterceptor } from "./wire/errors.js";
+import { HealthState } from "./wire/health/health-state.js";
+import { withReadyz } from "./wire/health/readyz.js";
+import { Health, healthService } from "./wire/health/service.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
+import { unknownMethodHandler, withProtocolRefusals } from "./wire/protocol-refusals.js";
+import { registerReflection } from "./wire/reflection/index.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
-import type { NodeHandler } from "./wire/server.js";
+import type { NodeHandler, NodeResponse } from "./wire/server.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
+  readonly config: Pick<
+    Config,
+    "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "corsAllowedOrigins"
+  >;
   readonly db: Db;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
@@ -31,6 +42,8 @@ export interface AppOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Injected clock for tests. */
   readonly now?: () => Date;
+  /** How often a health Watch re-checks the database (ms; default 1000). */
+  readonly healthPollMs?: number;
 }
 
 export interface App {
@@ -41,6 +54,8 @@ export interface App {
   /** Housekeeping passes; `main.ts` runs them on their intervals, tests call `run()` directly. */
   readonly reaper: JobReaper;
   readonly retention: JobRetention;
+  /** Readiness for gRPC health and /readyz; `main.ts` calls `startDrain()` on SIGTERM. */
+  readonly health: HealthState;
 }
 
 /**
@@ -83,23 +98,36 @@ export function createApp(options: AppOptions): App {
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  const served: string[] = [];
+  const procedures = new Map<string, DescMethod>();
+  const health = new HealthState(
+    () => databaseProblem(options.db),
+    () => served,
+    (err) => logger.warn({ err }, "readiness probe failed"),
+  );
+  const errorInterceptor = createErrorInterceptor((err, procedure) =>
+    logger.error({ err, procedure }, "unexpected error in handler"),
+  );
+  const unknownMethod = unknownMethodHandler(notFoundHandler);
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
       router.service(Job, jobHandlers(service));
       router.service(JobLifecycle, jobLifecycleHandlers(lifecycle));
+      // Probes and schema discovery carry no token (Kubernetes, python-core's stub building).
+      const unauthenticated = { interceptors: [errorInterceptor] };
+      router.service(Health, healthService(health, options.healthPollMs ?? 1000), unauthenticated);
+      registerReflection(router, unauthenticated);
+      served.push(...new Set(router.handlers.map((handler) => handler.service.typeName)));
+      for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
     },
     // Error mapping outermost, so authentication failures are mapped too.
-    interceptors: [
-      createErrorInterceptor((err, procedure) =>
-        logger.error({ err, procedure }, "unexpected error in handler"),
-      ),
-      createAuthInterceptor(options.verifier),
-    ],
+    interceptors: [errorInterceptor, createAuthInterceptor(options.verifier)],
     readMaxBytes: config.maxBodyBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
-    fallback: notFoundHandler,
+    // connect-node types its response narrower than node's; it is node's response object.
+    fallback: (req, res) => unknownMethod(req, res as unknown as NodeResponse),
   });
   const rest = createRestHandler({
     routes: mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle)),
@@ -107,12 +135,19 @@ export function createApp(options: AppOptions): App {
     maxBodyBytes: config.maxBodyBytes,
   });
   return {
-    handler: createAppHandler({ connectHandler, rest }),
+    handler: withCors(
+      config.corsAllowedOrigins,
+      withReadyz(
+        health,
+        createAppHandler({ connectHandler: withProtocolRefusals(procedures, connectHandler), rest }),
+      ),
+    ),
     store,
     service,
     lifecycle,
     reaper,
     retention,
+    health,
   };
 }
 

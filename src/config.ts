@@ -45,6 +45,18 @@ const schema = z.object({
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  // Drop-in compatibility (docs/compatibility.md).
+  /** Origins browsers may call from: `*` (default) or a comma-separated list of origins. */
+  CORS_ALLOWED_ORIGINS: z.string().min(1).default("*"),
+  /**
+   * The SpaceONE identity service (`http://identity:50051`, gRPC): when set, token keys are each
+   * domain's public key from `Domain.get_public_key` instead of the JWT_* files.
+   */
+  IDENTITY_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a domain's key fetched from identity is used before it is fetched again. */
+  IDENTITY_KEY_TTL_SECONDS: positiveInt.max(86_400).default(600),
+  /** Deadline of one call to identity (ms). */
+  IDENTITY_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
   // Job lifecycle (docs/lifecycle.md).
   /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
   JOB_DUPLICATE_WINDOW_SECONDS: positiveInt.max(31_536_000).default(600),
@@ -87,6 +99,16 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly lifecycle: LifecycleConfig;
+  /** `["*"]` or the exact origins allowed. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** Set: token keys come from the identity service (src/auth/identity-keys.ts). */
+  readonly identity: IdentityConfig | undefined;
+}
+
+export interface IdentityConfig {
+  readonly endpoint: string;
+  readonly keyTtlMs: number;
+  readonly timeoutMs: number;
 }
 
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
@@ -151,6 +173,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
+    corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS.split(",")
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ""),
+    identity: c.IDENTITY_ENDPOINT
+      ? {
+          endpoint: c.IDENTITY_ENDPOINT,
+          keyTtlMs: c.IDENTITY_KEY_TTL_SECONDS * SECOND,
+          timeoutMs: c.IDENTITY_TIMEOUT_MS,
+        }
+      : undefined,
     lifecycle: {
       duplicateWindowMs: c.JOB_DUPLICATE_WINDOW_SECONDS * SECOND,
       reaperIntervalMs: c.JOB_REAPER_INTERVAL_SECONDS * SECOND,
