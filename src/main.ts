@@ -103,6 +103,8 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     }
     stopping = true;
     logger.info({ signal, inFlight: server.inFlight() }, "draining");
+    // Health Check/Watch and /readyz say NOT_SERVING from here on (watchers hear it at once).
+    app.health.startDrain();
     // Calls observe ctx.signal; abort it only near the end of the grace period so the drain lets
     // in-flight calls finish instead of cancelling them all at once.
     const abortTimer = setTimeout(() => shutdown.abort(), Math.floor(config.shutdownGraceMs * 0.8));
