@@ -54,7 +54,7 @@ async function announceFirstStart(config: Config, url: string): Promise<void> {
 
 /** Serve from this process: the whole service, or one cluster worker of it. */
 async function serve(config: Config, logger: Logger, role: { workerIndex: number | null }): Promise<void> {
-  const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
+  const createdSecret = config.jwt.algorithm === "HS256" && !config.identity && ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs });
   const verifier = await createTokenVerifier(config);
   const shutdown = new AbortController();
@@ -122,7 +122,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
 
 /** The cluster primary: prepare once, fork, replace dead workers, drain all on a signal. */
 async function supervise(config: Config, logger: Logger): Promise<void> {
-  const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
+  const createdSecret = config.jwt.algorithm === "HS256" && !config.identity && ensureLocalSecret(config);
   // Migrate before any worker opens the database, so they never race to apply a migration.
   openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs }).close();
 

@@ -23,8 +23,7 @@ const SERVICES = [
   "grpc.reflection.v1alpha.ServerReflection",
 ];
 
-const healthClient = (url: string) =>
-  createClient(Health, createGrpcTransport({ baseUrl: url }));
+const healthClient = (url: string) => createClient(Health, createGrpcTransport({ baseUrl: url }));
 
 /** grpc-js's own client (the library Kubernetes-style probes and python's grpc mirror). */
 function grpcJsHealth(url: string) {

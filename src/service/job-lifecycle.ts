@@ -360,7 +360,10 @@ export class JobLifecycleService {
 
 /** Who made a change, for the timeline and `canceled_by`. */
 export function actorOf(principal: Principal): string {
-  return `${principal.tokenType === "SYSTEM_TOKEN" ? "system" : "user"}:${principal.subject ?? "unknown"}`;
+  if (principal.tokenType === "SYSTEM_TOKEN") return `system:${principal.subject ?? "unknown"}`;
+  // An app's token (own: APP, e.g. CLIENT_SECRET) names the app in `aud`.
+  if (principal.owner === "APP") return `app:${principal.audience ?? principal.subject ?? "unknown"}`;
+  return `user:${principal.subject ?? "unknown"}`;
 }
 
 function toEventView(event: JobEventRow): JobEventView {
