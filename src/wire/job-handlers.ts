@@ -2,7 +2,7 @@
  * The Job service's Connect implementation: thin handlers that decode, call the service, encode.
  * Authentication happens once per call in an interceptor that puts the Principal in the context.
  */
-import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { create, fromJson } from "@bufbuild/protobuf";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import {
   type ContextKey,
@@ -25,6 +25,7 @@ import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
 import type { JobService, JobStatRequest, JobsQueryRequest } from "../service/job-service.js";
 import type { JobView } from "../service/job-view.js";
+import { requestJson } from "./request-json.js";
 
 const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
   description: "authenticated caller",
@@ -44,8 +45,6 @@ export function principalOf(ctx: HandlerContext): Principal {
   if (!principal) throw errors.authenticateFailure("empty token provided.");
   return principal;
 }
-
-const jsonOptions = { useProtoFieldName: true } as const;
 
 export function toJobInfo(view: JobView): JobInfo {
   return create(JobInfoSchema, {
@@ -85,7 +84,7 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
       return toJobInfo(service.get(principalOf(ctx), { job_id: req.jobId }));
     },
     list(req, ctx) {
-      const request = toJson(JobsQuerySchema, req, jsonOptions) as JobsQueryRequest;
+      const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);
       const result = service.list(principalOf(ctx), request);
       return { results: result.results.map(toJobInfo), totalCount: result.total_count };
     },
@@ -94,7 +93,7 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
       return {};
     },
     stat(req, ctx) {
-      const request = toJson(JobStatQuerySchema, req, jsonOptions) as JobStatRequest;
+      const request = requestJson<JobStatRequest, typeof JobStatQuerySchema>(JobStatQuerySchema, req);
       return fromJson(StructSchema, service.stat(principalOf(ctx), request));
     },
   };
