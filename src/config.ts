@@ -84,6 +84,9 @@ const schema = z.object({
   JOB_HOUSEKEEPING_BATCH_SIZE: positiveInt.max(10_000).default(500),
 });
 
+/** Every variable the service reads, for `--help`. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config {
   readonly host: string;
   readonly port: number;

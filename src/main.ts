@@ -13,7 +13,7 @@ import cluster, { type Worker } from "node:cluster";
 import { createApp } from "./app.js";
 import { ensureLocalSecret } from "./auth/keys.js";
 import { createTokenVerifier, signToken } from "./auth/token.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { CONFIG_VARIABLES, type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { startHousekeeping } from "./service/housekeeping.js";
 import { openDatabase } from "./storage/database.js";
@@ -170,7 +170,29 @@ async function supervise(config: Config, logger: Logger): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+const USAGE = [
+  "usage: npm start            (node dist/src/main.js; no arguments)",
+  "",
+  "Serves the Job and JobLifecycle APIs (Connect, gRPC, gRPC-Web, REST) on one port.",
+  "Configured only by environment variables (README, 'Configuration'):",
+  "",
+  ...CONFIG_VARIABLES.map((name) => `  ${name}`),
+  "",
+].join("\n");
+
+/** The server takes no arguments: `--help` prints the usage, anything else is a mistake (exit 2). */
+function handleArguments(args: readonly string[]): void {
+  if (args.length === 0) return;
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  process.stderr.write(`unexpected argument ${JSON.stringify(args[0])}\n${USAGE}\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
+  handleArguments(process.argv.slice(2));
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   const index = process.env[WORKER_INDEX_ENV];

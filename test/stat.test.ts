@@ -1,5 +1,5 @@
 /**
- * `Job.stat` end to end below the wire: realistic console queries (spec §2.3) run through
+ * `Job.stat` end to end below the wire: realistic console queries (docs/compatibility.md, "Stat") run through
  * parse-stat -> compile-stat -> SQLite against seeded jobs, every number checked against an
  * independent computation in TypeScript over the same rows (read back from the table, so columns
  * the schema derives, like duration_seconds, are the stored ones).

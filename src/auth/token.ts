@@ -1,5 +1,5 @@
 /**
- * JWT verification and signing (spec §3.6), and finding the token in request headers.
+ * JWT verification and signing (docs/compatibility.md, "Tokens"), and finding the token in request headers.
  *
  * Verification pins the algorithm to the configured one, so `alg: none`, algorithm confusion (an RS256
  * public key used as an HS256 secret) and any other algorithm fail before a signature is even checked.
@@ -30,7 +30,7 @@ export type OwnerType = (typeof OWNER_TYPES)[number];
 /** The `ver` claim python-core accepts. */
 export const TOKEN_VERSION = "2.0";
 
-/** Roles whose token is scoped to one workspace, so it must carry `wid` (spec §3.6, mutation table). */
+/** Roles whose token is scoped to one workspace, so it must carry `wid` (docs/compatibility.md, "Roles and scoping"). */
 const WORKSPACE_ROLES: ReadonlySet<RoleType> = new Set(["WORKSPACE_OWNER", "WORKSPACE_MEMBER"]);
 
 /**

@@ -1,5 +1,5 @@
 /**
- * SpaceONE filter conditions (`{key|k, value|v, operator|o}`, spec §2.2) -> typed `Condition`s.
+ * SpaceONE filter conditions (`{key|k, value|v, operator|o}`, docs/compatibility.md, "Query language") -> typed `Condition`s.
  *
  * Every problem is an `invalid_argument` naming the field path (`query.filter[2].value`). Upstream
  * answers unknown operators and unknown fields with INTERNAL (ERROR_DB_QUERY); we do not.
