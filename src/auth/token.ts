@@ -69,8 +69,8 @@ export async function createTokenVerifier(config: {
  */
 const IDENTITY_ALGORITHMS = ["RS256", "ES256"];
 
-/** A verifier over any key or key resolver (tests build one over a stand-in identity). */
-export function createVerifierWithKey(
+/** A verifier over any key or key resolver, pinned to `algorithms`. */
+function createVerifierWithKey(
   key: VerificationKey,
   algorithms: readonly string[],
   name: TokenVerifier["algorithm"],
