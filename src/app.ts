@@ -14,10 +14,7 @@ import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
-import type { Db } from "./storage/database.js";
-import { JobStore } from "./storage/job-store.js";
-import { LifecycleStore } from "./storage/lifecycle-store.js";
-import { databaseProblem } from "./storage/readiness.js";
+import type { JobStore } from "./storage/store.js";
 import { withCors } from "./wire/cors.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { HealthState } from "./wire/health/health-state.js";
@@ -35,7 +32,8 @@ export interface AppOptions {
     Config,
     "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "corsAllowedOrigins"
   >;
-  readonly db: Db;
+  /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
+  readonly store: JobStore;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
   /** Aborted at shutdown so long calls can stop early. */
@@ -72,36 +70,32 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
-  const store = new JobStore(options.db);
-  const lifecycleStore = new LifecycleStore(store);
-  const service = new JobService(store, {
-    maxPageSize: config.maxPageSize,
-    now: options.now,
-    // get and delete answer "expired" for jobs retention purged (job-missing.ts).
-    tombstones: (jobId, scope) => lifecycleStore.tombstone(jobId, scope),
-  });
+  const store = options.store;
+  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
   const timings = config.lifecycle;
-  const lifecycle = new JobLifecycleService(lifecycleStore, {
+  const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
     now: options.now,
   });
-  const reaper = new JobReaper(lifecycleStore, {
+  const reaper = new JobReaper(store, {
     heartbeatTimeoutMs: timings.heartbeatTimeoutMs,
     pendingTimeoutMs: timings.pendingTimeoutMs,
     cancelGraceMs: timings.cancelGraceMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
-  const retention = new JobRetention(lifecycleStore, {
+  const retention = new JobRetention(store, {
     retentionMs: timings.retentionMs,
     tombstoneMs: timings.tombstoneMs,
+    changeFeedMs: timings.changeFeedMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
   const served: string[] = [];
   const procedures = new Map<string, DescMethod>();
   const health = new HealthState(
-    () => databaseProblem(options.db),
+    // A store that can say more (schema not migrated) says it; any store can show it is reachable.
+    () => (store.ping ? store.ping() : store.changeHead().then(() => null)),
     () => served,
     (err) => logger.warn({ err }, "readiness probe failed"),
   );

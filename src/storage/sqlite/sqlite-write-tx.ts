@@ -1,75 +1,58 @@
 /**
- * The writes of the job lifecycle, and the reads they depend on: jobs by id or idempotency key, the
- * job's events, the reaper's and retention's scans, tombstones. Built with Kysely (compile only) and
- * run through the JobStore's cached statements, like every other query.
+ * The writes of the job lifecycle on SQLite, and the reads they depend on, as the `WriteTx` of one
+ * transaction (`SqliteStore.write` opens it with BEGIN IMMEDIATE: the write lock is taken before the
+ * first read, so no other connection can commit between our read and our write, and the read never
+ * fails later with SQLITE_BUSY_SNAPSHOT). The methods run synchronously on the connection and
+ * return settled promises; the store's queue keeps other callers off the connection meanwhile.
  *
- * Every read-modify-write runs inside `write()`, a `BEGIN IMMEDIATE` transaction: it takes the write
- * lock before the first read, so no other connection (another process on the same file) can commit
- * between our read and our write, and the read never fails later with SQLITE_BUSY_SNAPSHOT.
+ * Every job the transaction changes is remembered and, before the commit, gets one `job_changes`
+ * row (`flushChanges`): the change feed cannot be forgotten by a caller.
  */
 import { type SqlBool, sql } from "kysely";
-import type { Condition } from "../query/ast.js";
-import { compileWhere } from "./compile-where.js";
-import { CompiledTemplates } from "./compiled-template.js";
-import { builder } from "./dialect/sqlite.js";
-import type { JobStore } from "./job-store.js";
-import type { JobEventRow, JobRow, JobTombstoneRow } from "./schema.js";
+import type { Condition } from "../../query/ast.js";
+import { compileWhere } from "../compile-where.js";
+import { CompiledTemplates } from "../compiled-template.js";
+import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
+import type { JobEventRow, JobRow, JobTombstoneRow } from "../schema.js";
+import type {
+  InsertResult,
+  JobChange,
+  JobPatch,
+  NewJob,
+  NewJobEvent,
+  PurgeCandidate,
+  StaleCutoffs,
+  WriteTx,
+} from "../store.js";
+import type { SqliteJobs } from "./sqlite-jobs.js";
 
-/** Columns a lifecycle write may set (never the id, the owner, the version or the generated duration). */
-export type JobPatch = Partial<
-  Omit<
-    JobRow,
-    | "seq"
-    | "job_id"
-    | "domain_id"
-    | "workspace_id"
-    | "trusted_account_id"
-    | "created_at"
-    | "idempotency_key"
-    | "version"
-    | "duration_seconds"
-  >
->;
-
-export type NewJobEvent = Omit<JobEventRow, "id" | "seq">;
-
-/** A finished job the retention may purge: what its tombstone keeps. */
-export type PurgeCandidate = Pick<
-  JobTombstoneRow,
-  "job_id" | "domain_id" | "workspace_id" | "status" | "finished_at"
->;
-
-export interface StaleCutoffs {
-  /** PENDING jobs created before this. */
-  readonly pendingBefore: string;
-  /** IN_PROGRESS jobs whose last heartbeat (or start, or creation) is before this. */
-  readonly heartbeatBefore: string;
-  /** IN_PROGRESS jobs whose cancel was requested before this. */
-  readonly cancelRequestedBefore: string;
-}
+const builder = d.builder;
 
 const ref = sql.ref;
 
-export class LifecycleStore {
+/** What one transaction changed, per job: flushed as `job_changes` rows before the commit. */
+type PendingChange = Pick<JobChange, "job_id" | "domain_id" | "workspace_id" | "kind" | "event_seq">;
+
+/** The synchronous lifecycle statements; `SqliteWriteTx` is their asynchronous face. */
+export class SqliteLifecycle {
   private readonly templates = new CompiledTemplates();
 
-  constructor(readonly jobs: JobStore) {}
-
-  /** Run `fn` in one IMMEDIATE transaction (the write lock is taken before the first read). */
-  write<T>(fn: () => T): T {
-    return this.jobs.db.transaction(fn).immediate();
-  }
+  constructor(readonly jobs: SqliteJobs) {}
 
   /** One job by id within a scope. */
   find(jobId: string, scope: readonly Condition[]): JobRow | undefined {
     return this.jobs.get(jobId, scope);
   }
 
-  findByIdempotencyKey(domainId: string, key: string): JobRow | undefined {
+  findByIdempotencyKey(domainId: string, workspaceId: string, key: string): JobRow | undefined {
     const query = builder
       .selectFrom("jobs")
       .selectAll()
-      .where(sql<SqlBool>`${ref("domain_id")} = ${domainId} AND ${ref("idempotency_key")} = ${key}`)
+      .where(
+        sql<SqlBool>`${ref("domain_id")} = ${domainId} AND ${ref("workspace_id")} = ${workspaceId} AND ${ref(
+          "idempotency_key",
+        )} = ${key}`,
+      )
       .compile();
     return this.jobs.one<JobRow>(query);
   }
@@ -85,9 +68,15 @@ export class LifecycleStore {
     return (this.jobs.one<{ taken: number }>(query)?.taken ?? 0) === 1;
   }
 
-  insert(row: Omit<JobRow, "seq" | "version" | "duration_seconds">): JobRow {
-    this.jobs.insert(row);
-    return this.mustFind(row.job_id);
+  /** Insert a job; a taken idempotency key writes nothing (ON CONFLICT DO NOTHING) and says so. */
+  insert(row: NewJob): InsertResult {
+    const query = builder
+      .insertInto("jobs")
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .compile();
+    if (this.jobs.run(query).changes === 0) return { kind: "key_taken" };
+    return { kind: "inserted", row: this.mustFind(row.job_id) };
   }
 
   /**
@@ -194,7 +183,7 @@ export class LifecycleStore {
     return this.jobs.all<PurgeCandidate>(query);
   }
 
-  /** Replace jobs by tombstones (their events go with them: ON DELETE CASCADE). Call inside `write()`. */
+  /** Replace jobs by tombstones (their events go with them: ON DELETE CASCADE). */
   purge(candidates: readonly PurgeCandidate[], purgedAt: string): void {
     for (const c of candidates) {
       this.jobs.run(
@@ -221,13 +210,34 @@ export class LifecycleStore {
     return this.jobs.run(query).changes;
   }
 
+  /** Delete up to `limit` change-feed rows created before `before`; returns how many. */
+  dropChanges(before: string, limit: number): number {
+    const query = sql`DELETE FROM ${ref("job_changes")} WHERE ${ref("id")} IN (
+      SELECT ${ref("id")} FROM ${ref("job_changes")} WHERE ${ref("created_at")} < ${before}
+      ORDER BY ${ref("id")} LIMIT ${limit})`.compile(builder);
+    return this.jobs.run(query).changes;
+  }
+
+  /** Append change-feed rows; returns the id of the last one (0 when there are none). */
+  appendChanges(changes: readonly PendingChange[], createdAt: string): number {
+    let last = 0;
+    for (const c of changes) {
+      const query = builder
+        .insertInto("job_changes")
+        .values({ ...c, created_at: createdAt })
+        .compile();
+      last = Number(this.jobs.run(query).lastInsertRowid);
+    }
+    return last;
+  }
+
   /** The tombstone of a purged job, within a scope (the same conditions as a job lookup). */
   tombstone(jobId: string, scope: readonly Condition[]): JobTombstoneRow | undefined {
     const query = builder
       .selectFrom("job_tombstones")
       .selectAll()
       .where(sql<SqlBool>`${ref("job_id")} = ${jobId}`)
-      .where(compileWhere({ and: scope, or: [] }))
+      .where(compileWhere(d, { and: scope, or: [] }))
       .compile();
     return this.jobs.one<JobTombstoneRow>(query);
   }
@@ -236,5 +246,101 @@ export class LifecycleStore {
     const row = this.jobs.get(jobId, []);
     if (!row) throw new Error(`job ${jobId} vanished inside a write transaction`);
     return row;
+  }
+}
+
+/**
+ * One write transaction's `WriteTx`: the lifecycle statements, each recording the job it changed.
+ * Valid only while `SqliteStore.write` holds the transaction open.
+ */
+export class SqliteWriteTx implements WriteTx {
+  private readonly changes = new Map<string, PendingChange>();
+
+  constructor(private readonly lifecycle: SqliteLifecycle) {}
+
+  async find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined> {
+    return this.lifecycle.find(jobId, scope);
+  }
+
+  async findByIdempotencyKey(
+    domainId: string,
+    workspaceId: string,
+    key: string,
+  ): Promise<JobRow | undefined> {
+    return this.lifecycle.findByIdempotencyKey(domainId, workspaceId, key);
+  }
+
+  async idTaken(jobId: string): Promise<boolean> {
+    return this.lifecycle.idTaken(jobId);
+  }
+
+  async insert(row: NewJob): Promise<InsertResult> {
+    const result = this.lifecycle.insert(row);
+    if (result.kind === "inserted") this.record(result.row, "created");
+    return result;
+  }
+
+  async update(jobId: string, version: number, patch: JobPatch): Promise<JobRow> {
+    const row = this.lifecycle.update(jobId, version, patch);
+    this.record(row, "updated");
+    return row;
+  }
+
+  async appendEvent(event: NewJobEvent): Promise<JobEventRow> {
+    const row = this.lifecycle.appendEvent(event);
+    const change = this.changes.get(row.job_id);
+    if (change) this.changes.set(row.job_id, { ...change, event_seq: row.seq });
+    return row;
+  }
+
+  async runningFor(
+    job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id" | "trusted_account_id">,
+  ): Promise<JobRow[]> {
+    return this.lifecycle.runningFor(job);
+  }
+
+  async stale(cutoffs: StaleCutoffs, limit: number): Promise<JobRow[]> {
+    return this.lifecycle.stale(cutoffs, limit);
+  }
+
+  async purgeCandidates(before: string, limit: number): Promise<PurgeCandidate[]> {
+    return this.lifecycle.purgeCandidates(before, limit);
+  }
+
+  async purge(candidates: readonly PurgeCandidate[], purgedAt: string): Promise<void> {
+    this.lifecycle.purge(candidates, purgedAt);
+    for (const c of candidates) this.record(c, "deleted");
+  }
+
+  async dropTombstones(before: string, limit: number): Promise<number> {
+    return this.lifecycle.dropTombstones(before, limit);
+  }
+
+  async dropChanges(before: string, limit: number): Promise<number> {
+    return this.lifecycle.dropChanges(before, limit);
+  }
+
+  /** A job deleted outside the lifecycle (Job.delete). */
+  recordDeleted(job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id">): void {
+    this.record(job, "deleted");
+  }
+
+  /** Write the change rows (call before COMMIT); the new change-feed head, or 0 when nothing changed. */
+  flushChanges(createdAt: string): number {
+    if (this.changes.size === 0) return 0;
+    return this.lifecycle.appendChanges([...this.changes.values()], createdAt);
+  }
+
+  private record(job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id">, kind: JobChange["kind"]): void {
+    const previous = this.changes.get(job.job_id);
+    // A job created in this transaction stays "created" whatever else the transaction did to it.
+    const merged = kind === "updated" && previous ? previous.kind : kind;
+    this.changes.set(job.job_id, {
+      job_id: job.job_id,
+      domain_id: job.domain_id,
+      workspace_id: job.workspace_id,
+      kind: merged,
+      event_seq: kind === "deleted" ? null : (previous?.event_seq ?? null),
+    });
   }
 }
