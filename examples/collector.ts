@@ -2,15 +2,15 @@
  * An example collector: what a plugin worker does with the JobLifecycle API, using the generated
  * TypeScript client. It creates a job (with an idempotency key, so retrying the create is safe),
  * starts it, reports progress every half second for a few seconds, stops if a user cancels the job,
- * and finishes it. docs/lifecycle.md walks through it next to the curl calls.
+ * and finishes it. The README ("Jobs that move: the lifecycle API") runs it next to the curl calls that
+ * watch and cancel it.
  *
- *   TOKEN=$(npm run -s token -- --system --domain domain-seed0001) \
- *   DOMAIN_ID=domain-seed0001 BASE_URL=http://127.0.0.1:8080 npx tsx examples/collector.ts
+ *   TOKEN=$(npm run -s token -- --system) SECONDS=20 TRUSTED_ACCOUNT_ID=ta-example npx tsx examples/collector.ts
  *
  * Environment:
  *   TOKEN               a SYSTEM_TOKEN, or an app token whose permissions grant identity:Job.execute (required)
  *   BASE_URL            the service (default http://127.0.0.1:8080)
- *   DOMAIN_ID           sent as x_domain_id: the domain a system token acts for
+ *   DOMAIN_ID           sent as x_domain_id: the domain a system token acts for (default: the token's did)
  *   TRUSTED_ACCOUNT_ID  default ta-example
  *   WORKSPACE_ID        a WORKSPACE job in this workspace; unset: a DOMAIN job
  *   SECONDS             how long the pretend collection runs (default 5)

@@ -3,6 +3,7 @@
  * aliases -> one request handler. `main.ts` serves it and runs its housekeeping (reaper, retention);
  * tests serve it on an ephemeral port.
  */
+import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
@@ -15,17 +16,29 @@ import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
 import type { JobStore } from "./storage/store.js";
+import { withCors } from "./wire/cors.js";
 import { createErrorInterceptor } from "./wire/errors.js";
+import { HealthState } from "./wire/health/health-state.js";
+import { withReadyz } from "./wire/health/readyz.js";
+import { Health, healthService } from "./wire/health/service.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
+import { unknownMethodHandler, withProtocolRefusals } from "./wire/protocol-refusals.js";
+import { registerReflection } from "./wire/reflection/index.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
-import type { NodeHandler } from "./wire/server.js";
+import type { NodeHandler, NodeResponse } from "./wire/server.js";
 import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
   readonly config: Pick<
     Config,
-    "maxBodyBytes" | "maxPageSize" | "maxUnpagedRows" | "maxTimeoutMs" | "lifecycle" | "limits"
+    | "maxBodyBytes"
+    | "maxPageSize"
+    | "maxUnpagedRows"
+    | "maxTimeoutMs"
+    | "lifecycle"
+    | "limits"
+    | "corsAllowedOrigins"
   > &
     Partial<Pick<Config, "wireUnary">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
@@ -38,6 +51,8 @@ export interface AppOptions {
   readonly now?: () => Date;
   /** Told of every call the lean unary path serves (WIRE_UNARY=lean): tests, metrics. */
   readonly onLeanCall?: ((procedure: string) => void) | undefined;
+  /** How often a health Watch re-checks the database (ms; default 1000). */
+  readonly healthPollMs?: number;
 }
 
 export interface App {
@@ -48,6 +63,8 @@ export interface App {
   /** Housekeeping passes; `main.ts` runs them on their intervals, tests call `run()` directly. */
   readonly reaper: JobReaper;
   readonly retention: JobRetention;
+  /** Readiness for gRPC health and /readyz; `main.ts` calls `startDrain()` on SIGTERM. */
+  readonly health: HealthState;
 }
 
 /**
@@ -95,16 +112,29 @@ export function createApp(options: AppOptions): App {
     { service: Job, impl: jobHandlers(service) },
     { service: JobLifecycle, impl: jobLifecycleHandlers(lifecycle) },
   ];
+  const served: string[] = [];
+  const procedures = new Map<string, DescMethod>();
+  const health = new HealthState(
+    // A store that can say more (schema not migrated) says it; any store can show it is reachable.
+    () => (store.ping ? store.ping() : store.changeHead().then(() => null)),
+    () => served,
+    (err) => logger.warn({ err }, "readiness probe failed"),
+  );
+  const errorInterceptor = createErrorInterceptor((err, procedure) =>
+    logger.error({ err, procedure }, "unexpected error in handler"),
+  );
   // Error mapping outermost, so authentication failures are mapped too.
-  const interceptors = [
-    createErrorInterceptor((err, procedure) =>
-      logger.error({ err, procedure }, "unexpected error in handler"),
-    ),
-    createAuthInterceptor(options.verifier),
-  ];
+  const interceptors = [errorInterceptor, createAuthInterceptor(options.verifier)];
+  const unknownMethod = unknownMethodHandler(notFoundHandler);
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
       for (const s of services) router.service(s.service, s.impl);
+      // Probes and schema discovery carry no token (Kubernetes, python-core's stub building).
+      const unauthenticated = { interceptors: [errorInterceptor] };
+      router.service(Health, healthService(health, options.healthPollMs ?? 1000), unauthenticated);
+      registerReflection(router, unauthenticated);
+      served.push(...new Set(router.handlers.map((handler) => handler.service.typeName)));
+      for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
     },
     interceptors,
     readMaxBytes: config.maxBodyBytes,
@@ -113,14 +143,18 @@ export function createApp(options: AppOptions): App {
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
-    fallback: notFoundHandler,
+    // connect-node types its response narrower than node's; it is node's response object.
+    fallback: (req, res) => unknownMethod(req, res as unknown as NodeResponse),
   });
   const rest = createRestHandler({
     routes: mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle)),
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
-  const appHandler = createAppHandler({ connectHandler, rest });
+  const appHandler = createAppHandler({
+    connectHandler: withProtocolRefusals(procedures, connectHandler),
+    rest,
+  });
   let handler: NodeHandler = appHandler;
   if (config.wireUnary === "lean") {
     const lean = createLeanUnaryHandler({
@@ -135,12 +169,13 @@ export function createApp(options: AppOptions): App {
     handler = (req, res) => lean(req, res, () => appHandler(req, res));
   }
   return {
-    handler,
+    handler: withCors(config.corsAllowedOrigins, withReadyz(health, handler)),
     store,
     service,
     lifecycle,
     reaper,
     retention,
+    health,
   };
 }
 

@@ -36,7 +36,11 @@ const schema = z.object({
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.
    */
-  WORKERS: z.union([z.literal("auto"), z.coerce.number().int().min(1).max(64)]).default(1),
+  WORKERS: z
+    .union([z.literal("auto"), z.coerce.number().int().min(1).max(64)], {
+      error: "expected a whole number from 1 to 64, or auto",
+    })
+    .default(1),
   /** Largest request body accepted, after decompression (bytes). */
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** Largest `page.limit`, and the most rows a request without a page limit may return. */
@@ -56,6 +60,20 @@ const schema = z.object({
    * same answers with less per-call work; everything it does not take still goes to connect-node).
    */
   WIRE_UNARY: z.enum(["connect", "lean"]).default("connect"),
+  // Drop-in compatibility (docs/compatibility.md).
+  /** Origins browsers may call from: `*` (default) or a comma-separated list of origins. */
+  CORS_ALLOWED_ORIGINS: z.string().min(1).default("*"),
+  /**
+   * The SpaceONE identity service (`http://identity:50051`, gRPC): when set, token keys are each
+   * domain's public key from `Domain.get_public_key` instead of the JWT_* files.
+   */
+  IDENTITY_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long a domain's key fetched from identity is used before it is fetched again. */
+  IDENTITY_KEY_TTL_SECONDS: positiveInt.max(86_400).default(600),
+  /** Deadline of one call to identity (ms). */
+  IDENTITY_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
+  /** A system token sent to identity, when it asks for one. */
+  IDENTITY_TOKEN: z.string().min(1).optional(),
   // Job lifecycle (docs/lifecycle.md).
   /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
   JOB_DUPLICATE_WINDOW_SECONDS: positiveInt.max(31_536_000).default(600),
@@ -81,6 +99,9 @@ const schema = z.object({
   ...limitsSchema,
 });
 
+/** Every variable the service reads, for `--help`. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -105,6 +126,17 @@ export interface Config {
   readonly wireUnary: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
   readonly limits: LimitsConfig;
+  /** `["*"]` or the exact origins allowed. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** Set: token keys come from the identity service (src/auth/identity-keys.ts). */
+  readonly identity: IdentityConfig | undefined;
+}
+
+export interface IdentityConfig {
+  readonly endpoint: string;
+  readonly keyTtlMs: number;
+  readonly timeoutMs: number;
+  readonly token: string | undefined;
 }
 
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
@@ -130,6 +162,14 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** The variables `npm run token` needs: a bad PORT or WORKERS must not stop it from minting. */
+const tokenVariables = /^(?:DATA_DIR|JWT_[A-Z_]+)$/;
+
+/** Configuration for tools that only sign tokens: the JWT and data-directory variables, validated. */
+export function loadTokenConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return loadConfig(Object.fromEntries(Object.entries(env).filter(([key]) => tokenVariables.test(key))));
+}
+
 /** Read and validate configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const keys = Object.keys(schema.shape) as (keyof typeof schema.shape)[];
@@ -147,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
   const c = parsed.data;
-  if (c.JWT_ALGORITHM !== "HS256" && !c.JWT_PUBLIC_KEY_FILE && !c.JWT_JWKS_FILE) {
+  if (c.JWT_ALGORITHM !== "HS256" && !c.JWT_PUBLIC_KEY_FILE && !c.JWT_JWKS_FILE && !c.IDENTITY_ENDPOINT) {
     throw new ConfigError(
       `invalid configuration: JWT_ALGORITHM=${c.JWT_ALGORITHM} needs JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE`,
     );
@@ -174,6 +214,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wireUnary: c.WIRE_UNARY,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
+    corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS.split(",")
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ""),
+    identity: c.IDENTITY_ENDPOINT
+      ? {
+          endpoint: c.IDENTITY_ENDPOINT,
+          keyTtlMs: c.IDENTITY_KEY_TTL_SECONDS * SECOND,
+          timeoutMs: c.IDENTITY_TIMEOUT_MS,
+          token: c.IDENTITY_TOKEN,
+        }
+      : undefined,
     lifecycle: {
       duplicateWindowMs: c.JOB_DUPLICATE_WINDOW_SECONDS * SECOND,
       reaperIntervalMs: c.JOB_REAPER_INTERVAL_SECONDS * SECOND,

@@ -1,12 +1,12 @@
 /**
- * SpaceONE errors (python-core `error.py`, spec §4.1): an `ERROR_*` code, a status and a message.
+ * SpaceONE errors (python-core `error.py`, docs/compatibility.md, "Errors"): an `ERROR_*` code, a status and a message.
  *
  * Every layer throws these; only the wire layer turns them into protocol errors (Connect/gRPC:
  * status + "ERROR_CODE: message" as the message; REST: {"detail": {"code", "message"}}).
  * Messages never carry secrets: callers pass field names and user values, never tokens or keys.
  */
 
-/** gRPC status names, as the wire layer maps them (spec §4.3). */
+/** gRPC status names, as the wire layer maps them (docs/compatibility.md, "Errors"). */
 export type StatusName =
   | "invalid_argument"
   | "not_found"

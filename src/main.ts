@@ -13,7 +13,7 @@ import cluster, { type Worker } from "node:cluster";
 import { createApp } from "./app.js";
 import { ensureLocalSecret } from "./auth/keys.js";
 import { createTokenVerifier, signToken } from "./auth/token.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { CONFIG_VARIABLES, type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { startHousekeeping } from "./service/housekeeping.js";
 import { openDatabase } from "./storage/database.js";
@@ -55,7 +55,7 @@ async function announceFirstStart(config: Config, url: string): Promise<void> {
 
 /** Serve from this process: the whole service, or one cluster worker of it. */
 async function serve(config: Config, logger: Logger, role: { workerIndex: number | null }): Promise<void> {
-  const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
+  const createdSecret = config.jwt.algorithm === "HS256" && !config.identity && ensureLocalSecret(config);
   const store = await openStore(config);
   const verifier = await createTokenVerifier(config);
   const shutdown = new AbortController();
@@ -105,6 +105,8 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     }
     stopping = true;
     logger.info({ signal, inFlight: server.inFlight() }, "draining");
+    // Health Check/Watch and /readyz say NOT_SERVING from here on (watchers hear it at once).
+    app.health.startDrain();
     // Calls observe ctx.signal; abort it only near the end of the grace period so the drain lets
     // in-flight calls finish instead of cancelling them all at once.
     const abortTimer = setTimeout(() => shutdown.abort(), Math.floor(config.shutdownGraceMs * 0.8));
@@ -122,7 +124,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
 
 /** The cluster primary: prepare once, fork, replace dead workers, drain all on a signal. */
 async function supervise(config: Config, logger: Logger): Promise<void> {
-  const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
+  const createdSecret = config.jwt.algorithm === "HS256" && !config.identity && ensureLocalSecret(config);
   // Migrate before any worker opens the database, so they never race to apply a migration.
   openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs }).close();
 
@@ -170,7 +172,29 @@ async function supervise(config: Config, logger: Logger): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+const USAGE = [
+  "usage: npm start            (node dist/src/main.js; no arguments)",
+  "",
+  "Serves the Job and JobLifecycle APIs (Connect, gRPC, gRPC-Web, REST) on one port.",
+  "Configured only by environment variables (README, 'Configuration'):",
+  "",
+  ...CONFIG_VARIABLES.map((name) => `  ${name}`),
+  "",
+].join("\n");
+
+/** The server takes no arguments: `--help` prints the usage, anything else is a mistake (exit 2). */
+function handleArguments(args: readonly string[]): void {
+  if (args.length === 0) return;
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  process.stderr.write(`unexpected argument ${JSON.stringify(args[0])}\n${USAGE}\n`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
+  handleArguments(process.argv.slice(2));
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   const index = process.env[WORKER_INDEX_ENV];

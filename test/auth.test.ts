@@ -122,6 +122,9 @@ describe("HS256 tokens", () => {
     });
     expect(await verifier.verify(token)).toEqual({
       tokenType: "ACCESS_TOKEN",
+      issuedAs: "ACCESS_TOKEN",
+      owner: "USER",
+      audience: "alice",
       role: "WORKSPACE_OWNER",
       domainId: "domain-1",
       workspaceId: "workspace-1",
@@ -213,7 +216,8 @@ describe("HS256 tokens", () => {
     ["an access token without a role", { rol: undefined }, "empty role_type provided."],
     ["an access token without did", { did: undefined }, "empty domain_id provided."],
     ["an access token with an empty did", { did: "  " }, "empty domain_id provided."],
-    ["an unknown token type", { typ: "REFRESH_TOKEN" }, "invalid token type."],
+    ["a refresh token", { typ: "REFRESH_TOKEN" }, "a refresh token cannot call APIs."],
+    ["an unknown token type", { typ: "ID_TOKEN" }, "invalid token type."],
     ["no token type", { typ: undefined }, "invalid token type."],
     ["a workspace role without wid", { rol: "WORKSPACE_MEMBER" }, "empty workspace_id provided."],
     // "*" marks domain-level jobs; as a token's workspace it would reach them (issue 9.7).

@@ -50,6 +50,15 @@ describe("filter operators", () => {
     );
   });
 
+  it("a value outside an enum matches nothing, as upstream (its own example filters on ERROR)", async () => {
+    expect(await idsOf([{ k: "status", v: "ERROR", o: "eq" }])).toEqual([]);
+    expect(await idsOf([{ k: "status", v: ["FAILURE", "ERROR"], o: "in" }])).toEqual(
+      expected((j) => j.status === "FAILURE"),
+    );
+    expect(await idsOf([{ k: "status", v: "ERROR", o: "not" }])).toEqual(expected(() => true));
+    expect(await idsOf([{ k: "resource_group", v: "PROJECT", o: "eq" }])).toEqual([]);
+  });
+
   it("lt / lte / gt / gte on datetimes accept any ISO-8601 form", async () => {
     expect(await idsOf([{ k: "created_at", v: "2026-03-01", o: "gte" }])).toEqual(
       expected((j) => j.created_at >= "2026-03-01T00:00:00.000Z"),
@@ -312,8 +321,13 @@ describe("bad input is invalid_argument naming the field", () => {
       "match operator",
     ],
     [
-      "bad enum value",
-      { query: { filter: [{ k: "status", v: "ERROR", o: "eq" }] } },
+      "a number for an enum",
+      { query: { filter: [{ k: "status", v: 3, o: "eq" }] } },
+      "query.filter[0].value",
+    ],
+    [
+      "an object in an enum list",
+      { query: { filter: [{ k: "status", v: ["FAILURE", {}], o: "in" }] } },
       "query.filter[0].value",
     ],
     [

@@ -1,5 +1,5 @@
 /**
- * `Job.stat` end to end below the wire: realistic console queries (spec §2.3) run through
+ * `Job.stat` end to end below the wire: realistic console queries (docs/compatibility.md, "Stat") run through
  * parse-stat -> compile-stat -> SQLite against seeded jobs, every number checked against an
  * independent computation in TypeScript over the same rows (read back from the table, so columns
  * the schema derives, like duration_seconds, are the stored ones).
@@ -1210,9 +1210,11 @@ describe("bad input is invalid_argument naming the path", () => {
       "query.aggregate[1].group.fields[0].conditions[0].value",
       "ERROR_INVALID_PARAMETER_TYPE",
     );
+    // (A string outside the status enum is valid and matches nothing, as upstream; a number is not.)
     await badInput(
-      { aggregate: [group([], [{ o: "count", n: "n", conditions: [{ k: "status", v: "DONE", o: "eq" }] }])] },
+      { aggregate: [group([], [{ o: "count", n: "n", conditions: [{ k: "status", v: 3, o: "eq" }] }])] },
       "query.aggregate[0].group.fields[0].conditions[0].value",
+      "ERROR_INVALID_PARAMETER_TYPE",
     );
     await badInput({ aggregate: [byStatus], page: { limit: 501 } }, "query.page.limit");
     await badInput(

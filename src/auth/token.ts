@@ -1,5 +1,5 @@
 /**
- * JWT verification and signing (spec §3.6), and finding the token in request headers.
+ * JWT verification and signing (docs/compatibility.md, "Tokens"), and finding the token in request headers.
  *
  * Verification pins the algorithm to the configured one, so `alg: none`, algorithm confusion (an RS256
  * public key used as an HS256 secret) and any other algorithm fail before a signature is even checked.
@@ -8,17 +8,30 @@
 import { randomBytes } from "node:crypto";
 import { type JWTPayload, type JWTVerifyResult, errors as jose, jwtVerify, SignJWT } from "jose";
 import { LRUCache } from "lru-cache";
-import { errors } from "../errors.js";
+import type { IdentityConfig } from "../config.js";
+import { errors, SpaceOneError } from "../errors.js";
+import { identityKeyFetcher, identityKeys } from "./identity-keys.js";
 import { type JwtConfig, loadSigningKey, loadVerificationKey, type VerificationKey } from "./keys.js";
-import { type Principal, ROLE_TYPES, type RoleType } from "./principal.js";
+import {
+  CALLER_TOKEN_TYPES,
+  type CallerTokenType,
+  type Principal,
+  ROLE_TYPES,
+  type RoleType,
+} from "./principal.js";
 
-export const TOKEN_TYPES = ["ACCESS_TOKEN", "SYSTEM_TOKEN"] as const;
-export type TokenType = (typeof TOKEN_TYPES)[number];
+/** Token types a call may carry, and `signToken` mints. */
+export const TOKEN_TYPES = CALLER_TOKEN_TYPES;
+export type TokenType = CallerTokenType;
+
+/** Who a token is issued to (`own`), as identity writes it. */
+export const OWNER_TYPES = ["USER", "APP"] as const;
+export type OwnerType = (typeof OWNER_TYPES)[number];
 
 /** The `ver` claim python-core accepts. */
 export const TOKEN_VERSION = "2.0";
 
-/** Roles whose token is scoped to one workspace, so it must carry `wid` (spec §3.6, mutation table). */
+/** Roles whose token is scoped to one workspace, so it must carry `wid` (docs/compatibility.md, "Roles and scoping"). */
 /** The workspace id of domain-level jobs; never a workspace a token may name. */
 const DOMAIN_WORKSPACE_ID = "*";
 
@@ -31,7 +44,8 @@ const WORKSPACE_ROLES: ReadonlySet<RoleType> = new Set(["WORKSPACE_OWNER", "WORK
 const MAX_TOKEN_LENGTH = 16_384;
 
 export interface TokenVerifier {
-  readonly algorithm: JwtConfig["algorithm"];
+  /** The pinned algorithm, or "identity" when keys come from the identity service (RS256/ES256). */
+  readonly algorithm: JwtConfig["algorithm"] | "identity";
   /** Verify a raw JWT and map its claims; throws ERROR_AUTHENTICATE_FAILURE. */
   verify(token: string): Promise<Principal>;
 }
@@ -51,13 +65,34 @@ export const defaultTokenCacheLimits: TokenCacheLimits = { maxEntries: 10_000, m
 
 export async function createTokenVerifier(config: {
   readonly jwt: JwtConfig;
+  readonly identity?: IdentityConfig | undefined;
   readonly limits?: { readonly tokenCache: TokenCacheLimits };
 }): Promise<TokenVerifier> {
+  const cache = config.limits?.tokenCache ?? defaultTokenCacheLimits;
+  if (config.identity) {
+    const keys = identityKeys(identityKeyFetcher(config.identity), { ttlMs: config.identity.keyTtlMs });
+    return createVerifierWithKey(keys, IDENTITY_ALGORITHMS, "identity", cache);
+  }
   const algorithm = config.jwt.algorithm;
-  const key = await loadVerificationKey(config);
-  const verified = new VerifiedTokens(config.limits?.tokenCache ?? defaultTokenCacheLimits);
+  return createVerifierWithKey(await loadVerificationKey(config), [algorithm], algorithm, cache);
+}
+
+/**
+ * Identity's keys are asymmetric: a public key must never be usable as an HMAC secret, so HS256 is
+ * not among the algorithms accepted with them.
+ */
+const IDENTITY_ALGORITHMS = ["RS256", "ES256"];
+
+/** A verifier over any key or key resolver, pinned to `algorithms`. */
+function createVerifierWithKey(
+  key: VerificationKey,
+  algorithms: readonly string[],
+  name: TokenVerifier["algorithm"],
+  cache: TokenCacheLimits,
+): TokenVerifier {
+  const verified = new VerifiedTokens(cache);
   return {
-    algorithm,
+    algorithm: name,
     async verify(token: string): Promise<Principal> {
       if (typeof token !== "string" || token.trim() === "") throw fail("empty token provided.");
       if (token.length > MAX_TOKEN_LENGTH) throw fail("failed to decode token.");
@@ -66,8 +101,10 @@ export async function createTokenVerifier(config: {
       if (cached) return cached;
       let result: JWTVerifyResult;
       try {
-        result = await verifyWithKey(raw, key, algorithm);
+        result = await verifyWithKey(raw, key, algorithms);
       } catch (error) {
+        // The key source's own answers (identity unreachable: unavailable; unknown domain) pass as they are.
+        if (error instanceof SpaceOneError) throw error;
         throw fail(reasonFor(error));
       }
       const principal = principalFromClaims(result.payload);
@@ -169,6 +206,10 @@ export interface TokenClaims {
   readonly permissions?: readonly string[] | undefined;
   /** `sub`; defaults to "token-cli" so audit logs show where the token came from. */
   readonly subject?: string | undefined;
+  /** `own`: APP for CLIENT_SECRET by default, else USER. Not set on system tokens. */
+  readonly owner?: OwnerType | undefined;
+  /** `aud`: the user or app id; defaults to the subject. */
+  readonly audience?: string | undefined;
 }
 
 /**
@@ -200,12 +241,20 @@ export async function signToken(config: { readonly jwt: JwtConfig }, claims: Tok
   }
   const permissions = (claims.permissions ?? []).map((p) => p.trim()).filter((p) => p !== "");
 
+  const owner = claims.owner ?? (tokenType === "CLIENT_SECRET" ? "APP" : "USER");
+  if (!OWNER_TYPES.includes(owner))
+    throw new Error(`unknown owner ${JSON.stringify(owner)}; expected USER or APP`);
+  const subject = claims.subject?.trim() || "token-cli";
   const payload: JWTPayload = {
     did: claims.domainId.trim(),
     rol: claims.role,
     typ: tokenType,
     ver: TOKEN_VERSION,
   };
+  if (tokenType !== "SYSTEM_TOKEN") {
+    payload.own = owner;
+    payload.aud = claims.audience?.trim() || subject;
+  }
   if (workspaceId !== undefined) payload.wid = workspaceId;
   if (permissions.length > 0) payload.permissions = permissions;
 
@@ -215,7 +264,7 @@ export async function signToken(config: { readonly jwt: JwtConfig }, claims: Tok
     .setProtectedHeader(
       kid === undefined ? { alg: config.jwt.algorithm } : { alg: config.jwt.algorithm, kid },
     )
-    .setSubject(claims.subject?.trim() || "token-cli")
+    .setSubject(subject)
     .setIssuedAt(now)
     .setExpirationTime(now + claims.ttlSeconds)
     .setJti(randomBytes(16).toString("hex"))
@@ -225,9 +274,9 @@ export async function signToken(config: { readonly jwt: JwtConfig }, claims: Tok
 async function verifyWithKey(
   token: string,
   key: VerificationKey,
-  algorithm: JwtConfig["algorithm"],
+  algorithms: readonly string[],
 ): Promise<JWTVerifyResult> {
-  const options = { algorithms: [algorithm], requiredClaims: ["exp"] };
+  const options = { algorithms: [...algorithms], requiredClaims: ["exp"] };
   try {
     // The overloads of jwtVerify are split by key kind; the union needs a branch to pick one.
     return typeof key === "function"
@@ -260,9 +309,11 @@ function principalFromClaims(claims: JWTPayload): Principal {
   if (claims.ver !== TOKEN_VERSION) throw fail("invalid token version.");
 
   const tokenType = claims.typ;
+  if (tokenType === "REFRESH_TOKEN") throw fail("a refresh token cannot call APIs.");
   if (typeof tokenType !== "string" || !(TOKEN_TYPES as readonly string[]).includes(tokenType)) {
     throw fail("invalid token type.");
   }
+  const isSystem = tokenType === "SYSTEM_TOKEN";
 
   const role = claims.rol;
   if (role !== undefined && (typeof role !== "string" || !(ROLE_TYPES as readonly string[]).includes(role))) {
@@ -274,7 +325,7 @@ function principalFromClaims(claims: JWTPayload): Principal {
   // "*" is the workspace id of domain-level jobs, never a caller's workspace (issue 9.7).
   if (workspaceId === DOMAIN_WORKSPACE_ID) throw fail("invalid workspace_id.");
 
-  if (tokenType === "ACCESS_TOKEN") {
+  if (!isSystem) {
     if (domainId === null) throw fail("empty domain_id provided.");
     // Without a role an access token can call nothing; refusing it here gives a clearer error.
     if (role === undefined) throw fail("empty role_type provided.");
@@ -294,13 +345,17 @@ function principalFromClaims(claims: JWTPayload): Principal {
     throw fail("invalid permissions.");
   }
 
+  const audience = firstString(claims.aud, Array.isArray(claims.aud) ? claims.aud[0] : undefined);
   return {
-    tokenType: tokenType as Principal["tokenType"],
+    tokenType: isSystem ? "SYSTEM_TOKEN" : "ACCESS_TOKEN",
+    issuedAs: tokenType as TokenType,
+    owner: optionalString(claims.own, "owner"),
+    audience,
     role: (role as RoleType | undefined) ?? null,
     domainId,
     workspaceId,
     permissions: Object.freeze([...((permissions as string[] | null | undefined) ?? [])]),
-    subject: firstString(claims.sub, claims.user_id),
+    subject: firstString(claims.sub, claims.user_id, audience),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run token -- --domain D --role R [--workspace W] [--ttl S] [--system] [--permissions a,b]`
+ * `npm run token -- --domain D --role R [--workspace W] [--ttl S] [--type T] [--system] [--permissions a,b]`
  *
  * Mints a token the running service accepts, for local use, tests and the examples. Stdout carries the
  * token and nothing else, so `TOKEN=$(npm run -s token -- ...)` works; everything else goes to stderr.
@@ -8,8 +8,8 @@
 import { parseArgs } from "node:util";
 import { ensureLocalSecret } from "../auth/keys.js";
 import { ROLE_TYPES, type RoleType } from "../auth/principal.js";
-import { signToken } from "../auth/token.js";
-import { loadConfig } from "../config.js";
+import { OWNER_TYPES, type OwnerType, signToken, TOKEN_TYPES, type TokenType } from "../auth/token.js";
+import { loadTokenConfig } from "../config.js";
 
 /** The first seeded domain (src/seed/generate.ts), so a fresh `npm run seed` + token just works. */
 const DEFAULT_DOMAIN = "domain-seed0001";
@@ -17,7 +17,8 @@ const DEFAULT_TTL_SECONDS = 86_400;
 
 const USAGE =
   "usage: npm run token -- [--domain D] [--role DOMAIN_ADMIN|WORKSPACE_OWNER|WORKSPACE_MEMBER|USER|SYSTEM_ADMIN]" +
-  " [--workspace W] [--ttl SECONDS] [--system] [--permissions a,b]";
+  " [--workspace W] [--ttl SECONDS] [--type ACCESS_TOKEN|CLIENT_SECRET|API_KEY|SYSTEM_TOKEN] [--system]" +
+  " [--owner USER|APP] [--audience ID] [--permissions a,b]";
 
 async function main(argv: string[]): Promise<string> {
   const { values } = parse(argv);
@@ -35,7 +36,15 @@ async function main(argv: string[]): Promise<string> {
   const domain = values.domain ?? DEFAULT_DOMAIN;
   if (domain.trim() === "") throw new Error("--domain must not be empty");
 
-  const config = loadConfig();
+  const type = values.system ? "SYSTEM_TOKEN" : (values.type ?? "ACCESS_TOKEN");
+  if (!(TOKEN_TYPES as readonly string[]).includes(type)) {
+    throw new Error(`--type must be one of ${TOKEN_TYPES.join(", ")}`);
+  }
+  if (values.owner !== undefined && !(OWNER_TYPES as readonly string[]).includes(values.owner)) {
+    throw new Error(`--owner must be one of ${OWNER_TYPES.join(", ")}`);
+  }
+
+  const config = loadTokenConfig();
   if (config.jwt.algorithm === "HS256" && ensureLocalSecret(config)) {
     process.stderr.write(`created a new JWT secret at ${config.jwt.secretFile}\n`);
   }
@@ -44,7 +53,9 @@ async function main(argv: string[]): Promise<string> {
     role: role as RoleType,
     workspaceId: values.workspace,
     ttlSeconds: Number(ttlText),
-    tokenType: values.system ? "SYSTEM_TOKEN" : "ACCESS_TOKEN",
+    tokenType: type as TokenType,
+    owner: values.owner as OwnerType | undefined,
+    audience: values.audience,
     permissions: values.permissions?.split(","),
   });
 }
@@ -60,6 +71,9 @@ function parse(argv: string[]) {
       workspace: { type: "string" },
       ttl: { type: "string" },
       system: { type: "boolean" },
+      type: { type: "string" },
+      owner: { type: "string" },
+      audience: { type: "string" },
       permissions: { type: "string" },
       help: { type: "boolean", short: "h" },
     },

@@ -67,7 +67,7 @@ export const MINIMAL_FIELDS: readonly JobColumn[] = [
   "finished_at",
 ];
 
-/** Keyword search fields (spec §2.2): list searches job_id and status; stat only job_id. */
+/** Keyword search fields (docs/compatibility.md, "Query language"): list searches job_id and status; stat only job_id. */
 export const LIST_KEYWORD_FIELDS: readonly JobColumn[] = ["job_id", "status"];
 export const STAT_KEYWORD_FIELDS: readonly JobColumn[] = ["job_id"];
 

@@ -1,5 +1,5 @@
 /**
- * SpaceONE filter conditions (`{key|k, value|v, operator|o}`, spec §2.2) -> typed `Condition`s.
+ * SpaceONE filter conditions (`{key|k, value|v, operator|o}`, docs/compatibility.md, "Query language") -> typed `Condition`s.
  *
  * Every problem is an `invalid_argument` naming the field path (`query.filter[2].value`). Upstream
  * answers unknown operators and unknown fields with INTERNAL (ERROR_DB_QUERY); we do not.
@@ -284,8 +284,8 @@ function pattern(value: unknown, at: string, budget: CostBudget): string {
 
 /**
  * A value compared with a field (eq/not/in/lt..): typed by the field. Datetime columns take ISO
- * strings (normalised to the storage format); enum columns take one of their values; options paths
- * take any JSON scalar.
+ * strings (normalised to the storage format); enum columns take any string (an unknown one matches
+ * nothing); options paths take any JSON scalar.
  */
 function comparable(
   value: unknown,
@@ -313,10 +313,9 @@ function comparable(
       return toStorage(date);
     }
     case "enum":
-      if (typeof value !== "string" || !spec.values?.includes(value)) {
-        throw errors.invalidParameter(at, `${show(value, 60)} is not one of ${spec.values?.join(", ")}`);
-      }
-      return value;
+      // A string outside the enum matches no row, as upstream (its own example filters on "ERROR").
+      if (typeof value !== "string") throw errors.invalidParameterType(at, "string");
+      return text(value, at);
     case "number":
       if (typeof value !== "number" || !Number.isFinite(value))
         throw errors.invalidParameterType(at, "number");

@@ -84,7 +84,7 @@ export function parseOnly(
 
 /**
  * `keyword`: split on whitespace; for each keyword field, a `contain_in` over the tokens that is
- * ORed with the caller's `filter_or` (upstream `append_keyword_filter`, spec §2.2).
+ * ORed with the caller's `filter_or` (upstream `append_keyword_filter`, docs/compatibility.md, "Query language").
  */
 export function keywordConditions(
   raw: unknown,

@@ -1,16 +1,16 @@
 /**
- * A SpaceONE `StatisticsQuery` (proto JSON with proto field names, spec §2.1) -> a validated
+ * A SpaceONE `StatisticsQuery` (proto JSON with proto field names, docs/compatibility.md, "Stat") -> a validated
  * `StatQuery` (stat-ast.ts).
  *
  * The parser walks the `aggregate` pipeline in order and tracks which names exist at each point,
- * as the upstream Mongo pipeline does (spec §2.3): while rows are jobs every catalogued field is
+ * as the upstream Mongo pipeline does (docs/compatibility.md, "Stat"): while rows are jobs every catalogued field is
  * there (`status`, `options.provider`); after a `group` only its key and field names exist; a
  * `project` keeps the group keys (unless `exclude_keys`) plus the names it makes; `count`
  * leaves one name; `unwind` keeps the row and replaces the unwound value by one element.
  *
  * Every problem is an `invalid_argument` whose message names the request path, e.g.
  * `query.aggregate[1].group.fields[0].operator`. Upstream answers most of these with INTERNAL
- * (`ERROR_DB_QUERY`, spec §2.3 "Errors during the pipeline"); we do not.
+ * (`ERROR_DB_QUERY`, docs/compatibility.md, "Stat"); we do not.
  *
  * Names made by stages (group key/field names, push sub-field names, project names, the count
  * name) must match `NAME` below: they become SQL column aliases (always quoted) and result keys.
@@ -684,7 +684,7 @@ const QUERY_MEMBERS = ["filter", "filter_or", "aggregate", "page", "distinct", "
 
 /**
  * Parse `JobStatQuery.query`. Filters and keyword go through the list query's own code
- * (`parseConditions`, `keywordConditions` with the stat keyword field `job_id`, spec §2.2);
+ * (`parseConditions`, `keywordConditions` with the stat keyword field `job_id`, docs/compatibility.md, "Query language");
  * the service ANDs its scope in. `aggregate` wins over `distinct` when both are given (§2.3).
  */
 export function parseStatQuery(raw: unknown, context: QueryContext): StatQuery {
@@ -726,6 +726,6 @@ export function parseStatQuery(raw: unknown, context: QueryContext): StatQuery {
     }
     return { type: "distinct", where, field, page };
   }
-  // Upstream's key (spec §4.2): "Required parameter. (key = aggregate)".
+  // Upstream's key (docs/compatibility.md, "Errors"): "Required parameter. (key = aggregate)".
   throw errors.requiredParameter("aggregate");
 }

@@ -1,5 +1,5 @@
 /**
- * The typed `stat` query: what `parse-stat.ts` produces from a SpaceONE `StatisticsQuery` (spec §2.1,
+ * The typed `stat` query: what `parse-stat.ts` produces from a SpaceONE `StatisticsQuery` (docs/compatibility.md, "Stat",
  * §2.3) and `compile-stat.ts` turns into one SQL statement. Everything here is validated: every
  * reference names something that exists at that point of the pipeline, every name is a safe
  * identifier, every operator sits where it is allowed. The parser knows nothing of SQL, the
@@ -27,7 +27,7 @@ export interface NamedColumn {
   readonly kind: ValueKind;
   /**
    * A group key (upstream keeps these under `_id`). `project` keeps key columns unless
-   * `exclude_keys` is set (spec §2.3 project).
+   * `exclude_keys` is set (docs/compatibility.md, "Stat" project).
    */
   readonly key: boolean;
 }
@@ -55,10 +55,10 @@ export interface StatRef {
   readonly text: string;
 }
 
-/** Operators of group field `conditions` (spec §2.3); `not` means "not equal" (quirk 10). */
+/** Operators of group field `conditions` (docs/compatibility.md, "Stat"); `not` means "not equal" (quirk 10). */
 export type GroupConditionOp = "eq" | "not" | "gt" | "gte" | "lt" | "lte";
 
-/** Operators of an `unwind` stage's `filter` (spec §2.3 unwind). */
+/** Operators of an `unwind` stage's `filter` (docs/compatibility.md, "Stat" unwind). */
 export type UnwindFilterOp =
   | "eq"
   | "not"

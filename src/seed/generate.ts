@@ -1,7 +1,7 @@
 /**
  * Deterministic, realistic collection jobs for demos, tests and benchmarks.
  *
- * The data imitates what identity's trusted-account sync leaves behind (spec §3.3, §3.4): a few domains
+ * The data imitates what identity's trusted-account sync leaves behind (docs/compatibility.md, "Jobs and their lifecycle"): a few domains
  * of very different sizes (the first, `domain-seed0001`, holds about half the jobs, so scoped queries
  * see skew), each with workspaces and ~40 trusted accounts tied to a cloud plugin; ~15% domain-level
  * jobs (`workspace_id: "*"`); hourly scheduler bursts at HH:00 plus manual syncs; mostly SUCCESS, some
@@ -151,7 +151,7 @@ const GENERIC_ERRORS: readonly string[] = [
   "Plugin(plugin_id = {plugin}) is not available. (reason = Connection refused)",
 ];
 
-/** identity `ERROR_DUPLICATE_JOB` (spec §3.3 step 4). */
+/** identity `ERROR_DUPLICATE_JOB` (docs/compatibility.md, "Jobs and their lifecycle"). */
 function duplicateJobMessage(trustedAccountId: string): string {
   return `The same job is already running. (trusted_account_id = ${trustedAccountId})`;
 }
@@ -203,7 +203,7 @@ function trustedAccount(random: () => number, workspaceId: string): SeedTrustedA
     { length: Math.min(regionCount, provider.regions.length) },
     (_, k) => provider.regions[(start + k) % provider.regions.length],
   );
-  // identity's own sync passes `{}` (spec §3.3); most accounts here carry collector options.
+  // identity's own sync passes `{}` (docs/compatibility.md, "Jobs and their lifecycle"); most accounts here carry collector options.
   const empty = random() < 0.1;
   const skipProjectGroup = random() < 0.2;
   const options = [0, 1, 2].map((retry) =>
@@ -331,7 +331,7 @@ export function* generateJobs(options: GenerateOptions): Generator<SeedJob> {
   }
 }
 
-/** Status by age: only the live window has unfinished jobs (spec §3.4 lifecycle takes minutes). */
+/** Status by age: only the live window has unfinished jobs (docs/compatibility.md, "Jobs and their lifecycle"). */
 function pickStatus(random: () => number, ageMs: number): JobStatus {
   const r = random();
   if (ageMs < 3 * MINUTE_MS) {

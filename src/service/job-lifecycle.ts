@@ -19,7 +19,7 @@ import { applyTransition, type TransitionOptions } from "./job-transition.js";
 import { type JobView, type JsonObject, type JsonValue, toJobView } from "./job-view.js";
 
 export interface JobLifecycleOptions {
-  /** Upstream's duplicate window (spec §3.3: 10 minutes). */
+  /** Upstream's duplicate window (docs/compatibility.md, "Jobs and their lifecycle": 10 minutes). */
   readonly duplicateWindowMs: number;
   /** Injected clock: every timestamp the lifecycle writes comes from here. */
   readonly now?: () => Date;
@@ -298,7 +298,7 @@ export class JobLifecycleService {
   }
 
   /**
-   * Upstream's duplicate rule (spec §3.3 step 4), on a job just created: if another job of the same
+   * Upstream's duplicate rule (docs/compatibility.md, "Jobs and their lifecycle"), on a job just created: if another job of the same
    * trusted account, workspace and domain has been IN_PROGRESS for less than the window, the new job
    * is a duplicate (FAILURE, ERROR_DUPLICATE_JOB) and nothing else changes; otherwise every such older
    * job is CANCELED (superseded). "IN_PROGRESS for" counts from started_at (upstream had no start time
@@ -336,7 +336,7 @@ export class JobLifecycleService {
   /** The workspace a new job belongs to, from its resource group, the request and the caller's pin. */
   private workspaceFor(group: ResourceGroup, requested: string, pinned: string | null): string {
     if (group === "DOMAIN") {
-      // DOMAIN jobs carry workspace_id "*" (spec §3.3); only a domain-wide caller may create them.
+      // DOMAIN jobs carry workspace_id "*" (docs/compatibility.md, "Jobs and their lifecycle"); only a domain-wide caller may create them.
       if (pinned !== null) throw errors.permissionDenied();
       if (requested !== "" && requested !== DOMAIN_WORKSPACE) {
         throw errors.invalidParameter("workspace_id", "a DOMAIN job has no workspace (it is stored as '*')");
@@ -366,7 +366,10 @@ export class JobLifecycleService {
 
 /** Who made a change, for the timeline and `canceled_by`. */
 export function actorOf(principal: Principal): string {
-  return `${principal.tokenType === "SYSTEM_TOKEN" ? "system" : "user"}:${principal.subject ?? "unknown"}`;
+  if (principal.tokenType === "SYSTEM_TOKEN") return `system:${principal.subject ?? "unknown"}`;
+  // An app's token (own: APP, e.g. CLIENT_SECRET) names the app in `aud`.
+  if (principal.owner === "APP") return `app:${principal.audience ?? principal.subject ?? "unknown"}`;
+  return `user:${principal.subject ?? "unknown"}`;
 }
 
 function toEventView(event: JobEventRow): JobEventView {

@@ -1,6 +1,6 @@
 /**
  * What a caller hears when the job they name is not there. Upstream's message lists the lookup keys
- * and values of the caller's own scope (spec §4.2), so it reveals nothing about other tenants. A job
+ * and values of the caller's own scope (docs/compatibility.md, "Errors"), so it reveals nothing about other tenants. A job
  * that retention purged within the tombstone period (JOB_TOMBSTONE_DAYS) answers differently: still
  * `not_found`, but saying it expired, with meta `reason: EXPIRED` (a header on the wire) against
  * `reason: NOT_FOUND` for ids that never existed. A client polling an old id then knows to stop

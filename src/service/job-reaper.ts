@@ -1,6 +1,6 @@
 /**
  * The reaper: no job stays stuck. Upstream leaves a job PENDING for ever when no worker picks it up,
- * and IN_PROGRESS until the next sync of the same account more than 10 minutes later (spec §3.4,
+ * and IN_PROGRESS until the next sync of the same account more than 10 minutes later (docs/compatibility.md, "Jobs and their lifecycle",
  * §5 quirk 6). On every pass, through the state machine like any other writer:
  *
  * - PENDING for longer than the pending timeout -> FAILURE, ERROR_JOB_NOT_STARTED. A failure, not a

@@ -1,5 +1,5 @@
 /**
- * Who may call each Job method and how it is scoped: one table to check against spec §3.6
+ * Who may call each Job method and how it is scoped: one table to check against docs/compatibility.md, "Roles and scoping"
  * (identity `service/job_service.py` decorators), and the one function that applies it.
  */
 import type { Principal, RoleType } from "../auth/principal.js";
@@ -7,7 +7,7 @@ import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
 import { type JobColumn, LIST_KEYWORD_FIELDS, STAT_KEYWORD_FIELDS } from "../query/fields.js";
 
-/** DOMAIN jobs carry this workspace id (spec §3.3). */
+/** DOMAIN jobs carry this workspace id (docs/compatibility.md, "Jobs and their lifecycle"). */
 export const DOMAIN_WORKSPACE = "*";
 
 export interface MethodRule {
@@ -58,7 +58,7 @@ export const JOB_RULES = {
     keywordFields: LIST_KEYWORD_FIELDS,
   },
   // Decision: stat scopes like list (workspace users also count domain-level jobs). Upstream's stat
-  // leaves them out, so a summary tile would disagree with the list it links to (spec §5 quirk 4).
+  // leaves them out, so a summary tile would disagree with the list it links to (docs/compatibility.md, "Upstream quirks" 4).
   stat: {
     roles: READERS,
     permission: "identity:Job.read",

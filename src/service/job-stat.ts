@@ -1,10 +1,10 @@
 /**
- * `Job.stat` (spec §2.3, §2.4): parse the StatisticsQuery, AND the caller's scope in, compile the
+ * `Job.stat` (docs/compatibility.md, "Stat"): parse the StatisticsQuery, AND the caller's scope in, compile the
  * pipeline to SQL, run it (and its total, when paged) in one read transaction, and shape the
  * `google.protobuf.Struct` answer `{"results": [...], "total_count"?: N}`.
  *
  * Values come out as JSON: datetimes as the ISO-8601 strings they are stored as (upstream fails to
- * serialise them, spec §2.3 "Row shape", quirk 5), numbers as numbers, values from `options` and
+ * serialise them, docs/compatibility.md, "Stat", quirk 5), numbers as numbers, values from `options` and
  * the lists/objects the pipeline builds as parsed JSON, keys exactly as the request named them.
  */
 import { errors } from "../errors.js";

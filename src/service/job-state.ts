@@ -3,7 +3,7 @@
  * to. Pure (no storage, no clock), so every transition and every refusal is checked here and only
  * here; `job-transition.ts` writes what this decides.
  *
- * Upstream (spec §3.4) has the same five statuses but no rules: any writer sets any status. Ours:
+ * Upstream (docs/compatibility.md, "Jobs and their lifecycle") has the same five statuses but no rules: any writer sets any status. Ours:
  *
  *   PENDING ──start──► IN_PROGRESS ──succeed──► SUCCESS
  *      │                   │ ├──fail──► FAILURE

@@ -1,6 +1,6 @@
 /**
  * A `StatQuery` (stat-ast.ts) -> one SQL statement: a chain of CTEs, one (or a few) per pipeline
- * stage, so SQLite does all the work and only result rows reach Node (spec §2.3, §6 "Stat").
+ * stage, so SQLite does all the work and only result rows reach Node (docs/compatibility.md, "Stat").
  *
  * Relations. Every CTE selects the row's visible columns under their own names (job columns while
  * rows are jobs, otherwise the names stages made, always quoted with `sql.id`) plus hidden
@@ -55,7 +55,7 @@ export type StatResultShape =
 export interface StatPlan {
   /** The result rows: one page (`page.limit`), or at most `cap + 1` rows without a page limit. */
   readonly rows: CompiledSql;
-  /** `total_count` (rows before paging): only when the request is paged (spec §2.3 "Paging a stat"). */
+  /** `total_count` (rows before paging): only when the request is paged (docs/compatibility.md, "Stat"). */
   readonly total: CompiledSql | null;
   readonly result: StatResultShape;
   /** Without page.limit: the most rows the caller may return; `rows` fetches one more to detect more. */
@@ -475,7 +475,7 @@ function unwindStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "un
 }
 
 function countStage(chain: Chain, rel: Rel, stage: Extract<Stage, { type: "count" }>): Rel {
-  // HAVING: Mongo's $count emits no row for no input (spec §2.3, quirk 3).
+  // HAVING: Mongo's $count emits no row for no input (docs/compatibility.md, "Stat", quirk 3).
   const name = chain.add(
     sql`SELECT count(*) AS ${sql.id(stage.name)} FROM ${sql.id(rel.name)} AS "p" HAVING count(*) > 0`,
   );

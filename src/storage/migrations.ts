@@ -26,7 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
         resource_group     TEXT NOT NULL CHECK (resource_group IN ('DOMAIN','WORKSPACE')),
         error_message      TEXT,
         domain_id          TEXT NOT NULL,
-        -- '*' for DOMAIN jobs (spec §3.3).
+        -- '*' for DOMAIN jobs (docs/compatibility.md, "Jobs and their lifecycle").
         workspace_id       TEXT NOT NULL,
         trusted_account_id TEXT NOT NULL,
         plugin_id          TEXT,

@@ -198,4 +198,10 @@ export interface JobStore extends ChangeFeed {
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
   /** Finish queued work and release connections and worker threads. */
   close(): Promise<void>;
+  /**
+   * Readiness (`/readyz`, gRPC health): null when the database answers and its schema is fully
+   * migrated, else a short reason; throws when it cannot be reached. Optional: without it the app
+   * reads the change head to see that the database answers.
+   */
+  ping?(): Promise<string | null>;
 }

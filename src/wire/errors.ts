@@ -1,5 +1,5 @@
 /**
- * Wire encodings of errors (spec §4.2, §4.3).
+ * Wire encodings of errors (docs/compatibility.md, "Errors").
  *
  * Connect/gRPC/gRPC-Web: the status code plus SpaceONE's details string `"ERROR_CODE: message"` as the
  * error message, which is what python-core puts in gRPC status details and what SpaceONE clients split
@@ -125,7 +125,7 @@ export function createErrorInterceptor(onUnknown?: (err: unknown, procedure: str
 }
 
 /**
- * HTTP status of a REST error (spec §4.3, python-core fastapi `_STATUS_CODE_MAP`, plus 429 for
+ * HTTP status of a REST error (docs/compatibility.md, "Errors", python-core fastapi `_STATUS_CODE_MAP`, plus 429 for
  * resource_exhausted as Connect does, so an oversized body reads as "too much", not as a server fault).
  */
 export function httpStatusForCode(code: Code): number {

@@ -2,7 +2,7 @@
  * The Job service's Connect implementation: thin handlers that decode, call the service, encode.
  * Authentication happens once per call in an interceptor that puts the Principal in the context.
  */
-import { create, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
+import { create, fromJson, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import {
@@ -29,6 +29,7 @@ import { errors } from "../errors.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
 import type { JobView } from "../service/job-view.js";
+import { requestJson } from "./request-json.js";
 
 const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
   description: "authenticated caller",
@@ -48,8 +49,6 @@ export function principalOf(ctx: HandlerContext): Principal {
   if (!principal) throw errors.authenticateFailure("empty token provided.");
   return principal;
 }
-
-const jsonOptions = { useProtoFieldName: true } as const;
 
 export function toJobInfo(view: JobView): JobInfo {
   return create(JobInfoSchema, {
@@ -128,7 +127,7 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
       return toJobInfo(await service.get(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx)));
     },
     async list(req, ctx) {
-      const request = toJson(JobsQuerySchema, req, jsonOptions) as JobsQueryRequest;
+      const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);
       return jobsInfo(await service.listRows(principalOf(ctx), request, readOptions(ctx)), wantsJson(ctx));
     },
     async delete(req, ctx) {
@@ -136,7 +135,7 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
       return {};
     },
     async stat(req, ctx) {
-      const request = toJson(JobStatQuerySchema, req, jsonOptions) as StatRequest;
+      const request = requestJson<StatRequest, typeof JobStatQuerySchema>(JobStatQuerySchema, req);
       return fromJson(StructSchema, await service.stat(principalOf(ctx), request, readOptions(ctx)));
     },
   };

@@ -3,7 +3,7 @@
  * JSON, call the lifecycle service with the authenticated caller, and encode the answer. The caller
  * comes from the same auth interceptor as the read API (`job-handlers.ts`).
  */
-import { create, type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   CancelJobRequestSchema,
@@ -19,10 +19,11 @@ import {
 import { JobInfo_Status } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobEventView, JobLifecycleService } from "../service/job-lifecycle.js";
 import { principalOf, readOptions, toJobInfo } from "./job-handlers.js";
+import { requestJson } from "./request-json.js";
 
 /** Proto JSON with proto field names: what the service layer reads. Unset optional fields are absent. */
 function json<T, Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): T {
-  return toJson(schema, message, { useProtoFieldName: true }) as T;
+  return requestJson<T, Desc>(schema, message);
 }
 
 export function toJobEventInfo(event: JobEventView): JobEventInfo {

@@ -3,10 +3,10 @@
  *
  * The routes come from the proto's `google.api.http` annotations (read at run time from the generated
  * descriptors, so they cannot drift from the proto), plus the console-api-v2 spelling without the
- * version segment (`/identity/v2/job/list` and `/identity/job/list`, spec §1.1). A REST call is a
+ * version segment (`/identity/v2/job/list` and `/identity/job/list`, docs/compatibility.md, "Paths"). A REST call is a
  * Connect unary JSON call under another path, so it is forwarded to the Connect handler with the URL and
  * content type rewritten; only error bodies differ: Connect's `{code, message}` becomes SpaceONE's
- * `{"detail": {"code": "ERROR_X", "message": "..."}}` with the console-api-v2 HTTP status (spec §4.3).
+ * `{"detail": {"code": "ERROR_X", "message": "..."}}` with the console-api-v2 HTTP status (docs/compatibility.md, "Errors").
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";

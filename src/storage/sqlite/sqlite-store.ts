@@ -18,6 +18,7 @@ import { compileStat } from "../compile-stat.js";
 import type { Db } from "../database.js";
 import { sqliteDialect } from "../dialect/sqlite/sqlite-dialect.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
+import { databaseProblem } from "../readiness.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../schema.js";
 import type {
   ChangeCursor,
@@ -70,6 +71,10 @@ export class SqliteStore implements JobStore {
     this.now = options.now ?? (() => new Date());
     this.reader = options.reader;
     this.ownsConnection = options.ownsConnection ?? false;
+  }
+
+  async ping(): Promise<string | null> {
+    return databaseProblem(this.db);
   }
 
   /** Insert rows as they are (seeds and test fixtures), in one transaction, without change rows. */

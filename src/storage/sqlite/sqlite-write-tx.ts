@@ -128,7 +128,7 @@ export class SqliteLifecycle {
     return this.jobs.all<JobEventRow>(query);
   }
 
-  /** Other IN_PROGRESS jobs of a trusted account in a workspace (upstream's duplicate check, spec §3.3). */
+  /** Other IN_PROGRESS jobs of a trusted account in a workspace (upstream's duplicate check, docs/compatibility.md, "Jobs and their lifecycle"). */
   runningFor(job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id" | "trusted_account_id">): JobRow[] {
     const query = builder
       .selectFrom("jobs")

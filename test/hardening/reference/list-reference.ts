@@ -323,7 +323,7 @@ function pick(options: JsonObject, paths: readonly (readonly string[])[]): JsonO
 const SHORTCUTS = ["job_id", "status", "trusted_account_id", "plugin_id"] as const;
 
 /**
- * The jobs a request sees: the caller's scope (spec §3.6: the domain, and a workspace's own jobs plus
+ * The jobs a request sees: the caller's scope (docs/compatibility.md, "Roles and scoping": the domain, and a workspace's own jobs plus
  * the domain-level `*` ones), the shortcut fields, AND(filter), OR(filter_or + keyword), in stream
  * order (newest first, then the latest inserted).
  */

@@ -1,5 +1,5 @@
 // The job lifecycle: how jobs are written. Not upstream: in SpaceONE only the identity service itself
-// creates and moves jobs (spec §3.3-3.4). Here the writers are other microservices (the sync
+// creates and moves jobs (docs/compatibility.md, "Jobs and their lifecycle"). Here the writers are other microservices (the sync
 // orchestrator creates, plugin workers start, report and finish) and users may cancel.
 //
 // SpaceONE style: lowercase verbs, POST with the whole message as the body, REST paths under

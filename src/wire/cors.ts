@@ -1,0 +1,58 @@
+/**
+ * CORS for browsers on other origins (the SpaceONE console, any web page): the `cors` middleware with
+ * connect's own header lists, so every protocol a browser can speak here (Connect, gRPC-Web, REST)
+ * passes the preflight and can read the status it gets back.
+ *
+ * Origins default to `*`, as upstream: credentials are bearer tokens in headers, never cookies, so a
+ * page on another origin can call only with a token it already holds. Requests without an `Origin`
+ * (curl, gRPC clients, other services) are untouched: the middleware only adds headers.
+ */
+import { cors as connectCors } from "@connectrpc/connect";
+import corsMiddleware from "cors";
+import { errorCodeHeader } from "./errors.js";
+import type { NodeHandler, NodeRequest, NodeResponse } from "./server.js";
+
+/** Headers our callers send besides the protocols' own. */
+const appRequestHeaders = [
+  "authorization",
+  // SpaceONE's token header, and the scope headers of system tokens (both spellings).
+  "token",
+  "x_domain_id",
+  "x_workspace_id",
+  "x-domain-id",
+  "x-workspace-id",
+  "x-request-id",
+  "traceparent",
+];
+
+/** Headers a page may read: the protocols' status headers plus SpaceONE's error details. */
+const appExposedHeaders = [
+  errorCodeHeader,
+  "x-spaceone-error-reason",
+  `trailer-${errorCodeHeader}`,
+  "trailer-x-spaceone-error-reason",
+  "x-request-id",
+  "allow",
+];
+
+/** How long a browser may cache a preflight answer (s): Chromium caps it at 2 h. */
+const preflightMaxAgeSeconds = 7200;
+
+/** Wrap a handler: preflights (`OPTIONS` with `Access-Control-Request-Method`) end here, 204. */
+export function withCors(allowedOrigins: readonly string[], next: NodeHandler): NodeHandler {
+  const middleware = corsMiddleware({
+    origin: allowedOrigins.includes("*") ? "*" : [...allowedOrigins],
+    methods: [...connectCors.allowedMethods],
+    allowedHeaders: [...connectCors.allowedHeaders, ...appRequestHeaders],
+    exposedHeaders: [...connectCors.exposedHeaders, ...appExposedHeaders],
+    maxAge: preflightMaxAgeSeconds,
+    credentials: false,
+    preflightContinue: false,
+    optionsSuccessStatus: 204,
+  });
+  return (req: NodeRequest, res: NodeResponse) => {
+    // The middleware is typed for node:http; it only reads `method`/`headers` and calls
+    // `setHeader`/`statusCode`/`end`, which the HTTP/2 compatibility objects have too.
+    middleware(req as never, res as never, () => next(req, res));
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * A decoded request message as the proto JSON the service layer reads, for every protocol alike.
+ *
+ * Binary requests (gRPC, Connect proto) can carry what proto JSON cannot: a `google.protobuf.Value`
+ * with no kind set (python's and grpc-js's encoders send one for `None`/`null`), and a number that is
+ * NaN or Infinity. The first is read as `null`, as the JSON protocols send it. The second is the
+ * caller's fault: `invalid_argument` naming the field (`query.filter[0].v`). Anything else that keeps a
+ * decoded message from becoming service input is `invalid_argument` too, never `internal`.
+ */
+import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
+import { NullValue } from "@bufbuild/protobuf/wkt";
+import { errors } from "../errors.js";
+
+const jsonOptions = { useProtoFieldName: true } as const;
+
+export function requestJson<T, Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): T {
+  normalize(schema, message as Record<string, unknown>, "");
+  try {
+    return toJson(schema, message, jsonOptions) as T;
+  } catch (err) {
+    // Unreachable for what `normalize` knows; kept so no decoded request can become `internal`.
+    throw errors.invalidParameter(
+      "request",
+      err instanceof Error ? err.message.slice(0, 200) : "not valid JSON",
+    );
+  }
+}
+
+type Msg = Record<string, unknown>;
+
+/** Walk a message: fill empty Values with null, refuse non-finite Value numbers by path. */
+function normalize(desc: DescMessage, message: Msg, path: string): void {
+  if (desc.typeName === "google.protobuf.Value") {
+    normalizeValue(message, path);
+    return;
+  }
+  for (const field of desc.fields) {
+    const at = path === "" ? field.name : `${path}.${field.name}`;
+    let value: unknown;
+    if (field.oneof) {
+      const slot = message[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
+      if (slot?.case !== field.localName) continue;
+      value = slot.value;
+    } else {
+      value = message[field.localName];
+    }
+    if (value === undefined || value === null) continue;
+    if (field.fieldKind === "message") {
+      normalize(field.message, value as Msg, at);
+    } else if (field.fieldKind === "list" && field.listKind === "message") {
+      for (const [i, item] of (value as Msg[]).entries()) normalize(field.message, item, `${at}[${i}]`);
+    } else if (field.fieldKind === "map" && field.mapKind === "message") {
+      for (const [key, item] of Object.entries(value as Record<string, Msg>)) {
+        normalize(field.message, item, `${at}.${key}`);
+      }
+    }
+  }
+}
+
+function normalizeValue(value: Msg, path: string): void {
+  const kind = value.kind as { case?: string; value?: unknown };
+  switch (kind.case) {
+    case undefined:
+      value.kind = { case: "nullValue", value: NullValue.NULL_VALUE };
+      return;
+    case "numberValue":
+      if (!Number.isFinite(kind.value as number)) {
+        throw errors.invalidParameter(path, "a number is NaN or Infinity, which JSON cannot carry");
+      }
+      return;
+    case "structValue":
+      for (const [key, item] of Object.entries(((kind.value as Msg).fields ?? {}) as Record<string, Msg>)) {
+        normalizeValue(item, `${path}.${key}`);
+      }
+      return;
+    case "listValue":
+      for (const [i, item] of ((kind.value as Msg).values as Msg[]).entries())
+        normalizeValue(item, `${path}[${i}]`);
+      return;
+  }
+}
