@@ -15,6 +15,7 @@ export type StatusName =
   | "unauthenticated"
   | "failed_precondition"
   | "aborted"
+  | "out_of_range"
   | "resource_exhausted"
   | "deadline_exceeded"
   | "unavailable"
