@@ -116,5 +116,11 @@ export const errors = {
       "invalid_argument",
       `Parameter is invalid. (key = ${key}, reason = ${reason})`,
     ),
+  outOfRange: (key: string, reason: string) =>
+    new SpaceOneError(
+      "ERROR_OUT_OF_RANGE",
+      "out_of_range",
+      `Parameter is out of range. (key = ${key}, reason = ${reason})`,
+    ),
   unknown: (message: string) => new SpaceOneError("ERROR_UNKNOWN", "internal", message),
 };

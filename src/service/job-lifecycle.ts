@@ -363,7 +363,7 @@ export function actorOf(principal: Principal): string {
   return `${principal.tokenType === "SYSTEM_TOKEN" ? "system" : "user"}:${principal.subject ?? "unknown"}`;
 }
 
-function toEventView(event: JobEventRow): JobEventView {
+export function toEventView(event: JobEventRow): JobEventView {
   const view: JobEventView = {
     job_id: event.job_id,
     seq: event.seq,
