@@ -105,12 +105,18 @@ export class WatchService {
 
   /**
    * The job once it is terminal, or as it is when the timeout passes (not an error), or when
-   * `signal` aborts (shutdown). A job deleted while waited on is `not_found`.
+   * `signal` aborts (shutdown). A job deleted while waited on is `not_found`. `budgetMs` is what is
+   * left of the client's own deadline: the answer comes before it.
    */
-  async wait(principal: Principal, request: WaitRequest, signal: AbortSignal): Promise<JobView> {
+  async wait(
+    principal: Principal,
+    request: WaitRequest,
+    signal: AbortSignal,
+    budgetMs?: number,
+  ): Promise<JobView> {
     const scope = authorize(principal, "wait");
     const jobId = requireJobId(request.job_id);
-    const timeoutMs = this.timeoutMs(request.timeout_seconds);
+    const timeoutMs = Math.min(this.timeoutMs(request.timeout_seconds), budgetMs ?? Number.POSITIVE_INFINITY);
     await this.hub.head();
     const deadline = Date.now() + timeoutMs;
     let row: JobRow | undefined;
