@@ -29,8 +29,8 @@ export interface WatchHubOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** Resolves a waiter with the job after a change (undefined: it was deleted). */
-type Waiter = (row: JobRow | undefined) => void;
+/** Resolves a waiter with the job after a change (undefined: it was deleted; "closing": shutdown). */
+export type Waiter = (row: JobRow | undefined | "closing") => void;
 
 export class WatchHub {
   private position: ChangeCursor | null = null;
@@ -136,9 +136,15 @@ export class WatchHub {
     };
   }
 
-  /** Stop reading; end every stream cleanly (their clients resume elsewhere from their cursor). */
+  /**
+   * Stop reading; end every stream cleanly (their clients resume elsewhere from their cursor) and
+   * answer every waiter with the job as it is.
+   */
   close(): void {
     this.stopped = true;
+    const waiters = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const set of waiters) for (const waiter of set) waiter("closing");
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     this.unsubscribe?.();

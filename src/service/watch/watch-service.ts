@@ -122,8 +122,8 @@ export class WatchService {
     let row: JobRow | undefined;
     let first = true;
     for (;;) {
-      let resolveChange: (changed: JobRow | undefined | "deleted") => void = () => {};
-      const changed = new Promise<JobRow | undefined | "deleted">((resolve) => {
+      let resolveChange: (changed: JobRow | "deleted" | "closing") => void = () => {};
+      const changed = new Promise<JobRow | "deleted" | "closing">((resolve) => {
         resolveChange = resolve;
       });
       // Registered before the read: a change committed after the read wakes this waiter.
@@ -139,8 +139,8 @@ export class WatchService {
         if (remaining <= 0 || signal.aborted) return toJobView(row as JobRow);
         const outcome = await raceTimeout(changed, remaining, signal);
         if (outcome === "deleted") throw await this.missing(jobId, scope);
-        if (outcome === "timeout") return toJobView(row as JobRow);
-        if (outcome !== undefined) row = outcome;
+        if (outcome === "timeout" || outcome === "closing") return toJobView(row as JobRow);
+        row = outcome;
       } finally {
         cancel();
       }
