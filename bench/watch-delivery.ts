@@ -60,7 +60,11 @@ try {
     tokenType: "SYSTEM_TOKEN",
     subject: "bench-writer",
   });
-  const reader = await signToken(config, { role: "DOMAIN_ADMIN", domainId: "domain-bench", ttlSeconds: 3600 });
+  const reader = await signToken(config, {
+    role: "DOMAIN_ADMIN",
+    domainId: "domain-bench",
+    ttlSeconds: 3600,
+  });
   const writer = createClient(JobLifecycle, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
   const headers = { token: worker };
   const jobIds: string[] = [];
@@ -91,7 +95,10 @@ try {
     live.push(
       (async () => {
         try {
-          for await (const event of client.watch(request, { headers: { token: reader }, signal: aborts.signal })) {
+          for await (const event of client.watch(request, {
+            headers: { token: reader },
+            signal: aborts.signal,
+          })) {
             if (event.type === 6) {
               opened++;
               continue;
@@ -157,7 +164,8 @@ try {
     write_rtt_ms_p50: percentile(writeRtts, 50),
     server_cpu_ms_per_s: cpu0 === null || cpu1 === null ? null : Math.round((cpu1 - cpu0) / elapsed),
     server_rss_mb: { before_streams: rssBefore, streams_idle: rssIdle, under_load: rssLoad },
-    rss_growth_for_streams_mb: rssBefore === null || rssIdle === null ? null : Math.round(rssIdle - rssBefore),
+    rss_growth_for_streams_mb:
+      rssBefore === null || rssIdle === null ? null : Math.round(rssIdle - rssBefore),
   };
   console.log(JSON.stringify(result, null, 2));
 } finally {

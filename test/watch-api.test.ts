@@ -41,10 +41,15 @@ const lifecycle = () =>
 const jobs = () => createClient(Job, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
 
 type Opener = (token: string, request: WatchRequestJson) => OpenStream;
-const connect = (make: () => Transport): Opener => (token, request) => connectWatch(make(), token, request);
+const connect =
+  (make: () => Transport): Opener =>
+  (token, request) =>
+    connectWatch(make(), token, request);
 
 const PROTOCOLS: Record<string, Opener> = {
-  "Connect JSON / HTTP/1.1": connect(() => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" })),
+  "Connect JSON / HTTP/1.1": connect(() =>
+    createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+  ),
   "Connect JSON / h2c": connect(() => createConnectTransport({ baseUrl: server.url, httpVersion: "2" })),
   "Connect binary / HTTP/1.1": connect(() =>
     createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: true }),
@@ -91,10 +96,18 @@ describe.each(Object.entries(PROTOCOLS))("%s", (_name, open) => {
     await w.succeed({ jobId: job.jobId }, { headers });
     const seen = first.changes();
     expect(seen.map(summary)).toEqual(["SYNCED:", "UPDATED:IN_PROGRESS", "UPDATED:IN_PROGRESS"]);
-    expect(seen[1]?.event).toMatchObject({ action: "start", from_status: "PENDING", to_status: "IN_PROGRESS" });
+    expect(seen[1]?.event).toMatchObject({
+      action: "start",
+      from_status: "PENDING",
+      to_status: "IN_PROGRESS",
+    });
     expect(seen[2]?.job?.progress_percent).toBe(40);
 
-    const resumed = open(admin, { trusted_account_id: account, status: "IN_PROGRESS", cursor: seen[2]?.cursor });
+    const resumed = open(admin, {
+      trusted_account_id: account,
+      status: "IN_PROGRESS",
+      cursor: seen[2]?.cursor,
+    });
     await resumed.until((e) => e.some((x) => x.type === "UPDATED" && !x.matches));
     const after = resumed.changes();
     // The progress report while away, then the job leaving the filter: nothing before the cursor, nothing twice.
@@ -149,11 +162,10 @@ describe("list, then watch from its cursor", () => {
     expect(listed.cursor).toMatch(/^w1\./);
     const later = await createJob(account);
     await lifecycle().start({ jobId: before.jobId }, { headers: { token: worker } });
-    const s = connectWatch(
-      createConnectTransport({ baseUrl: server.url, httpVersion: "2" }),
-      admin,
-      { trusted_account_id: account, cursor: listed.cursor },
-    );
+    const s = connectWatch(createConnectTransport({ baseUrl: server.url, httpVersion: "2" }), admin, {
+      trusted_account_id: account,
+      cursor: listed.cursor,
+    });
     await s.until((e) => e.filter((x) => x.type !== "HEARTBEAT").length >= 2);
     expect(s.changes().map((e) => `${e.type}:${e.job?.job_id}`)).toEqual([
       `CREATED:${later.jobId}`,
@@ -174,9 +186,14 @@ describe("REST: Server-Sent Events", () => {
     expect(last).toBe(s.events.at(-1)?.cursor);
     s.cut();
     const b = await createJob(account);
-    const resumed = sseWatch(server.url, admin, { trusted_account_id: account, send_initial: true }, {
-      "last-event-id": last,
-    });
+    const resumed = sseWatch(
+      server.url,
+      admin,
+      { trusted_account_id: account, send_initial: true },
+      {
+        "last-event-id": last,
+      },
+    );
     await resumed.until((e) => e.some((x) => x.job?.job_id === b.jobId));
     // Last-Event-ID wins over send_initial: no snapshot of job a again.
     expect(resumed.changes().map((e) => `${e.type}:${e.job?.job_id}`)).toEqual([`CREATED:${b.jobId}`]);
@@ -215,7 +232,10 @@ describe("wait", () => {
   it("at the timeout, the job as it is (not an error)", async () => {
     const job = await createJob(freshAccount());
     const started = Date.now();
-    const answer = await lifecycle().wait({ jobId: job.jobId, timeoutSeconds: 1 }, { headers: { token: admin } });
+    const answer = await lifecycle().wait(
+      { jobId: job.jobId, timeoutSeconds: 1 },
+      { headers: { token: admin } },
+    );
     expect(answer.status).toBe(JobInfo_Status.PENDING);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });

@@ -40,7 +40,10 @@ async function writer(url: string, token: string, name: string, jobs: number, re
   };
   const ids: string[] = [];
   for (let i = 0; i < jobs; i++) {
-    const job = await client.create({ trustedAccountId: `${name}-${i}`, workspaceId: "ws-1", resourceGroup: 2 }, { headers });
+    const job = await client.create(
+      { trustedAccountId: `${name}-${i}`, workspaceId: "ws-1", resourceGroup: 2 },
+      { headers },
+    );
     ack(job);
     ids.push(job.jobId);
     ack(await client.start({ jobId: job.jobId }, { headers }));
@@ -85,7 +88,11 @@ describe("two instances on one SQLite file", () => {
     const admin = await signToken(config, { role: "DOMAIN_ADMIN", domainId: "domain-w", ttlSeconds: 600 });
     const watchers = servers.flatMap((s) => [
       connectWatch(createConnectTransport({ baseUrl: s.url, httpVersion: "1.1" }), admin, {}),
-      connectWatch(createConnectTransport({ baseUrl: s.url, httpVersion: "2", useBinaryFormat: true }), admin, {}),
+      connectWatch(
+        createConnectTransport({ baseUrl: s.url, httpVersion: "2", useBinaryFormat: true }),
+        admin,
+        {},
+      ),
     ]);
     await Promise.all(watchers.map((w) => w.until((e) => e.length >= 1)));
     const [a, b] = servers as [ChildServer, ChildServer];
@@ -93,7 +100,9 @@ describe("two instances on one SQLite file", () => {
     const total = results.reduce((n, r) => n + r.writes, 0);
     const finalVersions = new Map([...results[0].acknowledged, ...results[1].acknowledged]);
     expect(total).toBe(2 * (6 * 2 + 6 * 8 + 6));
-    await Promise.all(watchers.map((w) => w.until((e) => e.filter((x) => x.type !== "HEARTBEAT").length >= total, 15_000)));
+    await Promise.all(
+      watchers.map((w) => w.until((e) => e.filter((x) => x.type !== "HEARTBEAT").length >= total, 15_000)),
+    );
     await new Promise((r) => setTimeout(r, 200));
     for (const w of watchers) check(w, total, finalVersions);
     for (const w of watchers) w.cut();
