@@ -349,6 +349,31 @@ describe("wait", () => {
     ).rejects.toMatchObject({ status: "not_found" });
   });
 
+  it("at shutdown (the hub closes), the job as it is, at once", async () => {
+    const { feed, hub, service } = setup();
+    feed.create("job-1");
+    const pending = wait(service, { job_id: "job-1", timeout_seconds: 60 });
+    await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    hub.close();
+    expect(await pending).toMatchObject({ status: "PENDING" });
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("a client deadline shorter than the timeout: the job, just before the deadline", async () => {
+    const { feed, service } = setup();
+    feed.create("job-1");
+    const started = Date.now();
+    const job = await service.wait(
+      admin,
+      { job_id: "job-1", timeout_seconds: 60 },
+      new AbortController().signal,
+      150,
+    );
+    expect(job.status).toBe("PENDING");
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it("timeout_seconds is capped at the maximum", async () => {
     const { feed, service } = setup({ waitMaxSeconds: 0.1 });
     feed.create("job-1");
