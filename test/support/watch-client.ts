@@ -168,12 +168,10 @@ export function grpcJsWatch(url: string, token: string, request: WatchRequestJso
     if (message.matches) event.matches = true;
     c.push(event);
   });
-  call.on("error", (error: grpc.ServiceError) => {
-    c.end(cut ? null : codeName(error.code));
-    client.close();
-  });
-  call.on("end", () => {
-    c.end(null);
+  // 'status' comes last, whether the call ended well or not ('end' can come before an 'error').
+  call.on("error", () => {});
+  call.on("status", (status: grpc.StatusObject) => {
+    c.end(cut || status.code === grpc.status.OK ? null : codeName(status.code));
     client.close();
   });
   return c.stream;
