@@ -74,8 +74,8 @@ function check(stream: OpenStream, expectedWrites: number, finalVersions: Map<st
 
 describe("two instances on one SQLite file", () => {
   it("every watcher receives every change once, in an order consistent with each job's versions", async () => {
-    servers.push(await startChildServer(dataDir, { LOG_LEVEL: "warn" }));
-    servers.push(await startChildServer(dataDir, { LOG_LEVEL: "warn" }));
+    servers.push(await startChildServer(dataDir));
+    servers.push(await startChildServer(dataDir));
     const config = loadConfig({ DATA_DIR: dataDir });
     ensureLocalSecret(config);
     const system = await signToken(config, {

@@ -78,7 +78,7 @@ describe("SIGTERM", () => {
   it("ends open streams cleanly at once and answers waits with the job as it is", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-watch-shutdown-"));
     cleanup.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const child = await startChildServer(dataDir, { LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "10000" });
+    const child = await startChildServer(dataDir, { SHUTDOWN_GRACE_MS: "10000" });
     const config = loadConfig({ DATA_DIR: dataDir });
     ensureLocalSecret(config);
     const admin = await signToken(config, { role: "DOMAIN_ADMIN", domainId: "domain-s", ttlSeconds: 600 });
