@@ -38,7 +38,11 @@ export class WatchHub {
   private reading: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private readonly byDomain = new Map<string, Set<Watcher>>();
+  /**
+   * Watchers by what a change must name to reach them: `job:<id>` for a watch of one job (the console
+   * following a job: a change is checked only against that job's watchers), `domain:<id>` for the rest.
+   */
+  private readonly routes = new Map<string, Set<Watcher>>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private watcherCount = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -86,10 +90,11 @@ export class WatchHub {
       const position = this.position as ChangeCursor;
       if (watcher.after >= position && this.reading === null) {
         // Same tick as the check: the hub's next read starts after this and includes this watcher.
-        let set = this.byDomain.get(watcher.spec.scope.domainId);
+        const key = routeOf(watcher);
+        let set = this.routes.get(key);
         if (!set) {
           set = new Set();
-          this.byDomain.set(watcher.spec.scope.domainId, set);
+          this.routes.set(key, set);
         }
         set.add(watcher);
         this.watcherCount++;
@@ -111,10 +116,11 @@ export class WatchHub {
 
   /** Stop delivering to a watcher (it closed). */
   leave(watcher: Watcher): void {
-    const set = this.byDomain.get(watcher.spec.scope.domainId);
+    const key = routeOf(watcher);
+    const set = this.routes.get(key);
     if (set?.delete(watcher)) {
       this.watcherCount--;
-      if (set.size === 0) this.byDomain.delete(watcher.spec.scope.domainId);
+      if (set.size === 0) this.routes.delete(key);
     }
   }
 
@@ -148,7 +154,7 @@ export class WatchHub {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     this.unsubscribe?.();
-    for (const set of [...this.byDomain.values()]) for (const watcher of [...set]) watcher.close();
+    for (const set of [...this.routes.values()]) for (const watcher of [...set]) watcher.close();
   }
 
   private start(): Promise<void> {
@@ -197,8 +203,10 @@ export class WatchHub {
     for (const change of changes) {
       const row = rows.get(change.job_id);
       const event = eventOf(events, change);
-      const watchers = this.byDomain.get(change.domain_id);
-      if (watchers) for (const watcher of watchers) watcher.deliver(change, row, event);
+      const inDomain = this.routes.get(`domain:${change.domain_id}`);
+      if (inDomain) for (const watcher of inDomain) watcher.deliver(change, row, event);
+      const onJob = this.routes.get(`job:${change.job_id}`);
+      if (onJob) for (const watcher of onJob) watcher.deliver(change, row, event);
       const waiters = this.waiters.get(change.job_id);
       if (waiters) {
         this.waiters.delete(change.job_id);
@@ -206,7 +214,7 @@ export class WatchHub {
       }
     }
     this.position = (changes[changes.length - 1] as JobChange).id;
-    for (const set of this.byDomain.values()) for (const watcher of set) watcher.advance(this.position);
+    for (const set of this.routes.values()) for (const watcher of set) watcher.advance(this.position);
     return changes.length;
   }
 
@@ -219,7 +227,8 @@ export class WatchHub {
     const withEvents = new Set<string>();
     for (const change of changes) {
       if (change.kind === "deleted") continue;
-      const watched = forJoin || this.byDomain.has(change.domain_id);
+      const watched =
+        forJoin || this.routes.has(`domain:${change.domain_id}`) || this.routes.has(`job:${change.job_id}`);
       if (watched || this.waiters.has(change.job_id)) wanted.add(change.job_id);
       if (watched && change.event_seq !== null) withEvents.add(change.job_id);
     }
@@ -238,10 +247,15 @@ export class WatchHub {
 
   private heartbeats(): void {
     const due = Date.now() - this.options.heartbeatMs;
-    for (const set of this.byDomain.values()) {
+    for (const set of this.routes.values()) {
       for (const watcher of set) if (watcher.lastQueuedAt <= due) watcher.heartbeat();
     }
   }
+}
+
+function routeOf(watcher: Watcher): string {
+  const { spec } = watcher;
+  return spec.jobId === null ? `domain:${spec.scope.domainId}` : `job:${spec.jobId}`;
 }
 
 function eventOf(events: ReadonlyMap<string, JobEventRow>, change: JobChange): JobEventRow | undefined {

@@ -34,6 +34,8 @@ export interface WatchSpec {
   /** Everything a job must satisfy, scope included: what `list` would run. */
   readonly where: Where;
   readonly predicate: RowPredicate;
+  /** The `job_id` shortcut: a watch of one job (the hub routes only that job's changes to it). */
+  readonly jobId: string | null;
   /** True when the request narrows the scope (a job can stop matching). */
   readonly filtered: boolean;
   readonly only: readonly FieldRef[] | null;
@@ -103,6 +105,7 @@ export function parseWatchRequest(
     scope,
     where,
     predicate: compileWherePredicate(where),
+    jobId: request.job_id ? request.job_id : null,
     filtered: shortcuts.length + query.where.and.length + query.where.or.length > 0,
     only: query.only === null ? null : [...ALWAYS_PROJECTED, ...query.only],
     after: cursor === "" ? null : decodeCursor(cursor, "cursor"),

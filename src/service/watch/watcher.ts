@@ -26,6 +26,9 @@ export interface WatchEventView {
   readonly matches: boolean;
 }
 
+/** Views of rows without a projection, shared by the watchers a batch reaches (never mutated). */
+const fullViews = new WeakMap<JobRow, JobView>();
+
 /** Most jobs a filtered watcher remembers as "sent as matching" (to tell when one stops matching). */
 const MAX_KNOWN = 50_000;
 
@@ -179,7 +182,14 @@ export class Watcher {
   }
 
   private view(row: JobRow): JobView {
-    return toJobView(row, this.spec.only);
+    if (this.spec.only !== null) return toJobView(row, this.spec.only);
+    // Every watcher without a projection shares one view of a row (the hub reads a row once per batch).
+    let view = fullViews.get(row);
+    if (!view) {
+      view = toJobView(row);
+      fullViews.set(row, view);
+    }
+    return view;
   }
 
   private remember(row: JobRow): void {
