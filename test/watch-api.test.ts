@@ -190,3 +190,44 @@ describe("wait", () => {
     expect(error?.code).toBe(Code.NotFound);
   });
 });
+
+describe("an expired cursor", () => {
+  it("after retention dropped the changes that followed it: out_of_range, telling to list again", async () => {
+    let clock = new Date("2026-03-15T12:00:00.000Z");
+    const aged = await startTestServer({ jobs: [], now: () => clock, env: { JOB_CHANGE_FEED_HOURS: "1" } });
+    try {
+      const token = await aged.token("DOMAIN_ADMIN");
+      const writer = await aged.systemToken("collector-1");
+      const client = createClient(
+        JobLifecycle,
+        createConnectTransport({ baseUrl: aged.url, httpVersion: "1.1" }),
+      );
+      const first = await client.create(
+        { trustedAccountId: "ta-old", resourceGroup: 1 },
+        { headers: { token: writer } },
+      );
+      const listed = await createClient(
+        Job,
+        createConnectTransport({ baseUrl: aged.url, httpVersion: "1.1" }),
+      ).list({}, { headers: { token } });
+      await client.start({ jobId: first.jobId }, { headers: { token: writer } });
+      clock = new Date(clock.getTime() + 2 * 3_600_000);
+      await client.cancel({ jobId: first.jobId }, { headers: { token } });
+      await aged.app.retention.run();
+      const stream = connectWatch(createConnectTransport({ baseUrl: aged.url, httpVersion: "2" }), token, {
+        cursor: listed.cursor,
+      });
+      await stream.until(() => stream.ended);
+      expect(stream.errorCode).toBe("out_of_range");
+      const sse = await fetch(`${aged.url}/identity/v2/job/watch`, {
+        method: "POST",
+        headers: { token, "last-event-id": listed.cursor },
+        body: "{}",
+      });
+      expect(sse.status).toBe(400);
+      expect(((await sse.json()) as { detail: { message: string } }).detail.message).toContain("list again");
+    } finally {
+      await aged.close();
+    }
+  });
+});
