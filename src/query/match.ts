@@ -11,7 +11,7 @@
  *   type (booleans against booleans, `"3"` is not `3`); `eq` also matches an element of a list there;
  *   text operators apply to JSON strings only; `exists` is "the path is present" (JSON null counts).
  * - `contain` is a case-insensitive substring over ASCII letters (SQLite's lower()); `regex` is the
- *   same case-insensitive linear-time regex the SQL function runs.
+ *   same case-insensitive linear-time regex (the portable subset) the SQL function runs.
  */
 import type { Condition, FieldRef, Scalar, Where } from "./ast.js";
 import { linearRegex } from "./linear-regex.js";
@@ -98,10 +98,7 @@ function containsCI(text: string, needle: string): boolean {
 
 function regexTest(pattern: string): (text: string) => boolean {
   const re = linearRegex(pattern);
-  return (text) => {
-    re.lastIndex = 0;
-    return re.test(text);
-  };
+  return (text) => re.test(text);
 }
 
 /** The text a text operator sees: a JSON string under options, or a column's value rendered as text. */
