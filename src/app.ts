@@ -15,6 +15,8 @@ import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
+import { WatchHub } from "./service/watch/watch-hub.js";
+import { WatchService } from "./service/watch/watch-service.js";
 import type { JobStore } from "./storage/store.js";
 import { withCors } from "./wire/cors.js";
 import { createErrorInterceptor } from "./wire/errors.js";
@@ -23,16 +25,18 @@ import { withReadyz } from "./wire/health/readyz.js";
 import { Health, healthService } from "./wire/health/service.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
+import { jobWatchHandlers } from "./wire/job-watch-handlers.js";
 import { unknownMethodHandler, withProtocolRefusals } from "./wire/protocol-refusals.js";
 import { registerReflection } from "./wire/reflection/index.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
 import type { NodeHandler, NodeResponse } from "./wire/server.js";
+import { createSseWatchHandler } from "./wire/sse.js";
 import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
   readonly config: Pick<
     Config,
-    "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits" | "corsAllowedOrigins"
+    "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits" | "corsAllowedOrigins" | "watch"
   > &
     Partial<Pick<Config, "wireUnary">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
@@ -59,6 +63,8 @@ export interface App {
   readonly retention: JobRetention;
   /** Readiness for gRPC health and /readyz; `main.ts` calls `startDrain()` on SIGTERM. */
   readonly health: HealthState;
+  /** watch and wait; `main.ts` closes its hub at shutdown so streams end at once. */
+  readonly watch: WatchService;
 }
 
 /**
@@ -101,9 +107,26 @@ export function createApp(options: AppOptions): App {
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  const onUnknown = (err: unknown, procedure: string) =>
+    logger.error({ err, procedure }, "unexpected error in handler");
+  const hub = new WatchHub(store, {
+    pollIntervalMs: config.watch.pollIntervalMs,
+    batchSize: config.watch.batchSize,
+    heartbeatMs: config.watch.heartbeatMs,
+    onError: (err) => logger.warn({ err }, "reading the change feed failed; retrying"),
+  });
+  const watch = new WatchService(store, hub, {
+    ...config.watch,
+    maxPageSize: config.maxPageSize,
+    now: options.now,
+  });
+  options.shutdownSignal?.addEventListener("abort", () => hub.close(), { once: true });
   const services = [
     { service: Job, impl: jobHandlers(service) },
-    { service: JobLifecycle, impl: jobLifecycleHandlers(lifecycle) },
+    {
+      service: JobLifecycle,
+      impl: { ...jobLifecycleHandlers(lifecycle), ...jobWatchHandlers(watch, onUnknown) },
+    },
   ];
   const served: string[] = [];
   const procedures = new Map<string, DescMethod>();
@@ -113,9 +136,7 @@ export function createApp(options: AppOptions): App {
     () => served,
     (err) => logger.warn({ err }, "readiness probe failed"),
   );
-  const errorInterceptor = createErrorInterceptor((err, procedure) =>
-    logger.error({ err, procedure }, "unexpected error in handler"),
-  );
+  const errorInterceptor = createErrorInterceptor(onUnknown);
   // Error mapping outermost, so authentication failures are mapped too.
   const interceptors = [errorInterceptor, createAuthInterceptor(options.verifier)];
   const unknownMethod = unknownMethodHandler(notFoundHandler);
@@ -144,9 +165,17 @@ export function createApp(options: AppOptions): App {
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
+  // POST /identity/v2/job/watch answers Server-Sent Events; every other REST path is unary.
+  const sse = createSseWatchHandler({
+    service: watch,
+    verifier: options.verifier,
+    maxBodyBytes: config.maxBodyBytes,
+    shutdownSignal: options.shutdownSignal,
+    onUnknown: (err) => onUnknown(err, "REST watch"),
+  });
   const appHandler = createAppHandler({
     connectHandler: withProtocolRefusals(procedures, connectHandler),
-    rest,
+    rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
   });
   let handler: NodeHandler = appHandler;
   if (config.wireUnary === "lean") {
@@ -169,6 +198,7 @@ export function createApp(options: AppOptions): App {
     reaper,
     retention,
     health,
+    watch,
   };
 }
 

@@ -107,6 +107,9 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     logger.info({ signal, inFlight: server.inFlight() }, "draining");
     // Health Check/Watch and /readyz say NOT_SERVING from here on (watchers hear it at once).
     app.health.startDrain();
+    // Watch streams never finish on their own: end them now (clients resume elsewhere from their
+    // cursor), and answer waits with the job as it is.
+    app.watch.hub.close();
     // Calls observe ctx.signal; abort it only near the end of the grace period so the drain lets
     // in-flight calls finish instead of cancelling them all at once.
     const abortTimer = setTimeout(() => shutdown.abort(), Math.floor(config.shutdownGraceMs * 0.8));

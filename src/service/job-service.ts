@@ -14,6 +14,7 @@ import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js
 import { authorize, scopeConditions } from "./job-rules.js";
 import { runStat, type StatRequest } from "./job-stat.js";
 import { type JobView, type JsonObject, toJobView } from "./job-view.js";
+import { encodeCursor } from "./watch/cursor.js";
 
 export interface JobServiceOptions {
   readonly maxPageSize: number;
@@ -39,6 +40,8 @@ export interface JobsQueryRequest {
 export interface JobList {
   results: JobView[];
   total_count: number;
+  /** The change-feed position of the snapshot the page was read from (a `watch` resumes from it). */
+  cursor: string;
 }
 
 const SHORTCUT_FIELDS = ["job_id", "status", "trusted_account_id", "plugin_id"] as const;
@@ -96,7 +99,11 @@ export class JobService {
           `set query.page.limit (at most ${this.options.maxPageSize}) and page with query.page.start`,
       );
     }
-    return { results: result.rows.map((row) => toJobView(row, query.only)), total_count: result.total };
+    return {
+      results: result.rows.map((row) => toJobView(row, query.only)),
+      total_count: result.total,
+      cursor: encodeCursor(result.cursor),
+    };
   }
 
   async delete(principal: Principal, request: JobRequest): Promise<void> {

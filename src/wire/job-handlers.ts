@@ -95,7 +95,11 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);
       const result = await service.list(principalOf(ctx), request, readOptions(ctx));
-      return { results: result.results.map(toJobInfo), totalCount: result.total_count };
+      return {
+        results: result.results.map(toJobInfo),
+        totalCount: result.total_count,
+        cursor: result.cursor,
+      };
     },
     async delete(req, ctx) {
       await service.delete(principalOf(ctx), { job_id: req.jobId });
