@@ -21,6 +21,7 @@ import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
+import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
 
 export interface AppOptions {
   readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
@@ -31,6 +32,8 @@ export interface AppOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Injected clock for tests. */
   readonly now?: () => Date;
+  /** The built web page served at /ui/ (default: the package's `dist/ui`). */
+  readonly uiDir?: string;
 }
 
 export interface App {
@@ -107,7 +110,10 @@ export function createApp(options: AppOptions): App {
     maxBodyBytes: config.maxBodyBytes,
   });
   return {
-    handler: createAppHandler({ connectHandler, rest }),
+    handler: createUiHandler(
+      { dir: options.uiDir ?? defaultUiDir() },
+      createAppHandler({ connectHandler, rest }),
+    ),
     store,
     service,
     lifecycle,
