@@ -51,6 +51,8 @@ export function describeError(error: unknown): string {
       return `The service did not accept the token: ${err.rawMessage}`;
     case Code.PermissionDenied:
       return `Your token may not do this: ${err.rawMessage}`;
+    case Code.NotFound:
+      return `Not found: ${err.rawMessage}`;
     case Code.Unavailable:
       return `The service cannot be reached (${err.rawMessage}). Is it running?`;
     default:

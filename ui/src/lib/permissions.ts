@@ -16,13 +16,8 @@ export type CancelVerdict = { readonly allowed: true } | { readonly allowed: fal
 
 const CANCEL_PERMISSION = "identity:Job.write";
 
+/** Who you are decides first (it does not change), then the job's state (which does). */
 export function cancelVerdict(claims: TokenClaims, job: CancelJobView): CancelVerdict {
-  if (job.status !== "PENDING" && job.status !== "IN_PROGRESS") {
-    return { allowed: false, reason: `A ${job.status} job has finished; only PENDING and IN_PROGRESS jobs can be canceled.` };
-  }
-  if (job.cancelRequestedAt !== "") {
-    return { allowed: false, reason: "A cancel was already requested; the worker is stopping the job." };
-  }
   if (claims.tokenType !== "SYSTEM_TOKEN") {
     if (claims.role !== "DOMAIN_ADMIN" && claims.role !== "WORKSPACE_OWNER") {
       return {
@@ -42,6 +37,12 @@ export function cancelVerdict(claims: TokenClaims, job: CancelJobView): CancelVe
             : "This job belongs to another workspace.",
       };
     }
+  }
+  if (job.status !== "PENDING" && job.status !== "IN_PROGRESS") {
+    return { allowed: false, reason: `A ${job.status} job has finished; only PENDING and IN_PROGRESS jobs can be canceled.` };
+  }
+  if (job.cancelRequestedAt !== "") {
+    return { allowed: false, reason: "A cancel was already requested; the worker is stopping the job." };
   }
   return { allowed: true };
 }

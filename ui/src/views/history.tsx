@@ -255,7 +255,7 @@ function Filters({ state, go }: { state: HistoryState; go: (s: HistoryState) => 
 function Row({ job, now }: { job: JobInfo; now: Date }) {
   const status = JobInfo_Status[job.status] ?? "NONE";
   return (
-    <tr data-job-id={job.jobId} data-status={status}>
+    <tr data-job-id={job.jobId} data-status={status} data-account={job.trustedAccountId} data-workspace={job.workspaceId}>
       <td>
         <Link href={paths.job(job.jobId)}>{job.jobId}</Link>
       </td>
