@@ -41,7 +41,17 @@ export function buildPage(): string {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-ui-build-"));
   execFileSync(
     process.execPath,
-    [path.join(root, "node_modules/vite/bin/vite.js"), "build", "--config", "ui/vite.config.ts", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+    [
+      path.join(root, "node_modules/vite/bin/vite.js"),
+      "build",
+      "--config",
+      "ui/vite.config.ts",
+      "--outDir",
+      outDir,
+      "--emptyOutDir",
+      "--logLevel",
+      "warn",
+    ],
     { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
   );
   return outDir;
@@ -70,7 +80,12 @@ export async function startUiServer(options: { uiDir: string; jobs: number }): P
     logger: createLogger("silent"),
     uiDir: options.uiDir,
   });
-  const server = await startServer({ handler: app.handler, host: "127.0.0.1", port: 0, shutdownGraceMs: 1000 });
+  const server = await startServer({
+    handler: app.handler,
+    host: "127.0.0.1",
+    port: 0,
+    shutdownGraceMs: 1000,
+  });
   return {
     url: server.url,
     config,
@@ -78,7 +93,12 @@ export async function startUiServer(options: { uiDir: string; jobs: number }): P
     token: (role, workspaceId, ttlSeconds = 3600) =>
       signToken(config, { role, domainId: SEED_DOMAIN, workspaceId, ttlSeconds }),
     systemToken: () =>
-      signToken(config, { role: "DOMAIN_ADMIN", domainId: SEED_DOMAIN, ttlSeconds: 3600, tokenType: "SYSTEM_TOKEN" }),
+      signToken(config, {
+        role: "DOMAIN_ADMIN",
+        domainId: SEED_DOMAIN,
+        ttlSeconds: 3600,
+        tokenType: "SYSTEM_TOKEN",
+      }),
     async close() {
       await server.close();
       db.close();
@@ -123,7 +143,12 @@ export async function openPage(
   return { context, page, problems };
 }
 
-export async function signIn(page: Page, baseUrl: string, token: string, pathAndQuery = "/ui/"): Promise<void> {
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  token: string,
+  pathAndQuery = "/ui/",
+): Promise<void> {
   await page.goto(baseUrl + pathAndQuery);
   await page.getByLabel("Token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();

@@ -45,10 +45,14 @@ describe.skipIf(missing !== null)("web page", () => {
 
   const list = (token: string, query: Record<string, unknown>) =>
     rest<ListAnswer>(server.url, token, "list", { query });
-  const rowIds = (page: Page) => page.locator("tbody tr[data-job-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-job-id")));
+  const rowIds = (page: Page) =>
+    page
+      .locator("tbody tr[data-job-id]")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-job-id")));
   const total = async (page: Page) => {
     await page.locator("[data-testid=total-count][data-total]").waitFor();
-    await page.waitForFunction(() => document.querySelector(".table-wrap")?.getAttribute("aria-busy") === "false");
+    // Not busy: the rows and the count are those of the URL's view (no stale page in between).
+    await page.locator('.table-wrap[aria-busy="false"]').waitFor();
     return Number(await page.getByTestId("total-count").getAttribute("data-total"));
   };
 
@@ -79,7 +83,7 @@ describe.skipIf(missing !== null)("web page", () => {
     // sessionStorage only: not in the URL, not in a cookie.
     expect(page.url()).not.toContain(admin.slice(0, 20));
     expect(await context.cookies()).toEqual([]);
-    expect(await page.evaluate(() => Object.values(sessionStorage))).toContain(admin);
+    expect(await page.evaluate<string[]>("Object.values(sessionStorage)")).toContain(admin);
     await total(page);
     await page.screenshot({ path: path.join(DOCS_IMG, "ui-history.png") });
     expect(problems).toEqual([]);
@@ -92,12 +96,18 @@ describe.skipIf(missing !== null)("web page", () => {
     const api = await list(admin, { page: { limit: 1 } });
     expect(api.total_count).toBeGreaterThan(1000);
     expect(await total(page)).toBe(api.total_count);
-    expect(await page.getByTestId("tab-ALL").locator(".count").getAttribute("data-count")).toBe(String(api.total_count));
+    expect(await page.getByTestId("tab-ALL").locator(".count").getAttribute("data-count")).toBe(
+      String(api.total_count),
+    );
     for (const status of ["PENDING", "IN_PROGRESS", "FAILURE", "SUCCESS", "CANCELED"]) {
-      const expected = await list(admin, { filter: [{ k: "status", v: status, o: "eq" }], page: { limit: 1 } });
-      expect(await page.getByTestId(`tab-${status}`).locator(".count").getAttribute("data-count"), status).toBe(
-        String(expected.total_count),
-      );
+      const expected = await list(admin, {
+        filter: [{ k: "status", v: status, o: "eq" }],
+        page: { limit: 1 },
+      });
+      expect(
+        await page.getByTestId(`tab-${status}`).locator(".count").getAttribute("data-count"),
+        status,
+      ).toBe(String(expected.total_count));
     }
     expect((await rowIds(page)).length).toBe(25);
     expect(problems).toEqual([]);
@@ -110,10 +120,15 @@ describe.skipIf(missing !== null)("web page", () => {
     await total(page);
     await page.getByTestId("tab-FAILURE").click();
     await page.waitForURL(/status=FAILURE/);
-    const failures = await list(admin, { filter: [{ k: "status", v: "FAILURE", o: "eq" }], page: { limit: 1 } });
+    const failures = await list(admin, {
+      filter: [{ k: "status", v: "FAILURE", o: "eq" }],
+      page: { limit: 1 },
+    });
     expect(failures.total_count).toBeGreaterThan(0);
     expect(await total(page)).toBe(failures.total_count);
-    const statuses = await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
+    const statuses = await page
+      .locator("tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set(["FAILURE"]));
 
@@ -121,7 +136,9 @@ describe.skipIf(missing !== null)("web page", () => {
     expect(account).toMatch(/^ta-/);
     await page.getByLabel("Account").fill(account);
     await page.getByLabel("Account").press("Enter");
-    await page.waitForURL((url) => url.searchParams.get("account") === account && url.searchParams.get("status") === "FAILURE");
+    await page.waitForURL(
+      (url) => url.searchParams.get("account") === account && url.searchParams.get("status") === "FAILURE",
+    );
     const both = await list(admin, {
       filter: [
         { k: "status", v: "FAILURE", o: "eq" },
@@ -130,7 +147,9 @@ describe.skipIf(missing !== null)("web page", () => {
       page: { limit: 100 },
     });
     expect(await total(page)).toBe(both.total_count);
-    const accounts = await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account")));
+    const accounts = await page
+      .locator("tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account")));
     expect(accounts.length).toBeGreaterThan(0);
     expect(new Set(accounts)).toEqual(new Set([account]));
     await context.close();
@@ -140,12 +159,18 @@ describe.skipIf(missing !== null)("web page", () => {
     const { page, context } = await openPage(browser);
     await signIn(page, server.url, admin, "/ui/history?range=all");
     await total(page);
-    const first = await list(admin, { sort: [{ key: "created_at", desc: true }], page: { start: 1, limit: 25 } });
+    const first = await list(admin, {
+      sort: [{ key: "created_at", desc: true }],
+      page: { start: 1, limit: 25 },
+    });
     expect(await rowIds(page)).toEqual(first.results.map((r) => r.job_id));
     await page.getByRole("button", { name: "Next" }).click();
     await page.waitForURL(/page=2/);
     await total(page);
-    const second = await list(admin, { sort: [{ key: "created_at", desc: true }], page: { start: 26, limit: 25 } });
+    const second = await list(admin, {
+      sort: [{ key: "created_at", desc: true }],
+      page: { start: 26, limit: 25 },
+    });
     expect(await rowIds(page)).toEqual(second.results.map((r) => r.job_id));
     expect(await page.getByTestId("page-number").textContent()).toMatch(/^Page 2 of /);
     await page.getByRole("button", { name: "Last" }).click();
@@ -164,17 +189,27 @@ describe.skipIf(missing !== null)("web page", () => {
     await page.getByRole("button", { name: "Account" }).click();
     await page.waitForURL(/sort=trusted_account_id/);
     await total(page);
-    const desc = await list(admin, { sort: [{ key: "trusted_account_id", desc: true }], page: { limit: 25 } });
-    const descAccounts = await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account")));
+    const desc = await list(admin, {
+      sort: [{ key: "trusted_account_id", desc: true }],
+      page: { limit: 25 },
+    });
+    const descAccounts = await page
+      .locator("tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account")));
     expect(descAccounts).toEqual(desc.results.map((r) => r.trusted_account_id));
     expect(await page.locator("th[aria-sort]").getAttribute("aria-sort")).toBe("descending");
     await page.getByRole("button", { name: "Account" }).click();
     await page.waitForURL(/dir=asc/);
     await total(page);
-    const asc = await list(admin, { sort: [{ key: "trusted_account_id", desc: false }], page: { limit: 25 } });
-    const ascAccounts = await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account")));
+    const asc = await list(admin, {
+      sort: [{ key: "trusted_account_id", desc: false }],
+      page: { limit: 25 },
+    });
+    const ascAccounts = await page
+      .locator("tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-account")));
     expect(ascAccounts).toEqual(asc.results.map((r) => r.trusted_account_id));
-    expect(ascAccounts[0]! <= ascAccounts[ascAccounts.length - 1]!).toBe(true);
+    expect(String(ascAccounts[0]) <= String(ascAccounts.at(-1))).toBe(true);
     await context.close();
   });
 
@@ -223,11 +258,16 @@ describe.skipIf(missing !== null)("web page", () => {
     const everything = await list(admin, { page: { limit: 1 } });
     expect(api.total_count).toBeLessThan(everything.total_count);
     expect(await total(page)).toBe(api.total_count);
-    const workspaces = await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-workspace")));
+    const workspaces = await page
+      .locator("tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-workspace")));
     expect(workspaces.length).toBeGreaterThan(0);
     for (const w of workspaces) expect([workspace, "*"]).toContain(w);
     // Another workspace's job is not found for this member, even by its URL.
-    const other = await list(admin, { filter: [{ k: "workspace_id", v: SEED_WORLD[0]?.workspaceIds[1] ?? "", o: "eq" }], page: { limit: 1 } });
+    const other = await list(admin, {
+      filter: [{ k: "workspace_id", v: SEED_WORLD[0]?.workspaceIds[1] ?? "", o: "eq" }],
+      page: { limit: 1 },
+    });
     const foreign = other.results[0]?.job_id ?? "";
     expect(foreign).not.toBe("");
     await page.locator("tbody tr a").first().click();
@@ -245,28 +285,57 @@ describe.skipIf(missing !== null)("web page", () => {
     const { page, context, problems } = await openPage(browser);
     await signIn(page, server.url, admin, "/ui/trends?days=30");
     await page.getByTestId("table-per-day").waitFor({ state: "attached" });
-    const start = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) - 29 * 86_400_000);
+    const start = new Date(
+      Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) -
+        29 * 86_400_000,
+    );
     const since = { k: "created_at", v: start.toISOString(), o: "datetime_gte" };
     const perDay = await rest<{ results: StatRow[] }>(server.url, admin, "stat", {
       query: {
         filter: [since],
-        aggregate: [{ group: { keys: [{ key: "created_at", name: "day", date_format: "%Y-%m-%d" }, { key: "status", name: "status" }], fields: [{ name: "n", operator: "count" }] } }],
+        aggregate: [
+          {
+            group: {
+              keys: [
+                { key: "created_at", name: "day", date_format: "%Y-%m-%d" },
+                { key: "status", name: "status" },
+              ],
+              fields: [{ name: "n", operator: "count" }],
+            },
+          },
+        ],
       },
     });
     expect(perDay.results.length).toBeGreaterThan(10);
     for (const row of perDay.results) {
-      const cell = page.locator(`[data-testid=table-per-day] tr[data-day="${row.day}"] td[data-status="${row.status}"]`);
+      const cell = page.locator(
+        `[data-testid=table-per-day] tr[data-day="${row.day}"] td[data-status="${row.status}"]`,
+      );
       expect(await cell.getAttribute("data-value"), `${row.day} ${row.status}`).toBe(String(row.n));
     }
-    const shown = await page.locator("[data-testid=table-per-day] td[data-value]").evaluateAll((cells) =>
-      cells.reduce((sum, c) => sum + Number(c.getAttribute("data-value")), 0),
-    );
+    const shown = await page
+      .locator("[data-testid=table-per-day] td[data-value]")
+      .evaluateAll((cells) => cells.reduce((sum, c) => sum + Number(c.getAttribute("data-value")), 0));
     expect(shown).toBe(perDay.results.reduce((sum, r) => sum + Number(r.n), 0));
 
     const failures = await rest<{ results: StatRow[] }>(server.url, admin, "stat", {
       query: {
         filter: [since],
-        aggregate: [{ group: { keys: [{ key: "plugin_id", name: "plugin" }], fields: [{ name: "all", operator: "count" }, { name: "failed", operator: "count", conditions: [{ key: "status", value: "FAILURE", operator: "eq" }] }] } }],
+        aggregate: [
+          {
+            group: {
+              keys: [{ key: "plugin_id", name: "plugin" }],
+              fields: [
+                { name: "all", operator: "count" },
+                {
+                  name: "failed",
+                  operator: "count",
+                  conditions: [{ key: "status", value: "FAILURE", operator: "eq" }],
+                },
+              ],
+            },
+          },
+        ],
       },
     });
     expect(failures.results.length).toBeGreaterThan(0);
@@ -279,31 +348,45 @@ describe.skipIf(missing !== null)("web page", () => {
     const durations = await rest<{ results: StatRow[] }>(server.url, admin, "stat", {
       query: {
         filter: [since, { k: "duration_seconds", v: 60, o: "lt" }],
-        aggregate: [{ group: { keys: [{ key: "plugin_id", name: "plugin" }], fields: [{ name: "n", operator: "count" }] } }],
+        aggregate: [
+          {
+            group: {
+              keys: [{ key: "plugin_id", name: "plugin" }],
+              fields: [{ name: "n", operator: "count" }],
+            },
+          },
+        ],
       },
     });
     for (const row of durations.results) {
-      const cell = page.locator(`[data-testid=table-duration] tr[data-plugin="${row.plugin ?? ""}"] td[data-bucket=lt_1m]`);
+      const cell = page.locator(
+        `[data-testid=table-duration] tr[data-plugin="${row.plugin ?? ""}"] td[data-bucket=lt_1m]`,
+      );
       expect(await cell.getAttribute("data-value")).toBe(String(row.n));
     }
     // The charts drew something: canvases have a size and non-blank pixels.
     for (const id of ["chart-per-day", "chart-failure", "chart-duration"]) {
-      const painted = await page.getByTestId(id).evaluate((c) => {
-        const canvas = c as HTMLCanvasElement;
-        const data = canvas.getContext("2d")?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
+      // Pixels drawn (alpha > 0) on the chart's canvas; a string so this file needs no DOM types.
+      const painted = await page.evaluate<number>(`(() => {
+        const canvas = document.querySelector('[data-testid="${id}"]');
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
         let n = 0;
-        for (let i = 3; i < data.length; i += 4) if ((data[i] ?? 0) > 0) n++;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
         return n;
-      });
+      })()`);
       expect(painted, id).toBeGreaterThan(1000);
     }
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "trends.png"), fullPage: true });
 
     // Click-through from the numbers (the keyboard path); the bar click navigates to the same URL.
-    const busiest = perDay.results.filter((r) => r.status === "SUCCESS").sort((a, b) => Number(b.n) - Number(a.n))[0];
+    const busiest = perDay.results
+      .filter((r) => r.status === "SUCCESS")
+      .sort((a, b) => Number(b.n) - Number(a.n))[0];
     expect(busiest).toBeDefined();
     await page.locator("[data-testid=table-per-day]").locator("xpath=..").locator("summary").click();
-    await page.locator(`[data-testid=table-per-day] tr[data-day="${busiest?.day}"] td[data-status=SUCCESS] a`).click();
+    await page
+      .locator(`[data-testid=table-per-day] tr[data-day="${busiest?.day}"] td[data-status=SUCCESS] a`)
+      .click();
     await page.waitForURL(/\/ui\/history\?status=SUCCESS&range=custom/);
     expect(await total(page)).toBe(Number(busiest?.n));
     expect(problems).toEqual([]);
@@ -320,7 +403,9 @@ describe.skipIf(missing !== null)("web page", () => {
     const [header, payload] = admin.split(".");
     await page.getByLabel("Token").fill(`${header}.${payload}.c2lnbmF0dXJl`);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/did not accept the token.*signature/);
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toMatch(/did not accept the token.*signature/);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "signin-error.png") });
 
     const shortLived = await server.token("DOMAIN_ADMIN", undefined, 1);
@@ -328,15 +413,17 @@ describe.skipIf(missing !== null)("web page", () => {
     await page.getByLabel("Token").fill(shortLived);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/This token expired at/);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate<number>("sessionStorage.length")).toBe(0);
 
     // A token that expires while the page is open ends the session with the reason.
     const twoSeconds = await server.token("DOMAIN_ADMIN", undefined, 3);
     await page.getByLabel("Token").fill(twoSeconds);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByTestId("who-role").waitFor();
-    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 8000 }).toMatch(/Your token expired at/);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await expect
+      .poll(() => page.getByRole("alert").textContent(), { timeout: 8000 })
+      .toMatch(/Your token expired at/);
+    expect(await page.evaluate<number>("sessionStorage.length")).toBe(0);
     await context.close();
   });
 
@@ -344,7 +431,7 @@ describe.skipIf(missing !== null)("web page", () => {
     const { page, context } = await openPage(browser, { width: 390, height: 844 });
     await signIn(page, server.url, admin, "/ui/history?range=all");
     await total(page);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await page.locator("thead th.wide-only").first().isVisible()).toBe(false);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "history-narrow.png"), fullPage: true });

@@ -21,7 +21,8 @@ export function App() {
   useEffect(() => {
     const expiresAt = claims?.expiresAt;
     if (!expiresAt) return;
-    const end = () => session.signOut(`Your token expired at ${expiresAt.toLocaleString()}. Paste a new one.`);
+    const end = () =>
+      session.signOut(`Your token expired at ${expiresAt.toLocaleString()}. Paste a new one.`);
     const ms = expiresAt.getTime() - Date.now();
     if (ms <= 0) {
       end();
@@ -62,7 +63,8 @@ export function App() {
         <main id="main">
           <h1>Not found</h1>
           <p>
-            There is no page at <code>{route.path}</code>. <Link href={paths.history()}>Go to the history</Link>.
+            There is no page at <code>{route.path}</code>.{" "}
+            <Link href={paths.history()}>Go to the history</Link>.
           </p>
         </main>
       )}

@@ -20,7 +20,6 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: read
     loading: true,
   });
   const [generation, setGeneration] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names the inputs of `load`.
   useEffect(() => {
     const controller = new AbortController();
     setState((s) => ({ ...s, loading: true, error: "" }));

@@ -33,14 +33,21 @@ const RANGE_SECONDS: Readonly<Record<Exclude<Range, "all" | "custom">, number>> 
 };
 
 /** The created_at window of a state: [from, to), either end open. */
-export function timeWindow(state: Pick<HistoryState, "range" | "from" | "to">, now: Date): { from: string; to: string } {
+export function timeWindow(
+  state: Pick<HistoryState, "range" | "from" | "to">,
+  now: Date,
+): { from: string; to: string } {
   if (state.range === "all") return { from: "", to: "" };
   if (state.range === "custom") return { from: state.from, to: state.to };
   return { from: new Date(now.getTime() - RANGE_SECONDS[state.range] * 1000).toISOString(), to: "" };
 }
 
 /** The filter conditions of a state; without the status when counting per status. */
-export function historyFilters(state: HistoryState, now: Date, options: { withStatus: boolean }): JsonObject[] {
+export function historyFilters(
+  state: HistoryState,
+  now: Date,
+  options: { withStatus: boolean },
+): JsonObject[] {
   const filter: JsonObject[] = [];
   if (options.withStatus && state.status) filter.push({ k: "status", v: state.status, o: "eq" });
   if (state.account) filter.push({ k: "trusted_account_id", v: state.account, o: "eq" });
@@ -69,7 +76,9 @@ export function statusCountsRequest(state: HistoryState, now: Date): JsonObject 
   const query: JsonObject = {
     filter: historyFilters(state, now, { withStatus: false }),
     aggregate: [
-      { group: { keys: [{ key: "status", name: "status" }], fields: [{ name: "count", operator: "count" }] } },
+      {
+        group: { keys: [{ key: "status", name: "status" }], fields: [{ name: "count", operator: "count" }] },
+      },
     ],
   };
   if (state.keyword) query.keyword = state.keyword;
@@ -77,7 +86,10 @@ export function statusCountsRequest(state: HistoryState, now: Date): JsonObject 
 }
 
 /** The stat answer as a count per status (0 for statuses with no jobs) and the sum of all. */
-export function parseStatusCounts(answer: unknown, statuses: readonly Status[]): { byStatus: Record<Status, number>; all: number } {
+export function parseStatusCounts(
+  answer: unknown,
+  statuses: readonly Status[],
+): { byStatus: Record<Status, number>; all: number } {
   const byStatus = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<Status, number>;
   for (const row of resultRows(answer)) {
     const status = row.status;
@@ -94,5 +106,7 @@ export function resultRows(answer: unknown): Record<string, JsonValue>[] {
   if (typeof answer !== "object" || answer === null) return [];
   const results = (answer as { results?: unknown }).results;
   if (!Array.isArray(results)) return [];
-  return results.filter((r): r is Record<string, JsonValue> => typeof r === "object" && r !== null && !Array.isArray(r));
+  return results.filter(
+    (r): r is Record<string, JsonValue> => typeof r === "object" && r !== null && !Array.isArray(r),
+  );
 }

@@ -92,7 +92,10 @@ export class LiveModel<J extends LiveJob = LiveJob> {
     }
     const samples = previous?.samples ?? [];
     samples.push({ at: nowMs, percent: job.progressPercent, records: job.recordsProcessed });
-    while (samples.length > MAX_SAMPLES || (samples.length > 2 && nowMs - (samples[0]?.at ?? nowMs) > RATE_WINDOW_MS)) {
+    while (
+      samples.length > MAX_SAMPLES ||
+      (samples.length > 2 && nowMs - (samples[0]?.at ?? nowMs) > RATE_WINDOW_MS)
+    ) {
       samples.shift();
     }
     this.running.set(job.jobId, { job, samples });
@@ -102,7 +105,9 @@ export class LiveModel<J extends LiveJob = LiveJob> {
   runningRows(): LiveRow<J>[] {
     return [...this.running.values()]
       .map(({ job, samples }) => ({ job, ...rateAndEta(job, samples) }))
-      .sort((a, b) => a.job.createdAt.localeCompare(b.job.createdAt) || a.job.jobId.localeCompare(b.job.jobId));
+      .sort(
+        (a, b) => a.job.createdAt.localeCompare(b.job.createdAt) || a.job.jobId.localeCompare(b.job.jobId),
+      );
   }
 
   finishedRows(): LiveRow<J>[] {

@@ -39,7 +39,10 @@ export function cancelVerdict(claims: TokenClaims, job: CancelJobView): CancelVe
     }
   }
   if (job.status !== "PENDING" && job.status !== "IN_PROGRESS") {
-    return { allowed: false, reason: `A ${job.status} job has finished; only PENDING and IN_PROGRESS jobs can be canceled.` };
+    return {
+      allowed: false,
+      reason: `A ${job.status} job has finished; only PENDING and IN_PROGRESS jobs can be canceled.`,
+    };
   }
   if (job.cancelRequestedAt !== "") {
     return { allowed: false, reason: "A cancel was already requested; the worker is stopping the job." };

@@ -3,8 +3,9 @@
  * also shows its numbers as a table, built from the same series, so what the chart draws is what the
  * service counted. Days are UTC days (the service's date_format is UTC).
  */
-import { DEFAULT_HISTORY, type HistoryState, STATUSES, type Status } from "./history-state.js";
+
 import { type JsonObject, resultRows } from "./history-query.js";
+import { DEFAULT_HISTORY, type HistoryState, STATUSES, type Status } from "./history-state.js";
 
 export const TREND_DAYS = [7, 14, 30, 90] as const;
 export const DEFAULT_TREND_DAYS = 14;
@@ -127,7 +128,10 @@ export interface PerDaySeries {
 export function perDaySeries(answer: unknown, days: number, now: Date): PerDaySeries {
   const dayList = windowDays(days, now);
   const index = new Map(dayList.map((d, i) => [d, i]));
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, dayList.map(() => 0)])) as Record<Status, number[]>;
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, dayList.map(() => 0)])) as Record<
+    Status,
+    number[]
+  >;
   for (const row of resultRows(answer)) {
     const i = typeof row.day === "string" ? index.get(row.day) : undefined;
     const series = typeof row.status === "string" ? counts[row.status as Status] : undefined;

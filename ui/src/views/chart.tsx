@@ -42,7 +42,12 @@ export function BarChart({ data, options, onBarClick, label, testId }: BarChartP
         maintainAspectRatio: false,
         animation: false,
         onClick: (event, _elements, instance) => {
-          const [hit] = instance.getElementsAtEventForMode(event as unknown as Event, "nearest", { intersect: true }, false);
+          const [hit] = instance.getElementsAtEventForMode(
+            event as unknown as Event,
+            "nearest",
+            { intersect: true },
+            false,
+          );
           if (hit && click.current) click.current(hit.datasetIndex, hit.index);
         },
         onHover: (event, elements) => {

@@ -112,8 +112,7 @@ export function Detail({ jobId, claims }: { jobId: string; claims: TokenClaims }
                 <time dateTime={e.createdAt} title={localTime(e.createdAt)}>
                   {localTime(e.createdAt)}
                 </time>{" "}
-                <strong>{e.action}</strong>{" "}
-                {e.fromStatus ? `${JobInfo_Status[e.fromStatus]} → ` : ""}
+                <strong>{e.action}</strong> {e.fromStatus ? `${JobInfo_Status[e.fromStatus]} → ` : ""}
                 {JobInfo_Status[e.toStatus]}
                 {e.actor && <span class="muted"> by {e.actor}</span>}
                 {e.reason && <div class="reason">{e.reason}</div>}

@@ -13,8 +13,8 @@ import {
   parseHistory,
   RANGES,
   type Range,
-  STATUSES,
   type SortKey,
+  STATUSES,
   type Status,
   withFilters,
   withSort,
@@ -50,6 +50,7 @@ export function History({ search }: { search: string }) {
   const go = (next: HistoryState) => navigate(paths.history(historySearch(next)));
   const now = useNow();
 
+  const key = historySearch(state);
   const page = useLoad(
     async (signal) => {
       const at = new Date();
@@ -57,10 +58,12 @@ export function History({ search }: { search: string }) {
         listJobs(listRequest(state, at), signal),
         statJobs(statusCountsRequest(state, at), signal),
       ]);
-      return { list, counts: parseStatusCounts(counts, STATUSES) };
+      return { key, list, counts: parseStatusCounts(counts, STATUSES) };
     },
-    [historySearch(state)],
+    [key],
   );
+  // Busy until the rows shown are those of the URL's view, so nobody reads a stale page as current.
+  const busy = page.loading || page.data?.key !== key;
 
   const total = page.data?.list.totalCount ?? 0;
   const pages = pageCount(total, state.size);
@@ -77,9 +80,11 @@ export function History({ search }: { search: string }) {
           {page.error}
         </p>
       )}
-      <div class="table-wrap" aria-busy={page.loading}>
+      <div class="table-wrap" aria-busy={busy ? "true" : "false"}>
         <table class="jobs">
-          <caption class="visually-hidden">Jobs, sorted by {state.sort} {state.desc ? "descending" : "ascending"}</caption>
+          <caption class="visually-hidden">
+            Jobs, sorted by {state.sort} {state.desc ? "descending" : "ascending"}
+          </caption>
           <thead>
             <tr>
               {COLUMNS.map((c) => (
@@ -102,7 +107,9 @@ export function History({ search }: { search: string }) {
             </tr>
           </thead>
           <tbody>
-            {page.data?.list.results.map((job) => <Row key={job.jobId} job={job} now={now} />)}
+            {page.data?.list.results.map((job) => (
+              <Row key={job.jobId} job={job} now={now} />
+            ))}
           </tbody>
         </table>
         {page.data && total === 0 && <p class="empty">No jobs match these filters.</p>}
@@ -114,13 +121,21 @@ export function History({ search }: { search: string }) {
         <button type="button" disabled={state.page <= 1} onClick={() => go({ ...state, page: 1 })}>
           First
         </button>
-        <button type="button" disabled={state.page <= 1} onClick={() => go({ ...state, page: state.page - 1 })}>
+        <button
+          type="button"
+          disabled={state.page <= 1}
+          onClick={() => go({ ...state, page: state.page - 1 })}
+        >
           Previous
         </button>
         <span data-testid="page-number">
           Page {formatCount(state.page)} of {formatCount(pages)}
         </span>
-        <button type="button" disabled={state.page >= pages} onClick={() => go({ ...state, page: state.page + 1 })}>
+        <button
+          type="button"
+          disabled={state.page >= pages}
+          onClick={() => go({ ...state, page: state.page + 1 })}
+        >
           Next
         </button>
         <button type="button" disabled={state.page >= pages} onClick={() => go({ ...state, page: pages })}>
@@ -152,7 +167,8 @@ function StatusTabs(props: {
   const { state, counts, go } = props;
   const tabs: (Status | null)[] = [null, ...STATUSES];
   return (
-    <div class="tabs" role="group" aria-label="Status">
+    <fieldset class="tabs">
+      <legend class="visually-hidden">Status</legend>
       {tabs.map((status) => {
         const count = counts ? (status ? counts.byStatus[status] : counts.all) : null;
         return (
@@ -171,7 +187,7 @@ function StatusTabs(props: {
           </button>
         );
       })}
-    </div>
+    </fieldset>
   );
 }
 
@@ -230,7 +246,9 @@ function Filters({ state, go }: { state: HistoryState; go: (s: HistoryState) => 
               name="from"
               type="datetime-local"
               value={toLocalInput(draft.from)}
-              onInput={(e) => setDraft({ ...draft, from: fromLocalInput((e.target as HTMLInputElement).value) })}
+              onInput={(e) =>
+                setDraft({ ...draft, from: fromLocalInput((e.target as HTMLInputElement).value) })
+              }
             />
           </label>
           <label>
@@ -239,7 +257,9 @@ function Filters({ state, go }: { state: HistoryState; go: (s: HistoryState) => 
               name="to"
               type="datetime-local"
               value={toLocalInput(draft.to)}
-              onInput={(e) => setDraft({ ...draft, to: fromLocalInput((e.target as HTMLInputElement).value) })}
+              onInput={(e) =>
+                setDraft({ ...draft, to: fromLocalInput((e.target as HTMLInputElement).value) })
+              }
             />
           </label>
         </>
@@ -255,7 +275,12 @@ function Filters({ state, go }: { state: HistoryState; go: (s: HistoryState) => 
 function Row({ job, now }: { job: JobInfo; now: Date }) {
   const status = JobInfo_Status[job.status] ?? "NONE";
   return (
-    <tr data-job-id={job.jobId} data-status={status} data-account={job.trustedAccountId} data-workspace={job.workspaceId}>
+    <tr
+      data-job-id={job.jobId}
+      data-status={status}
+      data-account={job.trustedAccountId}
+      data-workspace={job.workspaceId}
+    >
       <td>
         <Link href={paths.job(job.jobId)}>{job.jobId}</Link>
       </td>
@@ -272,11 +297,15 @@ function Row({ job, now }: { job: JobInfo; now: Date }) {
       </td>
       <td>{humanDuration(job.durationSeconds)}</td>
       <td class="wide-only detail-cell">
-        {status === "IN_PROGRESS"
-          ? formatPercent(job.progressPercent)
-          : job.errorCode || job.errorMessage
-            ? <span class="error-text" title={job.errorMessage}>{job.errorCode || job.errorMessage}</span>
-            : ""}
+        {status === "IN_PROGRESS" ? (
+          formatPercent(job.progressPercent)
+        ) : job.errorCode || job.errorMessage ? (
+          <span class="error-text" title={job.errorMessage}>
+            {job.errorCode || job.errorMessage}
+          </span>
+        ) : (
+          ""
+        )}
       </td>
     </tr>
   );

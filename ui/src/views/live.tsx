@@ -33,7 +33,11 @@ type Connection =
 /** JobInfo with its enum status as a name, which is what the model and the rows read. */
 type ViewJob = Omit<JobInfo, "status"> & { status: string; statusCode: JobInfo_Status };
 
-const toView = (job: JobInfo): ViewJob => ({ ...job, status: JobInfo_Status[job.status] ?? "NONE", statusCode: job.status });
+const toView = (job: JobInfo): ViewJob => ({
+  ...job,
+  status: JobInfo_Status[job.status] ?? "NONE",
+  statusCode: job.status,
+});
 
 export function Live() {
   const model = useRef(new LiveModel<ViewJob>()).current;
@@ -45,10 +49,11 @@ export function Live() {
     const controller = new AbortController();
     let frame = 0;
     const redraw = () => {
-      if (frame === 0) frame = requestAnimationFrame(() => {
-        frame = 0;
-        setTick((t) => t + 1);
-      });
+      if (frame === 0)
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          setTick((t) => t + 1);
+        });
     };
     void follow(model, controller.signal, setConnection, redraw);
     return () => {
@@ -67,7 +72,10 @@ export function Live() {
       {connection.state === "unavailable" && <Fallback reason={connection.reason} />}
       <section aria-labelledby="running-title">
         <h2 id="running-title">
-          Running <span class="count" data-testid="running-count">{formatCount(model.runningCount)}</span>
+          Running{" "}
+          <span class="count" data-testid="running-count">
+            {formatCount(model.runningCount)}
+          </span>
         </h2>
         {model.synced && running.length === 0 && <p class="empty">No job is running.</p>}
         <ul class="live-list">
@@ -117,7 +125,10 @@ async function follow(
         if (event.cursor) cursor = event.cursor;
         const type = JobWatchEvent_Type[event.type] as LiveEventType | undefined;
         if (!type) continue;
-        model.apply({ type, job: event.job ? toView(event.job) : undefined, matches: event.matches }, Date.now());
+        model.apply(
+          { type, job: event.job ? toView(event.job) : undefined, matches: event.matches },
+          Date.now(),
+        );
         redraw();
       }
       if (signal.aborted) return;
@@ -166,7 +177,13 @@ function ConnectionBadge({ connection }: { connection: Connection }) {
   }[connection.state];
   const title = "reason" in connection ? connection.reason : undefined;
   return (
-    <span class={`conn conn-${connection.state}`} role="status" data-testid="connection" data-state={connection.state} title={title}>
+    <span
+      class={`conn conn-${connection.state}`}
+      role="status"
+      data-testid="connection"
+      data-state={connection.state}
+      title={title}
+    >
       {text}
       {"reason" in connection && <span class="visually-hidden"> ({connection.reason})</span>}
     </span>
@@ -181,10 +198,14 @@ function LiveItem({ row, now }: { row: LiveRow<ViewJob>; now: Date }) {
       <div class="live-head">
         <Link href={paths.job(job.jobId)}>{job.jobId}</Link> <StatusBadge status={job.status} />
         <span class="muted">
-          {job.pluginId} · {job.trustedAccountId} · started {relativeTime(job.startedAt || job.createdAt, now)}
+          {job.pluginId} · {job.trustedAccountId} · started{" "}
+          {relativeTime(job.startedAt || job.createdAt, now)}
         </span>
       </div>
-      <ProgressBar percent={job.status === "SUCCESS" ? 100 : job.progressPercent} label={`Progress of ${job.jobId}`} />
+      <ProgressBar
+        percent={job.status === "SUCCESS" ? 100 : job.progressPercent}
+        label={`Progress of ${job.jobId}`}
+      />
       <div class="live-stats">
         {job.currentStep && <span data-testid="step">{job.currentStep}</span>}
         {job.recordsProcessed !== undefined && (
@@ -221,8 +242,8 @@ function Fallback({ reason }: { reason: string }) {
   return (
     <section class="warning" role="alert">
       <p>
-        Live updates are unavailable ({reason}). These are the running jobs as of the last refresh; they do not update
-        by themselves.
+        Live updates are unavailable ({reason}). These are the running jobs as of the last refresh; they do
+        not update by themselves.
       </p>
       <button type="button" onClick={() => void load()}>
         Refresh
@@ -232,8 +253,10 @@ function Fallback({ reason }: { reason: string }) {
         <ul class="live-list">
           {rows.map((job) => (
             <li key={job.jobId} class="live-item" data-job-id={job.jobId}>
-              <Link href={paths.job(job.jobId)}>{job.jobId}</Link> <StatusBadge status={JobInfo_Status[job.status] ?? ""} />{" "}
-              <ProgressBar percent={job.progressPercent} label={`Progress of ${job.jobId}`} /> {job.currentStep}
+              <Link href={paths.job(job.jobId)}>{job.jobId}</Link>{" "}
+              <StatusBadge status={JobInfo_Status[job.status] ?? ""} />{" "}
+              <ProgressBar percent={job.progressPercent} label={`Progress of ${job.jobId}`} />{" "}
+              {job.currentStep}
             </li>
           ))}
         </ul>

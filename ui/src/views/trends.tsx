@@ -63,7 +63,11 @@ export function Trends({ search }: { search: string }) {
     if (!data) return null;
     const perDay: ChartData<"bar"> = {
       labels: data.perDay.days,
-      datasets: STATUSES.map((s) => ({ label: s, data: data.perDay.counts[s], backgroundColor: STATUS_COLOURS[s] })),
+      datasets: STATUSES.map((s) => ({
+        label: s,
+        data: data.perDay.counts[s],
+        backgroundColor: STATUS_COLOURS[s],
+      })),
     };
     const failure: ChartData<"bar"> = {
       labels: data.failures.map((r) => pluginLabel(r.plugin)),
@@ -89,13 +93,18 @@ export function Trends({ search }: { search: string }) {
   return (
     <main id="main" class="trends">
       <h1>Trends</h1>
-      <div class="tabs" role="group" aria-label="Window">
+      <nav class="tabs" aria-label="Window">
         {TREND_DAYS.map((d) => (
-          <Link key={d} class="tab" href={paths.trends(`?days=${d}`)} aria-current={d === days ? "true" : undefined}>
+          <Link
+            key={d}
+            class="tab"
+            href={paths.trends(`?days=${d}`)}
+            aria-current={d === days ? "true" : undefined}
+          >
             {d} days
           </Link>
         ))}
-      </div>
+      </nav>
       {loaded.error && (
         <p class="error" role="alert">
           {loaded.error}
@@ -136,7 +145,9 @@ export function Trends({ search }: { search: string }) {
                       <th scope="row">{day}</th>
                       {STATUSES.map((s) => (
                         <td key={s} data-status={s} data-value={String(data.perDay.counts[s][i] ?? 0)}>
-                          <Link href={historyHref(dayLink(day, s))}>{formatCount(data.perDay.counts[s][i] ?? 0)}</Link>
+                          <Link href={historyHref(dayLink(day, s))}>
+                            {formatCount(data.perDay.counts[s][i] ?? 0)}
+                          </Link>
                         </td>
                       ))}
                     </tr>
@@ -157,7 +168,8 @@ export function Trends({ search }: { search: string }) {
                 options={PERCENT}
                 onBarClick={(_ds, i) => {
                   const row = data.failures[i];
-                  if (row) navigate(historyHref(pluginLink(row.plugin, days, data.now, { status: "FAILURE" })));
+                  if (row)
+                    navigate(historyHref(pluginLink(row.plugin, days, data.now, { status: "FAILURE" })));
                 }}
               />
             )}
@@ -174,7 +186,12 @@ export function Trends({ search }: { search: string }) {
                 </thead>
                 <tbody>
                   {data.failures.map((r) => (
-                    <tr key={pluginLabel(r.plugin)} data-plugin={r.plugin ?? ""} data-total={String(r.total)} data-failures={String(r.failures)}>
+                    <tr
+                      key={pluginLabel(r.plugin)}
+                      data-plugin={r.plugin ?? ""}
+                      data-total={String(r.total)}
+                      data-failures={String(r.failures)}
+                    >
                       <th scope="row">{pluginLabel(r.plugin)}</th>
                       <td>{formatCount(r.total)}</td>
                       <td>
@@ -201,7 +218,10 @@ export function Trends({ search }: { search: string }) {
                 options={STACKED}
                 onBarClick={(_ds, i) => {
                   const row = data.durations[i];
-                  if (row) navigate(historyHref(pluginLink(row.plugin, days, data.now, { sort: "duration_seconds" })));
+                  if (row)
+                    navigate(
+                      historyHref(pluginLink(row.plugin, days, data.now, { sort: "duration_seconds" })),
+                    );
                 }}
               />
             )}
@@ -224,12 +244,20 @@ export function Trends({ search }: { search: string }) {
                   {data.durations.map((r) => (
                     <tr key={pluginLabel(r.plugin)} data-plugin={r.plugin ?? ""}>
                       <th scope="row">
-                        <Link href={historyHref(pluginLink(r.plugin, days, data.now, { sort: "duration_seconds" }))}>
+                        <Link
+                          href={historyHref(
+                            pluginLink(r.plugin, days, data.now, { sort: "duration_seconds" }),
+                          )}
+                        >
                           {pluginLabel(r.plugin)}
                         </Link>
                       </th>
                       {r.buckets.map((n, i) => (
-                        <td key={DURATION_BUCKETS[i]?.name} data-bucket={DURATION_BUCKETS[i]?.name} data-value={String(n)}>
+                        <td
+                          key={DURATION_BUCKETS[i]?.name}
+                          data-bucket={DURATION_BUCKETS[i]?.name}
+                          data-value={String(n)}
+                        >
                           {formatCount(n)}
                         </td>
                       ))}
