@@ -288,7 +288,9 @@ function Row({ job, now }: { job: JobInfo; now: Date }) {
         <StatusBadge status={status} />
       </td>
       <td>{job.trustedAccountId}</td>
-      <td class="wide-only">{job.pluginId}</td>
+      <td class="wide-only truncate" title={job.pluginId}>
+        {job.pluginId}
+      </td>
       <td class="wide-only">{job.workspaceId === "*" ? "(domain)" : job.workspaceId}</td>
       <td>
         <time dateTime={job.createdAt} title={localTime(job.createdAt)}>
