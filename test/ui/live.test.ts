@@ -51,6 +51,7 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
   }, 120_000);
 
   afterAll(async () => {
+    console.info(`screenshots: ${SCREENSHOT_DIR} (and docs/img)`);
     await chromium?.close();
     await server?.close();
   });

@@ -39,6 +39,7 @@ describe.skipIf(missing !== null)("web page", () => {
   }, 120_000);
 
   afterAll(async () => {
+    console.info(`screenshots: ${SCREENSHOT_DIR} (and docs/img)`);
     await chromium?.close();
     await server?.close();
   });
