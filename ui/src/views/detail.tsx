@@ -20,8 +20,8 @@ const TIME_FIELDS = new Set([
   "cancel_requested_at",
 ]);
 
-/** Shown in their own sections, not in the field list. */
-const OWN_SECTION = new Set(["options", "error_message", "error_code"]);
+/** Shown in its own section; the field list has every other JobInfo field, set or not. */
+const OWN_SECTION = new Set(["options"]);
 
 export function Detail({ jobId, claims }: { jobId: string; claims: TokenClaims }) {
   const now = useNow(10_000);
@@ -88,7 +88,8 @@ export function Detail({ jobId, claims }: { jobId: string; claims: TokenClaims }
         <section aria-labelledby="fields-title">
           <h2 id="fields-title">Fields</h2>
           <dl class="fields">
-            {Object.entries(fields)
+            {JobInfoSchema.fields
+              .map((f) => [f.name, fields[f.name]] as const)
               .filter(([name]) => !OWN_SECTION.has(name))
               .map(([name, value]) => (
                 <div key={name} data-field={name}>
