@@ -70,7 +70,7 @@ export function Live() {
         Live <ConnectionBadge connection={connection} />
       </h1>
       {connection.state === "unavailable" && <Fallback reason={connection.reason} />}
-      <section aria-labelledby="running-title">
+      <section aria-labelledby="running-title" hidden={connection.state === "unavailable"}>
         <h2 id="running-title">
           Running{" "}
           <span class="count" data-testid="running-count">
@@ -240,8 +240,8 @@ function Fallback({ reason }: { reason: string }) {
     );
   useEffect(() => void load(), []);
   return (
-    <section class="warning" role="alert">
-      <p>
+    <section class="warning">
+      <p role="alert">
         Live updates are unavailable ({reason}). These are the running jobs as of the last refresh; they do
         not update by themselves.
       </p>
@@ -252,11 +252,16 @@ function Fallback({ reason }: { reason: string }) {
       {rows && (
         <ul class="live-list">
           {rows.map((job) => (
-            <li key={job.jobId} class="live-item" data-job-id={job.jobId}>
+            <li
+              key={job.jobId}
+              class="live-item"
+              data-job-id={job.jobId}
+              data-status={JobInfo_Status[job.status] ?? ""}
+            >
               <Link href={paths.job(job.jobId)}>{job.jobId}</Link>{" "}
               <StatusBadge status={JobInfo_Status[job.status] ?? ""} />{" "}
               <ProgressBar percent={job.progressPercent} label={`Progress of ${job.jobId}`} />{" "}
-              {job.currentStep}
+              <span data-testid="step">{job.currentStep}</span>
             </li>
           ))}
         </ul>
