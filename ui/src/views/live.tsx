@@ -11,6 +11,7 @@ import {
 } from "../../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { type JobInfo, JobInfo_Status } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
 import { Code, ConnectError, describeError, lifecycle, listJobs } from "../api.js";
+import { type Connection, type FollowOptions, follow } from "../lib/follow.js";
 import { formatCount, formatRate, humanDuration, relativeTime } from "../lib/format.js";
 import { type LiveEventType, LiveModel, type LiveRow } from "../lib/live-model.js";
 import { paths } from "../lib/routes.js";
@@ -21,14 +22,6 @@ import { ProgressBar, StatusBadge } from "./status-badge.js";
 
 /** Rows drawn at most; more running jobs than this are counted, not drawn. */
 const MAX_ROWS = 200;
-const FIRST_RETRY_MS = 1_000;
-const MAX_RETRY_MS = 15_000;
-
-type Connection =
-  | { state: "connecting" }
-  | { state: "live" }
-  | { state: "reconnecting"; reason: string; retryAt: number }
-  | { state: "unavailable"; reason: string };
 
 /** JobInfo with its enum status as a name, which is what the model and the rows read. */
 type ViewJob = Omit<JobInfo, "status"> & { status: string; statusCode: JobInfo_Status };
@@ -55,7 +48,7 @@ export function Live() {
           setTick((t) => t + 1);
         });
     };
-    void follow(model, controller.signal, setConnection, redraw);
+    void follow(followOptions(model, setConnection, redraw), controller.signal);
     return () => {
       controller.abort();
       cancelAnimationFrame(frame);
@@ -103,59 +96,47 @@ export function Live() {
   );
 }
 
-async function follow(
+/** Connect's stream and error codes, for `follow`. */
+function followOptions(
   model: LiveModel<ViewJob>,
-  signal: AbortSignal,
   setConnection: (c: Connection) => void,
   redraw: () => void,
-): Promise<void> {
-  let cursor = "";
-  let retryMs = FIRST_RETRY_MS;
-  while (!signal.aborted) {
-    try {
-      const request = fromJson(WatchJobsRequestSchema, {
-        query: { filter: [{ k: "status", v: ["PENDING", "IN_PROGRESS"], o: "in" }] },
-        cursor,
-        send_initial: cursor === "",
-      });
-      if (cursor === "") model.reset();
-      for await (const event of lifecycle.watch(request, { signal })) {
-        setConnection({ state: "live" });
-        retryMs = FIRST_RETRY_MS;
-        if (event.cursor) cursor = event.cursor;
-        const type = JobWatchEvent_Type[event.type] as LiveEventType | undefined;
-        if (!type) continue;
-        model.apply(
-          { type, job: event.job ? toView(event.job) : undefined, matches: event.matches },
-          Date.now(),
-        );
-        redraw();
+): FollowOptions<ViewJob> {
+  return {
+    model,
+    async *watch(request, signal) {
+      for await (const event of lifecycle.watch(fromJson(WatchJobsRequestSchema, request), { signal })) {
+        yield {
+          type: JobWatchEvent_Type[event.type] as LiveEventType | undefined,
+          cursor: event.cursor,
+          job: event.job ? toView(event.job) : undefined,
+          matches: event.matches,
+        };
       }
-      if (signal.aborted) return;
-      // The server ended the stream (a restart or a drain): resume elsewhere from the cursor.
-      setConnection({ state: "reconnecting", reason: "the stream ended", retryAt: Date.now() + retryMs });
-    } catch (error) {
-      if (signal.aborted) return;
+    },
+    classify(error) {
       const err = ConnectError.from(error);
-      if (err.code === Code.Unauthenticated) {
-        session.signOut(describeError(err));
-        return;
+      const message = describeError(err);
+      switch (err.code) {
+        case Code.Unauthenticated:
+          return { kind: "unauthenticated", message };
+        case Code.Unimplemented:
+          return { kind: "unimplemented", message: "this server does not offer JobLifecycle.watch" };
+        case Code.PermissionDenied:
+        case Code.InvalidArgument:
+          return { kind: "refused", message };
+        case Code.OutOfRange:
+          return { kind: "cursor_too_old", message };
+        default:
+          return { kind: "transient", message };
       }
-      if (err.code === Code.Unimplemented) {
-        setConnection({ state: "unavailable", reason: "this server does not offer JobLifecycle.watch" });
-        return;
-      }
-      if (err.code === Code.PermissionDenied || err.code === Code.InvalidArgument) {
-        setConnection({ state: "unavailable", reason: describeError(err) });
-        return;
-      }
-      // Too old to resume: start again from a fresh snapshot.
-      if (err.code === Code.OutOfRange) cursor = "";
-      setConnection({ state: "reconnecting", reason: describeError(err), retryAt: Date.now() + retryMs });
-    }
-    await sleep(retryMs, signal);
-    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-  }
+    },
+    setConnection,
+    redraw,
+    onUnauthenticated: (message) => session.signOut(message),
+    sleep,
+    now: () => Date.now(),
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
