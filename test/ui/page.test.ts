@@ -428,6 +428,44 @@ describe.skipIf(missing !== null)("web page", () => {
     await context.close();
   });
 
+  it("is keyboard reachable: Tab reaches the views, tabs, filters, sort buttons, rows and pager; Enter opens a job", async () => {
+    const { page, context } = await openPage(browser);
+    await signIn(page, server.url, admin, "/ui/history?range=all");
+    await total(page);
+    await page.locator("body").click({ position: { x: 1, y: 1 } });
+    const reached: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press("Tab");
+      reached.push(
+        await page.evaluate<string>(
+          "(() => { const e = document.activeElement; return e.tagName + ':' + (e.getAttribute('aria-label') || e.getAttribute('name') || e.textContent.trim().slice(0, 30)); })()",
+        ),
+      );
+    }
+    for (const expected of [
+      "A:Skip to content",
+      "A:Live",
+      "A:Trends",
+      "BUTTON:FAILURE",
+      "INPUT:account",
+      "SELECT:range",
+      "BUTTON:Account",
+      "A:job-",
+    ]) {
+      expect(
+        reached.some((r) => r.startsWith(expected)),
+        `${expected} in ${reached.join(" | ")}`,
+      ).toBe(true);
+    }
+    const firstJob = reached.findIndex((r) => r.startsWith("A:job-"));
+    await page.locator("body").click({ position: { x: 1, y: 1 } });
+    for (let i = 0; i <= firstJob; i++) await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/ui\/jobs\/job-/);
+    await page.getByRole("heading", { name: "Timeline" }).waitFor();
+    await context.close();
+  });
+
   it("is readable on a narrow screen", async () => {
     const { page, context } = await openPage(browser, { width: 390, height: 844 });
     await signIn(page, server.url, admin, "/ui/history?range=all");
