@@ -451,6 +451,7 @@ describe.skipIf(missing !== null)("web page", () => {
       "SELECT:range",
       "BUTTON:Account",
       "A:job-",
+      "BUTTON:Next",
     ]) {
       expect(
         reached.some((r) => r.startsWith(expected)),
