@@ -24,12 +24,15 @@ import {
   type UiServer,
 } from "./harness.js";
 
+/** The page updates asynchronously; on a busy shared machine give it time. */
+const poll = <T>(fn: () => Promise<T> | T, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+
 const missing = browserMissing();
 if (missing) console.warn(`skipping the web page's browser tests: ${missing}`);
 
 const WATCH_URL = "**/spaceone.api.identity.v2.JobLifecycle/watch";
 
-describe.skipIf(missing !== null)("web page: live and detail", () => {
+describe.skipIf(missing !== null)("web page: live and detail", { timeout: 90_000 }, () => {
   let server: UiServer;
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let browser: Browser;
@@ -80,7 +83,7 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
     }
     const { page, context, problems } = await openPage(browser);
     await signIn(page, server.url, admin, "/ui/live");
-    await expect.poll(() => connection(page), { timeout: 10_000 }).toBe(live ? "live" : "unavailable");
+    await poll(() => connection(page), 10_000).toBe(live ? "live" : "unavailable");
     // Survives only if the page is never reloaded.
     await page.evaluate("window.noReload = true");
     const scope = live ? page.locator("main") : page.locator(".warning");
@@ -101,7 +104,7 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
     const item = scope.locator(`.live-item[data-job-id="${id}"]`);
     const percent = () => item.locator("progress").getAttribute("data-percent");
     await observe();
-    await expect.poll(() => item.getAttribute("data-status")).toBe("PENDING");
+    await poll(() => item.getAttribute("data-status")).toBe("PENDING");
     await collector.start({ jobId: id }, { headers });
     await collector.report_progress(
       {
@@ -114,8 +117,8 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
       { headers },
     );
     await observe();
-    await expect.poll(() => item.getAttribute("data-status")).toBe("IN_PROGRESS");
-    await expect.poll(percent).toBe("0");
+    await poll(() => item.getAttribute("data-status")).toBe("IN_PROGRESS");
+    await poll(percent).toBe("0");
     for (const value of [20, 45, 70, 100]) {
       await collector.report_progress(
         {
@@ -127,30 +130,30 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
         { headers },
       );
       await observe();
-      await expect.poll(percent).toBe(String(value));
-      await expect.poll(() => item.getByTestId("step").textContent()).toBe(`syncing (${value})`);
+      await poll(percent).toBe(String(value));
+      await poll(() => item.getByTestId("step").textContent()).toBe(`syncing (${value})`);
       if (value === 45) {
         // Rate and ETA need two samples; by now there are several.
-        if (live) await expect.poll(() => item.textContent()).toMatch(/ETA/);
+        if (live) await poll(() => item.textContent()).toMatch(/ETA/);
         await page.screenshot({ path: path.join(DOCS_IMG, "ui-live.png") });
       }
     }
     await collector.succeed({ jobId: id, recordsProcessed: 1000 }, { headers });
     await observe();
     if (live) {
-      await expect.poll(() => item.getAttribute("data-status")).toBe("SUCCESS");
+      await poll(() => item.getAttribute("data-status")).toBe("SUCCESS");
       expect(await page.getByRole("heading", { name: "Finished while you watched" }).isVisible()).toBe(true);
     } else {
       // No longer running: gone from the list of running jobs.
-      await expect.poll(() => item.count()).toBe(0);
+      await poll(() => item.count()).toBe(0);
     }
 
     await page.getByRole("link", { name: "History" }).click();
     await page.getByLabel("Keyword").fill(id);
     await page.getByLabel("Keyword").press("Enter");
-    await expect
-      .poll(() => page.locator(`tbody tr[data-job-id="${id}"]`).getAttribute("data-status"))
-      .toBe("SUCCESS");
+    await poll(() => page.locator(`tbody tr[data-job-id="${id}"]`).getAttribute("data-status")).toBe(
+      "SUCCESS",
+    );
     expect(await page.evaluate<boolean>("window.noReload === true")).toBe(true);
     expect(problems).toEqual([]);
     await context.close();
@@ -160,14 +163,12 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
     const { page, context } = await openPage(browser);
     await page.route(WATCH_URL, (route) => route.abort("connectionreset"));
     await signIn(page, server.url, admin, "/ui/live");
-    await expect.poll(() => connection(page), { timeout: 10_000 }).toBe("reconnecting");
+    await poll(() => connection(page), 10_000).toBe("reconnecting");
     expect(await page.getByTestId("connection").textContent()).toContain("Reconnecting");
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "live-reconnecting.png") });
     await page.unroute(WATCH_URL);
     // It tries again by itself and reaches the server: live, or (a server without watch) unavailable.
-    await expect
-      .poll(() => connection(page), { timeout: 20_000 })
-      .toBe((await serverHasWatch()) ? "live" : "unavailable");
+    await poll(() => connection(page), 20_000).toBe((await serverHasWatch()) ? "live" : "unavailable");
     await context.close();
   });
 
@@ -181,12 +182,12 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
       }),
     );
     await signIn(page, server.url, admin, "/ui/live");
-    await expect.poll(() => connection(page), { timeout: 10_000 }).toBe("unavailable");
-    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/Live updates are unavailable/);
+    await poll(() => connection(page), 10_000).toBe("unavailable");
+    await poll(() => page.getByRole("alert").textContent()).toMatch(/Live updates are unavailable/);
     const running = await rest<{ total_count: number }>(server.url, admin, "list", {
       query: { filter: [{ k: "status", v: ["PENDING", "IN_PROGRESS"], o: "in" }], page: { limit: 1 } },
     });
-    await expect.poll(() => page.locator(".warning .live-item").count()).toBe(running.total_count);
+    await poll(() => page.locator(".warning .live-item").count()).toBe(running.total_count);
     await context.close();
   });
 
@@ -217,7 +218,7 @@ describe.skipIf(missing !== null)("web page: live and detail", () => {
     await page.getByLabel("Reason").fill("e2e: not needed");
     await page.getByRole("button", { name: "Cancel job" }).click();
     await page.locator('.timeline li[data-action="cancel"]').waitFor();
-    await expect.poll(() => page.locator("h1 .badge").textContent()).toBe("CANCELED");
+    await poll(() => page.locator("h1 .badge").textContent()).toBe("CANCELED");
     expect(await page.getByRole("button", { name: "Cancel job" }).isDisabled()).toBe(true);
     const seen = await rest<{ status: string; cancel_reason: string; canceled_by: string }>(
       server.url,

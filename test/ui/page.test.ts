@@ -21,10 +21,13 @@ import {
   type UiServer,
 } from "./harness.js";
 
+/** The page updates asynchronously; on a busy shared machine give it time. */
+const poll = <T>(fn: () => Promise<T> | T, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+
 const missing = browserMissing();
 if (missing) console.warn(`skipping the web page's browser tests: ${missing}`);
 
-describe.skipIf(missing !== null)("web page", () => {
+describe.skipIf(missing !== null)("web page", { timeout: 90_000 }, () => {
   let server: UiServer;
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let browser: Browser;
@@ -77,7 +80,7 @@ describe.skipIf(missing !== null)("web page", () => {
   it("signs in with a pasted token and shows domain, workspace, role and expiry", async () => {
     const { page, context, problems } = await openPage(browser);
     await signIn(page, server.url, admin);
-    await expect.poll(() => page.getByTestId("who-domain").textContent()).toBe(SEED_DOMAIN);
+    await poll(() => page.getByTestId("who-domain").textContent()).toBe(SEED_DOMAIN);
     expect(await page.getByTestId("who-workspace").textContent()).toBe("all");
     expect(await page.getByTestId("who-role").textContent()).toBe("DOMAIN_ADMIN");
     expect(await page.getByTestId("who-expiry").textContent()).toMatch(/^in (59 min|1 h)/);
@@ -277,7 +280,7 @@ describe.skipIf(missing !== null)("web page", () => {
     expect(await page.getByTestId("cancel-why").textContent()).toContain("WORKSPACE_MEMBER");
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "detail-member.png"), fullPage: true });
     await page.goto(`${server.url}/ui/jobs/${foreign}`);
-    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^Not found: .*cannot be found/);
+    await poll(() => page.getByRole("alert").textContent()).toMatch(/^Not found: .*cannot be found/);
     expect(problems.filter((p) => !/404|Failed to load resource/.test(p))).toEqual([]);
     await context.close();
   });
@@ -399,21 +402,19 @@ describe.skipIf(missing !== null)("web page", () => {
     await page.goto(`${server.url}/ui/`);
     await page.getByLabel("Token").fill("hello");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => page.getByRole("alert").textContent()).toContain("This is not a JWT");
+    await poll(() => page.getByRole("alert").textContent()).toContain("This is not a JWT");
 
     const [header, payload] = admin.split(".");
     await page.getByLabel("Token").fill(`${header}.${payload}.c2lnbmF0dXJl`);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect
-      .poll(() => page.getByRole("alert").textContent())
-      .toMatch(/did not accept the token.*signature/);
+    await poll(() => page.getByRole("alert").textContent()).toMatch(/did not accept the token.*signature/);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "signin-error.png") });
 
     const shortLived = await server.token("DOMAIN_ADMIN", undefined, 1);
     await new Promise((r) => setTimeout(r, 1200));
     await page.getByLabel("Token").fill(shortLived);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/This token expired at/);
+    await poll(() => page.getByRole("alert").textContent()).toMatch(/This token expired at/);
     expect(await page.evaluate<number>("sessionStorage.length")).toBe(0);
 
     // A token that expires while the page is open ends the session with the reason.
@@ -421,9 +422,7 @@ describe.skipIf(missing !== null)("web page", () => {
     await page.getByLabel("Token").fill(twoSeconds);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByTestId("who-role").waitFor();
-    await expect
-      .poll(() => page.getByRole("alert").textContent(), { timeout: 8000 })
-      .toMatch(/Your token expired at/);
+    await poll(() => page.getByRole("alert").textContent(), 8000).toMatch(/Your token expired at/);
     expect(await page.evaluate<number>("sessionStorage.length")).toBe(0);
     await context.close();
   });
