@@ -13,19 +13,22 @@ import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
-import type { Db } from "./storage/database.js";
-import { JobStore } from "./storage/job-store.js";
-import { LifecycleStore } from "./storage/lifecycle-store.js";
+import { WatchHub } from "./service/watch/watch-hub.js";
+import { WatchService } from "./service/watch/watch-service.js";
+import type { JobStore } from "./storage/store.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
+import { jobWatchHandlers } from "./wire/job-watch-handlers.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
+import { createSseWatchHandler } from "./wire/sse.js";
 import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
-  readonly db: Db;
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "watch">;
+  /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
+  readonly store: JobStore;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
   /** Aborted at shutdown so long calls can stop early. */
@@ -44,6 +47,8 @@ export interface App {
   /** Housekeeping passes; `main.ts` runs them on their intervals, tests call `run()` directly. */
   readonly reaper: JobReaper;
   readonly retention: JobRetention;
+  /** watch and wait; `main.ts` closes its hub at shutdown so streams end at once. */
+  readonly watch: WatchService;
 }
 
 /**
@@ -60,44 +65,51 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
-  const store = new JobStore(options.db);
-  const lifecycleStore = new LifecycleStore(store);
-  const service = new JobService(store, {
-    maxPageSize: config.maxPageSize,
-    now: options.now,
-    // get and delete answer "expired" for jobs retention purged (job-missing.ts).
-    tombstones: (jobId, scope) => lifecycleStore.tombstone(jobId, scope),
-  });
+  const store = options.store;
+  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
   const timings = config.lifecycle;
-  const lifecycle = new JobLifecycleService(lifecycleStore, {
+  const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
     now: options.now,
   });
-  const reaper = new JobReaper(lifecycleStore, {
+  const reaper = new JobReaper(store, {
     heartbeatTimeoutMs: timings.heartbeatTimeoutMs,
     pendingTimeoutMs: timings.pendingTimeoutMs,
     cancelGraceMs: timings.cancelGraceMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
-  const retention = new JobRetention(lifecycleStore, {
+  const retention = new JobRetention(store, {
     retentionMs: timings.retentionMs,
     tombstoneMs: timings.tombstoneMs,
+    changeFeedMs: timings.changeFeedMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  const onUnknown = (err: unknown, procedure: string) =>
+    logger.error({ err, procedure }, "unexpected error in handler");
+  const hub = new WatchHub(store, {
+    pollIntervalMs: config.watch.pollIntervalMs,
+    batchSize: config.watch.batchSize,
+    heartbeatMs: config.watch.heartbeatMs,
+    onError: (err) => logger.warn({ err }, "reading the change feed failed; retrying"),
+  });
+  const watch = new WatchService(store, hub, {
+    ...config.watch,
+    maxPageSize: config.maxPageSize,
+    now: options.now,
+  });
+  options.shutdownSignal?.addEventListener("abort", () => hub.close(), { once: true });
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
       router.service(Job, jobHandlers(service));
-      router.service(JobLifecycle, jobLifecycleHandlers(lifecycle));
+      router.service(JobLifecycle, {
+        ...jobLifecycleHandlers(lifecycle),
+        ...jobWatchHandlers(watch, onUnknown),
+      });
     },
     // Error mapping outermost, so authentication failures are mapped too.
-    interceptors: [
-      createErrorInterceptor((err, procedure) =>
-        logger.error({ err, procedure }, "unexpected error in handler"),
-      ),
-      createAuthInterceptor(options.verifier),
-    ],
+    interceptors: [createErrorInterceptor(onUnknown), createAuthInterceptor(options.verifier)],
     readMaxBytes: config.maxBodyBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
@@ -109,16 +121,28 @@ export function createApp(options: AppOptions): App {
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
+  // POST /identity/v2/job/watch answers Server-Sent Events; every other REST path is unary.
+  const sse = createSseWatchHandler({
+    service: watch,
+    verifier: options.verifier,
+    maxBodyBytes: config.maxBodyBytes,
+    shutdownSignal: options.shutdownSignal,
+    onUnknown: (err) => onUnknown(err, "REST watch"),
+  });
   return {
     handler: createUiHandler(
       { dir: options.uiDir ?? defaultUiDir() },
-      createAppHandler({ connectHandler, rest }),
+      createAppHandler({
+        connectHandler,
+        rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
+      }),
     ),
     store,
     service,
     lifecycle,
     reaper,
     retention,
+    watch,
   };
 }
 

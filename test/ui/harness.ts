@@ -19,6 +19,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { FIRST_SEED_DOMAIN, generateJobs, insertJobs, seedWorld } from "../../src/seed/generate.js";
 import { openDatabase } from "../../src/storage/database.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { startServer } from "../../src/wire/server.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -73,9 +74,10 @@ export async function startUiServer(options: { uiDir: string; jobs: number }): P
   ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile });
   insertJobs(db, generateJobs({ count: options.jobs, seed: 1, now: new Date() }));
+  const store = new SqliteStore(db, { ownsConnection: true });
   const app = createApp({
     config,
-    db,
+    store,
     verifier: await createTokenVerifier(config),
     logger: createLogger("silent"),
     uiDir: options.uiDir,
@@ -100,8 +102,10 @@ export async function startUiServer(options: { uiDir: string; jobs: number }): P
         tokenType: "SYSTEM_TOKEN",
       }),
     async close() {
+      // Open watch streams end at once (as at SIGTERM), so the server can close.
+      app.watch.hub.close();
       await server.close();
-      db.close();
+      await store.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

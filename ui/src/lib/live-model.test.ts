@@ -91,6 +91,28 @@ describe("live model", () => {
     expect(row?.etaSeconds).toBe(35);
   });
 
+  it("samples from before the worker reported (no records) do not hide the rate", () => {
+    const model = new LiveModel();
+    model.apply({ type: "CREATED", job: job({ status: "PENDING" }), matches: true }, 0);
+    model.apply(
+      {
+        type: "UPDATED",
+        job: job({ version: 2, recordsProcessed: 0, recordsTotal: 100, progressPercent: 0 }),
+        matches: true,
+      },
+      1000,
+    );
+    model.apply(
+      {
+        type: "UPDATED",
+        job: job({ version: 3, recordsProcessed: 50, recordsTotal: 100, progressPercent: 50 }),
+        matches: true,
+      },
+      6000,
+    );
+    expect(model.runningRows()[0]).toMatchObject({ rate: 10, etaSeconds: 5 });
+  });
+
   it("ETA from the percentage when there are no record counts; nothing from one sample", () => {
     const samples = [
       { at: 0, percent: 20, records: undefined },

@@ -119,24 +119,33 @@ export class LiveModel<J extends LiveJob = LiveJob> {
   }
 }
 
-/** Rate from the first and last samples in the window; ETA from records if known, else from percent. */
+/**
+ * Rate from the oldest and newest samples in the window that carry records (a job's first samples,
+ * before its worker reports, carry none); ETA from the records left at that rate, else from the
+ * percentage left at the percentage's rate.
+ */
 export function rateAndEta(
   job: LiveJob,
   samples: readonly Sample[],
 ): { rate: number | null; etaSeconds: number | null } {
-  const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (!first || !last || last.at <= first.at) return { rate: null, etaSeconds: null };
-  const seconds = (last.at - first.at) / 1000;
-  let rate: number | null = null;
-  if (first.records !== undefined && last.records !== undefined) {
-    rate = (last.records - first.records) / seconds;
+  const span = (pick: (s: Sample) => number | undefined) => {
+    const known = samples.filter((s) => pick(s) !== undefined);
+    const first = known[0];
+    const last = known[known.length - 1];
+    if (!first || !last || last.at <= first.at) return null;
+    return { seconds: (last.at - first.at) / 1000, from: pick(first) ?? 0, to: pick(last) ?? 0 };
+  };
+  const records = span((s) => s.records);
+  const rate = records && records.to > records.from ? (records.to - records.from) / records.seconds : null;
+  if (rate !== null && job.recordsTotal !== undefined && records) {
+    return { rate, etaSeconds: Math.max(0, (job.recordsTotal - records.to) / rate) };
   }
-  let etaSeconds: number | null = null;
-  if (rate !== null && rate > 0 && job.recordsTotal !== undefined && last.records !== undefined) {
-    etaSeconds = Math.max(0, (job.recordsTotal - last.records) / rate);
-  } else if (first.percent !== undefined && last.percent !== undefined && last.percent > first.percent) {
-    etaSeconds = Math.max(0, (100 - last.percent) / ((last.percent - first.percent) / seconds));
+  const percent = span((s) => s.percent);
+  if (percent && percent.to > percent.from) {
+    return {
+      rate,
+      etaSeconds: Math.max(0, (100 - percent.to) / ((percent.to - percent.from) / percent.seconds)),
+    };
   }
-  return { rate: rate !== null && rate > 0 ? rate : null, etaSeconds };
+  return { rate, etaSeconds: null };
 }

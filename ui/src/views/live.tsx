@@ -179,7 +179,7 @@ function LiveItem({ row, now }: { row: LiveRow<ViewJob>; now: Date }) {
       <div class="live-head">
         <Link href={paths.job(job.jobId)}>{job.jobId}</Link> <StatusBadge status={job.status} />
         <span class="muted">
-          {job.pluginId} · {job.trustedAccountId} · started{" "}
+          {job.pluginId} · {job.trustedAccountId} · {job.startedAt ? "started" : "created"}{" "}
           {relativeTime(job.startedAt || job.createdAt, now)}
         </span>
       </div>
