@@ -5,7 +5,7 @@
  * loss and a server without `watch` are shown, not hidden; cancel from the detail view reaches the API.
  */
 import path from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,36 +61,12 @@ describe.skipIf(missing !== null)("web page: live and detail", { timeout: 90_000
 
   const connection = (page: Page) => page.getByTestId("connection").getAttribute("data-state");
 
-  /**
-   * Whether the server implements `watch` (the live-jobs lane's handlers). Without it the page must say
-   * so and fall back to a list refreshed on request; the collector test then checks that path.
-   */
-  async function serverHasWatch(): Promise<boolean> {
-    try {
-      for await (const _ of collector.watch({ sendInitial: false }, { headers, timeoutMs: 1500 })) break;
-      return true;
-    } catch (error) {
-      return ConnectError.from(error).code !== Code.Unimplemented;
-    }
-  }
-
   it("a collector's job appears, its bar moves from 0 to 100 % in place, and it ends SUCCESS in the history", async () => {
-    const live = await serverHasWatch();
-    if (!live) {
-      console.warn(
-        "this server does not implement JobLifecycle.watch: checking the page's fallback (indicator + list on Refresh) instead of live updates",
-      );
-    }
     const { page, context, problems } = await openPage(browser);
     await signIn(page, server.url, admin, "/ui/live");
-    await poll(() => connection(page), 10_000).toBe(live ? "live" : "unavailable");
+    await poll(() => connection(page), 10_000).toBe("live");
     // Survives only if the page is never reloaded.
     await page.evaluate("window.noReload = true");
-    const scope = live ? page.locator("main") : page.locator(".warning");
-    /** Without watch the page updates only on Refresh (and says so); with it, by itself. */
-    const observe = async () => {
-      if (!live) await page.getByRole("button", { name: "Refresh" }).click();
-    };
 
     const job = await collector.create(
       {
@@ -101,9 +77,8 @@ describe.skipIf(missing !== null)("web page: live and detail", { timeout: 90_000
       { headers },
     );
     const id = job.jobId;
-    const item = scope.locator(`.live-item[data-job-id="${id}"]`);
+    const item = page.locator(`.live-item[data-job-id="${id}"]`);
     const percent = () => item.locator("progress").getAttribute("data-percent");
-    await observe();
     await poll(() => item.getAttribute("data-status")).toBe("PENDING");
     await collector.start({ jobId: id }, { headers });
     await collector.report_progress(
@@ -116,7 +91,6 @@ describe.skipIf(missing !== null)("web page: live and detail", { timeout: 90_000
       },
       { headers },
     );
-    await observe();
     await poll(() => item.getAttribute("data-status")).toBe("IN_PROGRESS");
     await poll(percent).toBe("0");
     for (const value of [20, 45, 70, 100]) {
@@ -129,24 +103,17 @@ describe.skipIf(missing !== null)("web page: live and detail", { timeout: 90_000
         },
         { headers },
       );
-      await observe();
       await poll(percent).toBe(String(value));
       await poll(() => item.getByTestId("step").textContent()).toBe(`syncing (${value})`);
       if (value === 45) {
         // Rate and ETA need two samples; by now there are several.
-        if (live) await poll(() => item.textContent()).toMatch(/ETA/);
+        await poll(() => item.textContent()).toMatch(/ETA/);
         await page.screenshot({ path: path.join(DOCS_IMG, "ui-live.png") });
       }
     }
     await collector.succeed({ jobId: id, recordsProcessed: 1000 }, { headers });
-    await observe();
-    if (live) {
-      await poll(() => item.getAttribute("data-status")).toBe("SUCCESS");
-      expect(await page.getByRole("heading", { name: "Finished while you watched" }).isVisible()).toBe(true);
-    } else {
-      // No longer running: gone from the list of running jobs.
-      await poll(() => item.count()).toBe(0);
-    }
+    await poll(() => item.getAttribute("data-status")).toBe("SUCCESS");
+    expect(await page.getByRole("heading", { name: "Finished while you watched" }).isVisible()).toBe(true);
 
     await page.getByRole("link", { name: "History" }).click();
     await page.getByLabel("Keyword").fill(id);
@@ -167,8 +134,8 @@ describe.skipIf(missing !== null)("web page: live and detail", { timeout: 90_000
     expect(await page.getByTestId("connection").textContent()).toContain("Reconnecting");
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "live-reconnecting.png") });
     await page.unroute(WATCH_URL);
-    // It tries again by itself and reaches the server: live, or (a server without watch) unavailable.
-    await poll(() => connection(page), 20_000).toBe((await serverHasWatch()) ? "live" : "unavailable");
+    // It tries again by itself and is live again.
+    await poll(() => connection(page), 20_000).toBe("live");
     await context.close();
   });
 
