@@ -24,8 +24,8 @@ import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.j
 import { ensureLocalSecret } from "../src/auth/keys.js";
 import { signToken } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
-import { percentile, sleep } from "./lib/common.js";
-import { cpuTimeMs, freePort, memoryOf, startNode, waitHttpOk } from "./lib/proc.js";
+import { percentile, sleep } from "./core/measure.js";
+import { cpuTimeMs, freePort, memoryOf, startNode, waitHttpOk } from "./core/proc.js";
 
 const { values } = parseArgs({
   options: {

@@ -9,6 +9,7 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { setRegexCacheLimits } from "./query/linear-regex.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
@@ -24,9 +25,14 @@ import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from
 import type { NodeHandler } from "./wire/server.js";
 import { createSseWatchHandler } from "./wire/sse.js";
 import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
+import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "watch">;
+  readonly config: Pick<
+    Config,
+    "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "watch" | "limits"
+  > &
+    Partial<Pick<Config, "wireUnary">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
   readonly store: JobStore;
   readonly verifier: TokenVerifier;
@@ -37,6 +43,8 @@ export interface AppOptions {
   readonly now?: () => Date;
   /** The built web page served at /ui/ (default: the package's `dist/ui`). */
   readonly uiDir?: string;
+  /** Told of every call the lean unary path serves (WIRE_UNARY=lean): tests, metrics. */
+  readonly onLeanCall?: ((procedure: string) => void) | undefined;
 }
 
 export interface App {
@@ -65,8 +73,13 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
+  setRegexCacheLimits(config.limits.regexCache);
   const store = options.store;
-  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
+  const service = new JobService(store, {
+    maxPageSize: config.maxPageSize,
+    queryLimits: config.limits.query,
+    now: options.now,
+  });
   const timings = config.lifecycle;
   const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
@@ -100,17 +113,23 @@ export function createApp(options: AppOptions): App {
     now: options.now,
   });
   options.shutdownSignal?.addEventListener("abort", () => hub.close(), { once: true });
+  const services = [
+    { service: Job, impl: jobHandlers(service) },
+    {
+      service: JobLifecycle,
+      impl: { ...jobLifecycleHandlers(lifecycle), ...jobWatchHandlers(watch, onUnknown) },
+    },
+  ];
+  // Error mapping outermost, so authentication failures are mapped too.
+  const interceptors = [createErrorInterceptor(onUnknown), createAuthInterceptor(options.verifier)];
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
-      router.service(Job, jobHandlers(service));
-      router.service(JobLifecycle, {
-        ...jobLifecycleHandlers(lifecycle),
-        ...jobWatchHandlers(watch, onUnknown),
-      });
+      for (const s of services) router.service(s.service, s.impl);
     },
-    // Error mapping outermost, so authentication failures are mapped too.
-    interceptors: [createErrorInterceptor(onUnknown), createAuthInterceptor(options.verifier)],
+    interceptors,
     readMaxBytes: config.maxBodyBytes,
+    // An answer over this is resource_exhausted (docs/limits.md).
+    writeMaxBytes: config.limits.maxResponseBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
@@ -129,14 +148,25 @@ export function createApp(options: AppOptions): App {
     shutdownSignal: options.shutdownSignal,
     onUnknown: (err) => onUnknown(err, "REST watch"),
   });
+  const appHandler = createAppHandler({
+    connectHandler,
+    rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
+  });
+  let handler: NodeHandler = appHandler;
+  if (config.wireUnary === "lean") {
+    const lean = createLeanUnaryHandler({
+      routes: services,
+      interceptors,
+      readMaxBytes: config.maxBodyBytes,
+      jsonOptions,
+      shutdownSignal: options.shutdownSignal,
+      onWriteError: (err) => logger.warn({ err }, "could not write a response"),
+      onCall: options.onLeanCall,
+    });
+    handler = (req, res) => lean(req, res, () => appHandler(req, res));
+  }
   return {
-    handler: createUiHandler(
-      { dir: options.uiDir ?? defaultUiDir() },
-      createAppHandler({
-        connectHandler,
-        rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
-      }),
-    ),
+    handler: createUiHandler({ dir: options.uiDir ?? defaultUiDir() }, handler),
     store,
     service,
     lifecycle,

@@ -5,6 +5,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { type LimitsConfig, limitsFromEnv, limitsSchema } from "./config-limits.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -45,6 +46,11 @@ const schema = z.object({
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * Who answers plain unary calls: `connect` (connect-node, as always) or `lean` (src/wire/unary/, the
+   * same answers with less per-call work; everything it does not take still goes to connect-node).
+   */
+  WIRE_UNARY: z.enum(["connect", "lean"]).default("connect"),
   // Job lifecycle (docs/lifecycle.md).
   /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
   JOB_DUPLICATE_WINDOW_SECONDS: positiveInt.max(31_536_000).default(600),
@@ -80,6 +86,8 @@ const schema = z.object({
   /** `wait` without timeout_seconds waits this long; longer requests are capped at WAIT_MAX_SECONDS. */
   WAIT_DEFAULT_SECONDS: positiveInt.max(3_600).default(30),
   WAIT_MAX_SECONDS: positiveInt.max(3_600).default(300),
+  // Cost model, caches, answer size, connections and streams (config-limits.ts, docs/limits.md).
+  ...limitsSchema,
 });
 
 export interface Config {
@@ -102,7 +110,9 @@ export interface Config {
   readonly maxTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly wireUnary: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
+  readonly limits: LimitsConfig;
   readonly watch: WatchConfig;
 }
 
@@ -180,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: c.MAX_BODY_BYTES,
     maxPageSize: c.MAX_PAGE_SIZE,
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
+    wireUnary: c.WIRE_UNARY,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
     lifecycle: {
@@ -203,5 +214,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       waitDefaultSeconds: Math.min(c.WAIT_DEFAULT_SECONDS, c.WAIT_MAX_SECONDS),
       waitMaxSeconds: c.WAIT_MAX_SECONDS,
     },
+    limits: limitsFromEnv(c),
   };
 }

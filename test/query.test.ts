@@ -333,8 +333,8 @@ describe("bad input is invalid_argument naming the field", () => {
     ],
     ["bad regex", { query: { filter: [{ k: "job_id", v: "(", o: "regex" }] } }, "query.filter[0].value"],
     [
-      "catastrophic regex",
-      { query: { filter: [{ k: "job_id", v: "(a+)+$", o: "regex" }] } },
+      "regex outside the portable subset",
+      { query: { filter: [{ k: "job_id", v: "\\s+", o: "regex" }] } },
       "query.filter[0].value",
     ],
     ["wrong value type", { query: { filter: [{ k: "job_id", v: 5, o: "eq" }] } }, "query.filter[0].value"],

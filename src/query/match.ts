@@ -98,10 +98,7 @@ function containsCI(text: string, needle: string): boolean {
 
 function regexTest(pattern: string): (text: string) => boolean {
   const re = linearRegex(pattern);
-  return (text) => {
-    re.lastIndex = 0;
-    return re.test(text);
-  };
+  return (text) => re.test(text);
 }
 
 /** The text a text operator sees: a JSON string under options, or a column's value rendered as text. */
