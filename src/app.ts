@@ -31,6 +31,7 @@ import { registerReflection } from "./wire/reflection/index.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
 import type { NodeHandler, NodeResponse } from "./wire/server.js";
 import { createSseWatchHandler } from "./wire/sse.js";
+import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
 import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
@@ -47,6 +48,8 @@ export interface AppOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Injected clock for tests. */
   readonly now?: () => Date;
+  /** The built web page served at /ui/ (default: the package's `dist/ui`). */
+  readonly uiDir?: string;
   /** Told of every call the lean unary path serves (WIRE_UNARY=lean): tests, metrics. */
   readonly onLeanCall?: ((procedure: string) => void) | undefined;
   /** How often a health Watch re-checks the database (ms; default 1000). */
@@ -191,7 +194,10 @@ export function createApp(options: AppOptions): App {
     handler = (req, res) => lean(req, res, () => appHandler(req, res));
   }
   return {
-    handler: withCors(config.corsAllowedOrigins, withReadyz(health, handler)),
+    handler: createUiHandler(
+      { dir: options.uiDir ?? defaultUiDir() },
+      withCors(config.corsAllowedOrigins, withReadyz(health, handler)),
+    ),
     store,
     service,
     lifecycle,
