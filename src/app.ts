@@ -9,21 +9,35 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { createCallInterceptor } from "./observability/call-interceptor.js";
+import { CountingLifecycleStore } from "./observability/counting-lifecycle-store.js";
+import { registerJobCounts } from "./observability/job-counts.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { metricsMiddleware } from "./observability/metrics-endpoint.js";
+import { createCallObserver } from "./observability/observe-calls.js";
+import { storeJobCounts } from "./observability/store-job-counts.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
 import type { Db } from "./storage/database.js";
 import { JobStore } from "./storage/job-store.js";
-import { LifecycleStore } from "./storage/lifecycle-store.js";
+import { apiDocsMiddleware } from "./wire/api-docs.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
-import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
+import {
+  createAppHandler,
+  createRestHandler,
+  notFoundHandler,
+  procedurePath,
+  restRoutes,
+} from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle"> &
+    Partial<Pick<Config, "metrics">>;
   readonly db: Db;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
@@ -41,6 +55,8 @@ export interface App {
   /** Housekeeping passes; `main.ts` runs them on their intervals, tests call `run()` directly. */
   readonly reaper: JobReaper;
   readonly retention: JobRetention;
+  /** Prometheus metrics; `/metrics` serves them unless they have a port of their own. */
+  readonly metrics: Metrics;
 }
 
 /**
@@ -58,7 +74,13 @@ const jsonOptions = {
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
   const store = new JobStore(options.db);
-  const lifecycleStore = new LifecycleStore(store);
+  const metrics = createMetrics();
+  registerJobCounts({
+    registry: metrics.registry,
+    count: storeJobCounts(store),
+    maxAgeMs: config.metrics?.jobCountsMaxAgeMs ?? 30_000,
+  });
+  const lifecycleStore = new CountingLifecycleStore(store, metrics);
   const service = new JobService(store, {
     maxPageSize: config.maxPageSize,
     now: options.now,
@@ -83,18 +105,27 @@ export function createApp(options: AppOptions): App {
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  const routes = mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle));
+  const calls = createCallObserver({
+    metrics,
+    logger,
+    restPaths: new Set(routes.keys()),
+    procedures: new Set([Job, JobLifecycle].flatMap((s) => s.methods.map(procedurePath))),
+  });
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
       router.service(Job, jobHandlers(service));
       router.service(JobLifecycle, jobLifecycleHandlers(lifecycle));
     },
     // Error mapping outermost, so authentication failures are mapped too.
+    // Outermost the error mapping, so authentication failures are mapped too; inside it the call
+    // observer, which sees the raw error (and logs an internal one's cause once) and the caller.
     interceptors: [
-      createErrorInterceptor((err, procedure) =>
-        logger.error({ err, procedure }, "unexpected error in handler"),
-      ),
+      createErrorInterceptor(),
+      createCallInterceptor(logger),
       createAuthInterceptor(options.verifier),
     ],
+    contextValues: calls.contextValues,
     readMaxBytes: config.maxBodyBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
@@ -102,17 +133,31 @@ export function createApp(options: AppOptions): App {
     fallback: notFoundHandler,
   });
   const rest = createRestHandler({
-    routes: mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle)),
+    routes,
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
+  const appHandler = createAppHandler({ connectHandler, rest });
+  const ops = [
+    ...(config.metrics?.ownPort !== undefined ? [] : [metricsMiddleware(metrics)]),
+    apiDocsMiddleware(),
+  ];
   return {
-    handler: createAppHandler({ connectHandler, rest }),
+    // Every request observed (request id, access log, metrics); then the operator's endpoints.
+    handler: calls.wrap((req, res) => {
+      const step = (i: number): void => {
+        const middleware = ops[i];
+        if (middleware) middleware(req, res, () => step(i + 1));
+        else appHandler(req, res);
+      };
+      step(0);
+    }),
     store,
     service,
     lifecycle,
     reaper,
     retention,
+    metrics,
   };
 }
 

@@ -44,6 +44,10 @@ const schema = z.object({
   MAX_TIMEOUT_MS: positiveInt.default(30_000),
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  /** Serve `/metrics` on this port (on HOST) instead of the service's port; unset: same port. */
+  METRICS_PORT: port.optional(),
+  /** How long the job counts of `/metrics` (by status, domains) are reused before a recount. */
+  JOB_COUNTS_MAX_AGE_SECONDS: positiveInt.max(86_400).default(30),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   // Job lifecycle (docs/lifecycle.md).
   /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
@@ -87,6 +91,13 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly lifecycle: LifecycleConfig;
+  readonly metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** `METRICS_PORT`: `/metrics` is served there instead of on the service's port. */
+  readonly ownPort: number | undefined;
+  readonly jobCountsMaxAgeMs: number;
 }
 
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
@@ -151,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
+    metrics: { ownPort: c.METRICS_PORT, jobCountsMaxAgeMs: c.JOB_COUNTS_MAX_AGE_SECONDS * SECOND },
     lifecycle: {
       duplicateWindowMs: c.JOB_DUPLICATE_WINDOW_SECONDS * SECOND,
       reaperIntervalMs: c.JOB_REAPER_INTERVAL_SECONDS * SECOND,

@@ -26,7 +26,7 @@ import { errors } from "../errors.js";
 import type { JobService, JobStatRequest, JobsQueryRequest } from "../service/job-service.js";
 import type { JobView } from "../service/job-view.js";
 
-const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
+export const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
   description: "authenticated caller",
 });
 

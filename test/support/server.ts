@@ -7,7 +7,7 @@ import { ensureLocalSecret } from "../../src/auth/keys.js";
 import type { RoleType } from "../../src/auth/principal.js";
 import { createTokenVerifier, signToken } from "../../src/auth/token.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger, type Logger } from "../../src/log.js";
 import { openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { startServer } from "../../src/wire/server.js";
@@ -31,7 +31,13 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { jobs?: Omit<JobRow, "seq">[]; env?: Record<string, string>; now?: () => Date } = {},
+  options: {
+    jobs?: Omit<JobRow, "seq">[];
+    env?: Record<string, string>;
+    now?: () => Date;
+    /** Defaults to a silent logger. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-test-"));
   const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
@@ -51,7 +57,7 @@ export async function startTestServer(
     config,
     db,
     verifier,
-    logger: createLogger("silent"),
+    logger: options.logger ?? createLogger("silent"),
     now: options.now ?? (() => NOW),
   });
   const server = await startServer({
