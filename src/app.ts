@@ -10,22 +10,24 @@ import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
 import { createCallInterceptor } from "./observability/call-interceptor.js";
-import { CountingLifecycleStore } from "./observability/counting-lifecycle-store.js";
 import { registerJobCounts } from "./observability/job-counts.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { metricsMiddleware } from "./observability/metrics-endpoint.js";
 import { createCallObserver } from "./observability/observe-calls.js";
+import { ObservedStore } from "./observability/observed-store.js";
 import { storeJobCounts } from "./observability/store-job-counts.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
-import type { Db } from "./storage/database.js";
-import { JobStore } from "./storage/job-store.js";
+import { WatchHub } from "./service/watch/watch-hub.js";
+import { WatchService } from "./service/watch/watch-service.js";
+import type { JobStore } from "./storage/store.js";
 import { apiDocsMiddleware } from "./wire/api-docs.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
+import { jobWatchHandlers } from "./wire/job-watch-handlers.js";
 import {
   createAppHandler,
   createRestHandler,
@@ -34,11 +36,13 @@ import {
   restRoutes,
 } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
+import { createSseWatchHandler, SSE_WATCH_PATHS } from "./wire/sse.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle"> &
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "watch"> &
     Partial<Pick<Config, "metrics">>;
-  readonly db: Db;
+  /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
+  readonly store: JobStore;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
   /** Aborted at shutdown so long calls can stop early. */
@@ -55,6 +59,8 @@ export interface App {
   /** Housekeeping passes; `main.ts` runs them on their intervals, tests call `run()` directly. */
   readonly reaper: JobReaper;
   readonly retention: JobRetention;
+  /** watch and wait; `main.ts` closes its hub at shutdown so streams end at once. */
+  readonly watch: WatchService;
   /** Prometheus metrics; `/metrics` serves them unless they have a port of their own. */
   readonly metrics: Metrics;
 }
@@ -73,56 +79,75 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
-  const store = new JobStore(options.db);
   const metrics = createMetrics();
+  // Every store call timed, and every committed transition counted, whatever the backend.
+  const store = new ObservedStore(options.store, metrics);
   registerJobCounts({
     registry: metrics.registry,
-    count: storeJobCounts(store),
+    count: storeJobCounts(store, options.now),
     maxAgeMs: config.metrics?.jobCountsMaxAgeMs ?? 30_000,
   });
-  const lifecycleStore = new CountingLifecycleStore(store, metrics);
-  const service = new JobService(store, {
-    maxPageSize: config.maxPageSize,
-    now: options.now,
-    // get and delete answer "expired" for jobs retention purged (job-missing.ts).
-    tombstones: (jobId, scope) => lifecycleStore.tombstone(jobId, scope),
-  });
+  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
   const timings = config.lifecycle;
-  const lifecycle = new JobLifecycleService(lifecycleStore, {
+  const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
     now: options.now,
   });
-  const reaper = new JobReaper(lifecycleStore, {
+  const reaper = new JobReaper(store, {
     heartbeatTimeoutMs: timings.heartbeatTimeoutMs,
     pendingTimeoutMs: timings.pendingTimeoutMs,
     cancelGraceMs: timings.cancelGraceMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
-  const retention = new JobRetention(lifecycleStore, {
+  const retention = new JobRetention(store, {
     retentionMs: timings.retentionMs,
     tombstoneMs: timings.tombstoneMs,
+    changeFeedMs: timings.changeFeedMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  // For the SSE path and watch streams, which end outside the Connect interceptors; the Connect calls'
+  // internal errors are logged once, with their request id, by the call interceptor.
+  const onUnknown = (err: unknown, procedure: string) =>
+    logger.error({ err, procedure }, "unexpected error in handler");
+  const hub = new WatchHub(store, {
+    pollIntervalMs: config.watch.pollIntervalMs,
+    batchSize: config.watch.batchSize,
+    heartbeatMs: config.watch.heartbeatMs,
+    onError: (err) => logger.warn({ err }, "reading the change feed failed; retrying"),
+  });
+  const watch = new WatchService(store, hub, {
+    ...config.watch,
+    maxPageSize: config.maxPageSize,
+    now: options.now,
+  });
+  options.shutdownSignal?.addEventListener("abort", () => hub.close(), { once: true });
   const routes = mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle));
+  const watchProcedure = procedurePath(JobLifecycle.method.watch);
   const calls = createCallObserver({
     metrics,
     logger,
-    restPaths: new Set(routes.keys()),
+    restPaths: new Map([
+      ...[...routes].map(([path, method]) => [path, procedurePath(method)] as const),
+      ...SSE_WATCH_PATHS.map((path) => [path, watchProcedure] as const),
+    ]),
+    streamPaths: new Set(SSE_WATCH_PATHS),
     procedures: new Set([Job, JobLifecycle].flatMap((s) => s.methods.map(procedurePath))),
   });
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
       router.service(Job, jobHandlers(service));
-      router.service(JobLifecycle, jobLifecycleHandlers(lifecycle));
+      router.service(JobLifecycle, {
+        ...jobLifecycleHandlers(lifecycle),
+        ...jobWatchHandlers(watch, onUnknown),
+      });
     },
-    // Error mapping outermost, so authentication failures are mapped too.
     // Outermost the error mapping, so authentication failures are mapped too; inside it the call
     // observer, which sees the raw error (and logs an internal one's cause once) and the caller.
     interceptors: [
       createErrorInterceptor(),
-      createCallInterceptor(logger),
+      createCallInterceptor(logger, metrics.watch),
       createAuthInterceptor(options.verifier),
     ],
     contextValues: calls.contextValues,
@@ -137,7 +162,18 @@ export function createApp(options: AppOptions): App {
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
-  const appHandler = createAppHandler({ connectHandler, rest });
+  // POST /identity/v2/job/watch answers Server-Sent Events; every other REST path is unary.
+  const sse = createSseWatchHandler({
+    service: watch,
+    verifier: options.verifier,
+    maxBodyBytes: config.maxBodyBytes,
+    shutdownSignal: options.shutdownSignal,
+    onUnknown: (err) => onUnknown(err, "REST watch"),
+  });
+  const appHandler = createAppHandler({
+    connectHandler,
+    rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
+  });
   const ops = [
     ...(config.metrics?.ownPort !== undefined ? [] : [metricsMiddleware(metrics)]),
     apiDocsMiddleware(),
@@ -157,6 +193,7 @@ export function createApp(options: AppOptions): App {
     lifecycle,
     reaper,
     retention,
+    watch,
     metrics,
   };
 }

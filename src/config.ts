@@ -64,10 +64,26 @@ const schema = z.object({
   JOB_RETENTION_DAYS: nonNegativeInt.max(36_500).default(90),
   /** How long a purged job's get still answers "expired" rather than "not found". */
   JOB_TOMBSTONE_DAYS: positiveInt.max(36_500).default(30),
+  /** How long the change feed (what watch/wait resume from) is kept; an older cursor has expired. */
+  JOB_CHANGE_FEED_HOURS: positiveInt.max(8_760).default(24),
   /** How often retention runs; 0 disables it. */
   JOB_RETENTION_INTERVAL_SECONDS: nonNegativeInt.max(604_800).default(3_600),
   /** Jobs the reaper finishes or retention purges per transaction; they yield to requests between batches. */
   JOB_HOUSEKEEPING_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  // watch and wait (docs/watch.md).
+  /** An open watch stream that was sent nothing for this long gets a HEARTBEAT (seconds, decimals allowed). */
+  WATCH_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(3_600).default(15),
+  /** Events a watch stream may have waiting for its client before it is closed with resource_exhausted. */
+  WATCH_BUFFER_EVENTS: positiveInt.max(100_000).default(1000),
+  /** Most jobs a watch with send_initial may start with (more: narrow the filter, or list then watch). */
+  WATCH_MAX_INITIAL: positiveInt.max(1_000_000).default(10_000),
+  /** How often the change feed is read for other processes' commits (this process's are seen at once). */
+  WATCH_POLL_MS: positiveInt.max(60_000).default(50),
+  /** Changes read from the feed per query. */
+  WATCH_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  /** `wait` without timeout_seconds waits this long; longer requests are capped at WAIT_MAX_SECONDS. */
+  WAIT_DEFAULT_SECONDS: positiveInt.max(3_600).default(30),
+  WAIT_MAX_SECONDS: positiveInt.max(3_600).default(300),
 });
 
 export interface Config {
@@ -92,12 +108,24 @@ export interface Config {
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly lifecycle: LifecycleConfig;
   readonly metrics: MetricsConfig;
+  readonly watch: WatchConfig;
 }
 
 export interface MetricsConfig {
   /** `METRICS_PORT`: `/metrics` is served there instead of on the service's port. */
   readonly ownPort: number | undefined;
   readonly jobCountsMaxAgeMs: number;
+}
+
+/** watch and wait (docs/watch.md). */
+export interface WatchConfig {
+  readonly heartbeatMs: number;
+  readonly bufferEvents: number;
+  readonly maxInitial: number;
+  readonly pollIntervalMs: number;
+  readonly batchSize: number;
+  readonly waitDefaultSeconds: number;
+  readonly waitMaxSeconds: number;
 }
 
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
@@ -109,12 +137,15 @@ export interface LifecycleConfig {
   readonly cancelGraceMs: number;
   readonly retentionMs: number;
   readonly tombstoneMs: number;
+  /** How long change-feed rows are kept (a watch cursor older than that has expired). */
+  readonly changeFeedMs: number;
   readonly retentionIntervalMs: number;
   readonly housekeepingBatchSize: number;
 }
 
 const SECOND = 1000;
-const DAY = 86_400 * SECOND;
+const HOUR = 3_600 * SECOND;
+const DAY = 24 * HOUR;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -171,8 +202,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cancelGraceMs: c.JOB_CANCEL_GRACE_SECONDS * SECOND,
       retentionMs: c.JOB_RETENTION_DAYS * DAY,
       tombstoneMs: c.JOB_TOMBSTONE_DAYS * DAY,
+      changeFeedMs: c.JOB_CHANGE_FEED_HOURS * HOUR,
       retentionIntervalMs: c.JOB_RETENTION_INTERVAL_SECONDS * SECOND,
       housekeepingBatchSize: c.JOB_HOUSEKEEPING_BATCH_SIZE,
+    },
+    watch: {
+      heartbeatMs: Math.round(c.WATCH_HEARTBEAT_SECONDS * SECOND),
+      bufferEvents: c.WATCH_BUFFER_EVENTS,
+      maxInitial: c.WATCH_MAX_INITIAL,
+      pollIntervalMs: c.WATCH_POLL_MS,
+      batchSize: c.WATCH_BATCH_SIZE,
+      waitDefaultSeconds: Math.min(c.WAIT_DEFAULT_SECONDS, c.WAIT_MAX_SECONDS),
+      waitMaxSeconds: c.WAIT_MAX_SECONDS,
     },
   };
 }

@@ -263,7 +263,7 @@ describe("GET /metrics", () => {
 
   it("an internal error logs its cause once, at error, with the request id", async () => {
     // Break the timeline table under the running server: the next list_events is a server fault.
-    server.app.store.db.exec("ALTER TABLE job_events RENAME TO job_events_gone");
+    server.db.exec("ALTER TABLE job_events RENAME TO job_events_gone");
     try {
       const res = await fetch(`${server.url}/identity/v2/job/list-events`, {
         method: "POST",
@@ -273,7 +273,7 @@ describe("GET /metrics", () => {
       expect(res.status).toBe(500);
       expect(await res.text()).not.toMatch(/job_events/);
     } finally {
-      server.app.store.db.exec("ALTER TABLE job_events_gone RENAME TO job_events");
+      server.db.exec("ALTER TABLE job_events_gone RENAME TO job_events");
     }
     await waitFor(() => lines.some((l) => l.request_id === "req-internal" && l.msg === "call"));
     const mine = lines.filter((l) => l.request_id === "req-internal");

@@ -5,6 +5,7 @@
  * interceptor and outside authentication, so it sees the raw error and the authenticated caller.
  */
 import { Code, type Interceptor } from "@connectrpc/connect";
+import type { Gauge } from "prom-client";
 import type { Principal } from "../auth/principal.js";
 import { toConnectError } from "../wire/errors.js";
 import { principalKey } from "../wire/job-handlers.js";
@@ -15,8 +16,27 @@ export interface ErrorLogger {
   error(fields: Record<string, unknown>, message: string): void;
 }
 
-export function createCallInterceptor(logger: ErrorLogger): Interceptor {
+/**
+ * `watches` counts open watch streams and waiting `wait` calls (the rpcs named so), whatever the
+ * protocol; the SSE path is counted where it is served.
+ */
+export function createCallInterceptor(
+  logger: ErrorLogger,
+  watches?: { readonly streams: Gauge; readonly waiters: Gauge },
+): Interceptor {
   return (next) => async (req) => {
+    const gauge =
+      req.method.name === "watch"
+        ? watches?.streams
+        : req.method.name === "wait"
+          ? watches?.waiters
+          : undefined;
+    gauge?.inc();
+    let open = gauge !== undefined;
+    const done = () => {
+      if (open) gauge?.dec();
+      open = false;
+    };
     const call = req.contextValues.get(callKey);
     if (call) {
       call.service = req.service.typeName;
@@ -37,12 +57,14 @@ export function createCallInterceptor(logger: ErrorLogger): Interceptor {
       if (call) call.caller = callerOf(req.contextValues.get(principalKey));
       if (!res.stream) {
         if (call) call.code = "ok";
+        done();
         return res;
       }
-      return { ...res, message: observeStream(res.message, call, failed) };
+      return { ...res, message: observeStream(res.message, call, failed, done) };
     } catch (err) {
       if (call) call.caller = callerOf(req.contextValues.get(principalKey));
       failed(err);
+      done();
       throw err;
     }
   };
@@ -53,6 +75,7 @@ async function* observeStream<T>(
   messages: AsyncIterable<T>,
   call: Call | undefined,
   failed: (err: unknown) => void,
+  done: () => void,
 ): AsyncIterable<T> {
   try {
     yield* messages;
@@ -60,6 +83,9 @@ async function* observeStream<T>(
   } catch (err) {
     failed(err);
     throw err;
+  } finally {
+    // Also when the client goes away (the generator is returned early).
+    done();
   }
 }
 

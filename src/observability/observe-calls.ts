@@ -33,8 +33,10 @@ export interface AccessLogger {
 export interface ObserveCallsOptions {
   readonly metrics: Metrics;
   readonly logger: AccessLogger;
-  /** REST paths as clients send them (`/identity/v2/job/list`): their calls are `rest`. */
-  readonly restPaths: ReadonlySet<string>;
+  /** REST paths as clients send them (`/identity/v2/job/list`) and the procedure each one calls. */
+  readonly restPaths: ReadonlyMap<string, string>;
+  /** REST paths answered as a stream outside Connect (the SSE watch): counted as open watch streams. */
+  readonly streamPaths: ReadonlySet<string>;
   /** The procedures served (`/spaceone.api.identity.v2.Job/list`): bounds the method label. */
   readonly procedures: ReadonlySet<string>;
 }
@@ -50,7 +52,7 @@ export interface CallObserver {
 const procedurePattern = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 
 export function createCallObserver(options: ObserveCallsOptions): CallObserver {
-  const { metrics, logger, restPaths, procedures } = options;
+  const { metrics, logger, restPaths, streamPaths, procedures } = options;
   const calls = new WeakMap<object, Call>();
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
@@ -128,7 +130,7 @@ function pathOf(url: string | undefined): string {
 function protocolOf(
   path: string,
   contentType: string | undefined,
-  restPaths: ReadonlySet<string>,
+  restPaths: ReadonlyMap<string, string>,
 ): Protocol | undefined {
   if (restPaths.has(path)) return "rest";
   const type = (contentType ?? "").toLowerCase();

@@ -1,25 +1,36 @@
 /**
- * The counts behind `job_service_jobs{status}` and `job_service_domains`, on the job store: two
- * aggregate reads in one snapshot. Each walks an index (not the table) once; `job-counts.ts` caches
- * the answer so a scrape never pays for it more than once per JOB_COUNTS_MAX_AGE_SECONDS.
+ * The counts behind `job_service_jobs{status}` and `job_service_domains`: two stat pipelines over
+ * every job (no scope), run through the store like any `stat`, so both backends answer them.
+ * `job-counts.ts` caches the answer, so a scrape never pays for them more than once per
+ * JOB_COUNTS_MAX_AGE_SECONDS.
  */
-import { sql } from "kysely";
-import { builder } from "../storage/dialect/sqlite.js";
-import type { JobStore } from "../storage/job-store.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { runStat } from "../service/job-stat.js";
+import type { JobStore } from "../storage/store.js";
 import type { CountJobs, JobCounts } from "./job-counts.js";
 
-export function storeJobCounts(store: JobStore): CountJobs {
-  const byStatus = builder
-    .selectFrom("jobs")
-    .select(["status", sql<number>`count(*)`.as("n")])
-    .groupBy("status")
-    .compile();
-  const domains = builder.selectFrom("jobs").select(sql<number>`count(DISTINCT domain_id)`.as("n")).compile();
-  return (): JobCounts =>
-    store.snapshot(() => ({
-      byStatus: Object.fromEntries(
-        store.all<{ status: string; n: number }>(byStatus).map((row) => [row.status, row.n]),
-      ),
-      domains: store.one<{ n: number }>(domains)?.n ?? 0,
-    }));
+const byStatus: JsonObject = {
+  aggregate: [
+    { group: { keys: [{ key: "status", name: "status" }], fields: [{ operator: "count", name: "n" }] } },
+  ],
+};
+const domains: JsonObject = {
+  aggregate: [{ group: { keys: [{ key: "domain_id", name: "domain_id" }] } }, { count: { name: "n" } }],
+};
+
+/** Statuses and a count stage give a handful of rows; the cap only has to admit them. */
+const MAX_ROWS = 100;
+
+export function storeJobCounts(store: JobStore, now: () => Date = () => new Date()): CountJobs {
+  return async (): Promise<JobCounts> => {
+    const ctx = { now: now(), maxPageSize: MAX_ROWS };
+    const statuses = await runStat(store, [], { query: byStatus }, ctx);
+    const domainCount = await runStat(store, [], { query: domains }, ctx);
+    const rows = (statuses.results ?? []) as { status: string; n: number }[];
+    const [counted] = (domainCount.results ?? []) as { n: number }[];
+    return {
+      byStatus: Object.fromEntries(rows.map((row) => [row.status, row.n])),
+      domains: counted?.n ?? 0,
+    };
+  };
 }

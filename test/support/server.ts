@@ -8,8 +8,9 @@ import type { RoleType } from "../../src/auth/principal.js";
 import { createTokenVerifier, signToken } from "../../src/auth/token.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger, type Logger } from "../../src/log.js";
-import { openDatabase } from "../../src/storage/database.js";
+import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { startServer } from "../../src/wire/server.js";
 import { JOBS, NOW } from "./fixture.js";
 
@@ -19,6 +20,8 @@ export interface TestServer {
   readonly dataDir: string;
   /** The composed app: its lifecycle service, reaper and retention, for tests that drive them directly. */
   readonly app: App;
+  /** The database under the app, for tests that must break or inspect it directly. */
+  readonly db: Db;
   token(
     role: RoleType,
     domainId?: string,
@@ -55,7 +58,7 @@ export async function startTestServer(
   const verifier = await createTokenVerifier(config);
   const app = createApp({
     config,
-    db,
+    store: new SqliteStore(db, { now: options.now ?? (() => NOW) }),
     verifier,
     logger: options.logger ?? createLogger("silent"),
     now: options.now ?? (() => NOW),
@@ -71,6 +74,7 @@ export async function startTestServer(
     config,
     dataDir,
     app,
+    db,
     token: (role, domainId = "domain-a", workspaceId, extra = {}) =>
       signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions: extra.permissions }),
     systemToken: (subject?: string) =>
