@@ -251,6 +251,8 @@ describe("cursors", () => {
     for (let i = 10; i < 15; i++) feed.create(`job-${i}`);
     const second = open(service, admin, { cursor: cut.cursor });
     await second.until(() => second.changes().length >= 10);
+    // The first event is a HEARTBEAT at the cursor it resumed from, not past the events behind it.
+    expect(second.events[0]).toMatchObject({ type: "HEARTBEAT", cursor: cut.cursor });
     expect(second.changes().map((e) => e.job?.job_id)).toEqual(
       Array.from({ length: 10 }, (_, i) => `job-${i + 5}`),
     );

@@ -68,6 +68,8 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       const socket = res instanceof http.ServerResponse ? req.socket : undefined;
       const protocol = call.protocol;
       if (protocol) metrics.callsInFlight.inc({ protocol });
+      const sseStream = streamPaths.has(path);
+      if (sseStream) metrics.watch.streams.inc();
 
       res.once("close", () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
@@ -85,8 +87,10 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
           return;
         }
         metrics.callsInFlight.dec({ protocol });
-        // After the REST layer, req.url is the procedure path the call was forwarded to.
-        const procedure = pathOf(req.url);
+        if (sseStream) metrics.watch.streams.dec();
+        // After the REST layer, req.url is the procedure path the call was forwarded to; a REST path
+        // served outside Connect (the SSE watch) is looked up in the route table.
+        const procedure = restPaths.get(pathOf(req.url)) ?? pathOf(req.url);
         const known = procedures.has(procedure);
         const [, service = "unknown", method = "unknown"] = known ? procedure.split("/") : [];
         const code =

@@ -51,7 +51,9 @@ export async function serviceOutcome(
   request: unknown,
 ): Promise<Outcome> {
   try {
-    return await service.list(principalFor(caller), request as JobsQueryRequest);
+    // The reference has no change feed: compare the page and the count (the cursor is watch's, tested there).
+    const { results, total_count } = await service.list(principalFor(caller), request as JobsQueryRequest);
+    return { results, total_count };
   } catch (error) {
     if (error instanceof SpaceOneError) return { error: error.status, message: error.message };
     throw error;

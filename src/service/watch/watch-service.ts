@@ -91,8 +91,9 @@ export class WatchService {
     if (snapshot) watcher.snapshot(snapshot.rows, snapshot.cursor);
     try {
       await this.hub.join(watcher);
-      // Without a snapshot, a first HEARTBEAT says the stream is live and gives a cursor at once.
-      if (!snapshot) yield { type: "HEARTBEAT", cursor: encodeCursor(watcher.after), matches: true };
+      // Without a snapshot, a first HEARTBEAT says the stream is live and gives a cursor at once: the
+      // starting one (the catch-up may already have queued later events behind it).
+      if (!snapshot) yield { type: "HEARTBEAT", cursor: encodeCursor(start), matches: true };
       for (;;) {
         const event = await watcher.next(signal);
         if (event === null) return;
