@@ -10,9 +10,13 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import xterm from "@xterm/headless";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import { JobInfo_ResourceGroup } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { EXIT } from "../src/cli/jobctl/exit-codes.js";
 import { parseFilter } from "../src/cli/jobctl/filters.js";
 import { runJobctl } from "../src/cli/jobctl/main.js";
@@ -87,11 +91,11 @@ interface Run {
 }
 
 /** jobctl in this process, as a pipe (no TTY) unless `tty` is given. */
-async function jobctl(
+function jobctl(
   args: string[],
   env: Record<string, string> = {},
   tty?: { columns: number },
-): Promise<Run> {
+): Promise<Run> & { peek(): string; stop(): void } {
   const capture = () => {
     const stream = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
     let text = "";
@@ -106,14 +110,19 @@ async function jobctl(
   };
   const out = capture();
   const err = capture();
-  const code = await runJobctl(args, {
-    stdout: out.stream,
-    stderr: err.stream,
-    env: { JOB_SERVICE_URL: server.url, TOKEN: admin, ...env },
-    now: () => NOW.getTime(),
-  });
-  await new Promise((r) => setImmediate(r));
-  return { code, stdout: out.text(), stderr: err.text() };
+  const stop = new AbortController();
+  const run = (async () => {
+    const code = await runJobctl(args, {
+      stdout: out.stream,
+      stderr: err.stream,
+      env: { JOB_SERVICE_URL: server.url, TOKEN: admin, ...env },
+      now: () => NOW.getTime(),
+      stop: stop.signal,
+    });
+    await new Promise((r) => setImmediate(r));
+    return { code, stdout: out.text(), stderr: err.text() };
+  })();
+  return Object.assign(run, { peek: () => out.text(), stop: () => stop.abort() });
 }
 
 describe("jobctl list", () => {
@@ -415,5 +424,122 @@ describe("jobctl get, events, cancel, create", () => {
       (await jobctl(["create", "-a", "ta-cli-2", "-o", "yaml"], { TOKEN: system })).stdout,
     );
     expect(domainJob).toMatchObject({ resource_group: "DOMAIN", workspace_id: "*", status: "PENDING" });
+  });
+});
+
+describe("jobctl wait and watch, with a worker moving a job", () => {
+  const lifecycleClient = () =>
+    createClient(JobLifecycle, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
+  const headers = () => ({ token: system, x_workspace_id: "ws-1" });
+  async function runningJob(): Promise<string> {
+    const client = lifecycleClient();
+    const job = await client.create(
+      {
+        trustedAccountId: `ta-live-${Math.random()}`,
+        workspaceId: "ws-1",
+        resourceGroup: JobInfo_ResourceGroup.WORKSPACE,
+      },
+      { headers: headers() },
+    );
+    await client.start({ jobId: job.jobId }, { headers: headers() });
+    return job.jobId;
+  }
+  const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("wait exits 0 when the job succeeds, 10 when it fails, 11 on timeout", async () => {
+    const client = lifecycleClient();
+    const ok = await runningJob();
+    const waiting = jobctl(["wait", ok, "--timeout", "30"]);
+    await later(300);
+    await client.succeed({ jobId: ok }, { headers: headers() });
+    const done = await waiting;
+    expect(done.stdout.trim()).toBe(`${ok} SUCCESS in 0s`);
+    expect(done.code).toBe(EXIT.ok);
+
+    const bad = await runningJob();
+    const failing = jobctl(["wait", bad, "-o", "json"]);
+    await later(300);
+    await client.fail({ jobId: bad, errorCode: "ERROR_X", errorMessage: "boom" }, { headers: headers() });
+    const failed = await failing;
+    expect(JSON.parse(failed.stdout)).toMatchObject({ job_id: bad, status: "FAILURE" });
+    expect(failed.code).toBe(EXIT.jobFailed);
+
+    const slow = await runningJob();
+    const timedOut = await jobctl(["wait", slow, "--timeout", "1"]);
+    expect(timedOut.stdout.trim()).toBe(`${slow} still IN_PROGRESS after 1s`);
+    expect(timedOut.code).toBe(EXIT.timedOut);
+  });
+
+  it("watch ID prints one line per change when not a terminal, and ends with the job", async () => {
+    const client = lifecycleClient();
+    const id = await runningJob();
+    const watching = jobctl(["watch", id]);
+    await later(400);
+    await client.report_progress(
+      {
+        jobId: id,
+        progressPercent: 40,
+        currentStep: "collecting",
+        recordsProcessed: 400,
+        recordsTotal: 1000,
+      },
+      { headers: headers() },
+    );
+    await later(300);
+    await client.succeed({ jobId: id }, { headers: headers() });
+    const run = await watching;
+    expect(run.code).toBe(EXIT.ok);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(new RegExp(`SNAPSHOT\\s+${id}\\s+IN_PROGRESS`));
+    expect(
+      lines.some((l) => new RegExp(`UPDATED\\s+${id}\\s+IN_PROGRESS\\s+40%\\s+collecting$`).test(l)),
+    ).toBe(true);
+    expect(lines.at(-1)).toMatch(new RegExp(`UPDATED\\s+${id}\\s+SUCCESS\\s+100%`));
+  });
+
+  it("watch -o json prints the events as JSON lines", async () => {
+    const client = lifecycleClient();
+    const id = await runningJob();
+    const watching = jobctl(["watch", id, "-o", "json"]);
+    await later(400);
+    await client.cancel({ jobId: id, reason: "stop" }, { headers: { token: admin } });
+    await client.fail({ jobId: id }, { headers: headers() });
+    const run = await watching;
+    const events = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ type: "SNAPSHOT", job: { job_id: id } });
+    expect(events.at(-1)).toMatchObject({ type: "UPDATED", job: { status: "CANCELED" } });
+    expect(run.code).toBe(EXIT.jobFailed);
+  });
+
+  it("on a terminal: a progress bar per running job, replaced by its result when it finishes", async () => {
+    const client = lifecycleClient();
+    const id = await runningJob();
+    const other = await runningJob();
+    const watching = jobctl(
+      ["watch", "--workspace", "ws-1", "--status", "IN_PROGRESS"],
+      {},
+      { columns: 140 },
+    );
+    await later(500);
+    await client.report_progress(
+      { jobId: id, progressPercent: 50, currentStep: "inventory", recordsProcessed: 500, recordsTotal: 1000 },
+      { headers: headers() },
+    );
+    await later(400);
+    const first = await watching.peek();
+    const screen = (await screenOf(first, 140, 20)).join("\n");
+    expect(screen).toMatch(new RegExp(`${id} .*50% \\| inventory \\| 500/1000 records`));
+    expect(screen).toMatch(new RegExp(`${other} .*0% \\| in_progress`));
+    await client.succeed({ jobId: id }, { headers: headers() });
+    await later(500);
+    const after = (await screenOf(await watching.peek(), 140, 20)).join("\n");
+    expect(after).toMatch(new RegExp(`✔ ${id} SUCCESS`));
+    expect(after).toMatch(new RegExp(`${other} .*0%`));
+    expect(after).not.toMatch(new RegExp(`${id} .*50% \\|`));
+    watching.stop();
+    expect((await watching).code).toBe(EXIT.ok);
   });
 });

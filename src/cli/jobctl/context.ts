@@ -8,6 +8,8 @@ export interface CliIo {
   readonly stderr: NodeJS.WriteStream;
   readonly env: NodeJS.ProcessEnv;
   readonly now: () => number;
+  /** Ends long-running commands (watch) as Ctrl-C does; for embedding and tests. */
+  readonly stop?: AbortSignal;
 }
 
 export interface CommandContext {

@@ -6,6 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { CommanderError } from "commander";
 import type { CliIo } from "./context.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
+import { ExitWith } from "./exit-with.js";
 import { buildProgram } from "./program.js";
 import { UsageError } from "./usage-error.js";
 
@@ -28,13 +29,6 @@ export async function runJobctl(argv: string[], io: CliIo): Promise<number> {
     const connectError = ConnectError.from(err);
     io.stderr.write(`jobctl: ${describe(connectError)}\n`);
     return exitCodeFor(connectError.code);
-  }
-}
-
-/** Thrown by a command to end with a given exit code after it has printed its result. */
-export class ExitWith extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
   }
 }
 

@@ -7,6 +7,8 @@ import { eventsCommand } from "./commands/events.js";
 import { getCommand } from "./commands/get.js";
 import { listCommand } from "./commands/list.js";
 import { statCommand } from "./commands/stat.js";
+import { waitCommand } from "./commands/wait.js";
+import { watchCommand } from "./commands/watch.js";
 import { DEFAULT_URL } from "./connection.js";
 import type { CliIo } from "./context.js";
 import { EXIT } from "./exit-codes.js";
@@ -37,13 +39,17 @@ Examples:
   export TOKEN=$(npm run -s token -- --domain domain-seed0001 --role DOMAIN_ADMIN)
   jobctl list --status FAILURE
   jobctl get job-4f2c9a1e07b3
-  jobctl stat failures-per-plugin`,
+  jobctl stat failures-per-plugin
+  jobctl watch --status IN_PROGRESS
+  jobctl wait job-4f2c9a1e07b3 && echo done`,
     );
   for (const command of [
     listCommand(io),
     getCommand(io),
     eventsCommand(io),
     statCommand(io),
+    watchCommand(io),
+    waitCommand(io),
     cancelCommand(io),
     createCommand(io),
     completionCommand(io, () => program),

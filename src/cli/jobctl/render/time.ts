@@ -35,5 +35,7 @@ export function shortDuration(totalSeconds: number): string {
 
 export function humanDuration(seconds: number | undefined): string {
   if (seconds === undefined || seconds === null || !Number.isFinite(seconds)) return "";
+  // Whole seconds: a job's duration in milliseconds is noise.
+  if (seconds < 60) return `${Math.round(seconds)}s`;
   return prettyMs(seconds * 1000, { secondsDecimalDigits: 0, unitCount: 2 });
 }
