@@ -257,6 +257,19 @@ describe("GET /metrics", () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(text).toMatch(/^process_resident_memory_bytes /m);
     expect(sample(text, "job_service_watch_streams")).toBe(1);
+    // Store calls are timed at the store interface, per operation.
+    expect(
+      sample(text, "job_service_db_statement_duration_seconds_count", {
+        backend: "sqlite",
+        operation: "get",
+      }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(text, "job_service_db_statement_duration_seconds_count", {
+        backend: "sqlite",
+        operation: "write",
+      }),
+    ).toBeGreaterThan(0);
     expect(sample(text, "job_service_waiters")).toBe(0);
     server.app.metrics.watch.streams.dec();
   });
@@ -285,6 +298,58 @@ describe("GET /metrics", () => {
     });
     expect(JSON.stringify(errors[0]?.err)).toMatch(/job_events/);
     expect(mine.find((l) => l.msg === "call")).toMatchObject({ code: "internal", level: 30 });
+  });
+});
+
+describe("watch streams and waiters", () => {
+  it("count open watch streams (Connect and SSE) and wait calls while they are open", async () => {
+    const lifecycle = createClient(
+      JobLifecycle,
+      createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    );
+    const system = { token: await server.systemToken("orchestrator"), x_workspace_id: "ws-1" };
+    const running = await lifecycle.create(
+      { trustedAccountId: "ta-waiters", workspaceId: "ws-1", resourceGroup: JobInfo_ResourceGroup.WORKSPACE },
+      { headers: system },
+    );
+    await lifecycle.start({ jobId: running.jobId }, { headers: system });
+    const stop = new AbortController();
+    const stream = (async () => {
+      try {
+        for await (const _ of lifecycle.watch(
+          { jobId: running.jobId },
+          { headers: { token }, signal: stop.signal },
+        )) {
+          // keep reading
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    const sse = new AbortController();
+    const sseResponse = await fetch(`${server.url}/identity/v2/job/watch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+      signal: sse.signal,
+    });
+    expect(sseResponse.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const waiting = lifecycle.wait({ jobId: running.jobId, timeoutSeconds: 2 }, { headers: { token } });
+    await new Promise((r) => setTimeout(r, 300));
+    const open = await scrape();
+    expect(sample(open, "job_service_watch_streams")).toBe(2);
+    expect(sample(open, "job_service_waiters")).toBe(1);
+    stop.abort();
+    sse.abort();
+    await stream;
+    await waiting;
+    await waitFor(() => lines.filter((l) => l.method === "watch").length >= 2);
+    const closed = await scrape();
+    expect(sample(closed, "job_service_watch_streams")).toBe(0);
+    expect(sample(closed, "job_service_waiters")).toBe(0);
+    expect(lines.find((l) => l.method === "watch" && l.protocol === "rest")).toMatchObject({
+      service: "spaceone.api.identity.v2.JobLifecycle",
+    });
   });
 });
 
