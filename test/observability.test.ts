@@ -90,8 +90,8 @@ describe("access log", () => {
         level: 30,
         msg: "call",
         protocol,
-        service: "spaceone.api.identity.v2.Job",
-        method: "get",
+        rpc_service: "spaceone.api.identity.v2.Job",
+        rpc_method: "get",
         code: "ok",
         caller: {
           domain_id: "domain-a",
@@ -125,7 +125,7 @@ describe("access log", () => {
     await waitFor(() => lines.some((l) => l.request_id === "req-rest-1"));
     expect(lines.find((l) => l.request_id === "req-rest-1")).toMatchObject({
       protocol: "rest",
-      method: "get",
+      rpc_method: "get",
       code: "not_found",
       status: 404,
       trace_id: traceId,
@@ -146,7 +146,7 @@ describe("access log", () => {
     await waitFor(() => lines.some((l) => l.request_id === id));
     const line = lines.find((l) => l.request_id === id);
     expect(line?.trace_id).toBeUndefined();
-    expect(line).toMatchObject({ code: "ok", method: "list" });
+    expect(line).toMatchObject({ code: "ok", rpc_method: "list" });
   });
 
   it("an unauthenticated call has no caller and code unauthenticated; no token reaches the log", async () => {
@@ -156,7 +156,7 @@ describe("access log", () => {
     ).rejects.toThrow();
     await waitFor(() => lines.some((l) => l.request_id === "req-anon"));
     const line = lines.find((l) => l.request_id === "req-anon");
-    expect(line).toMatchObject({ code: "unauthenticated", method: "list" });
+    expect(line).toMatchObject({ code: "unauthenticated", rpc_method: "list" });
     expect(line?.caller).toBeUndefined();
     const all = rawLog.join("");
     expect(all).not.toContain("not-a-valid-token-SECRET");
@@ -173,8 +173,8 @@ describe("access log", () => {
     await waitFor(() => lines.some((l) => l.request_id === "req-unknown"));
     expect(lines.find((l) => l.request_id === "req-unknown")).toMatchObject({
       protocol: "connect",
-      service: "unknown",
-      method: "unknown",
+      rpc_service: "unknown",
+      rpc_method: "unknown",
       code: "unimplemented",
       path: "/spaceone.api.identity.v2.Job/nope",
     });
@@ -343,12 +343,12 @@ describe("watch streams and waiters", () => {
     sse.abort();
     await stream;
     await waiting;
-    await waitFor(() => lines.filter((l) => l.method === "watch").length >= 2);
+    await waitFor(() => lines.filter((l) => l.rpc_method === "watch").length >= 2);
     const closed = await scrape();
     expect(sample(closed, "job_service_watch_streams")).toBe(0);
     expect(sample(closed, "job_service_waiters")).toBe(0);
-    expect(lines.find((l) => l.method === "watch" && l.protocol === "rest")).toMatchObject({
-      service: "spaceone.api.identity.v2.JobLifecycle",
+    expect(lines.find((l) => l.rpc_method === "watch" && l.protocol === "rest")).toMatchObject({
+      rpc_service: "spaceone.api.identity.v2.JobLifecycle",
     });
   });
 });

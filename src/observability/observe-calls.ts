@@ -103,8 +103,9 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
           {
             ...fields,
             protocol,
-            service: labels.service,
-            method: labels.method,
+            // Not `service`: pino's base fields already name this process's service.
+            rpc_service: labels.service,
+            rpc_method: labels.method,
             // A path that is not a served procedure: logged (bounded) so a typo can be found.
             ...(known || call.method ? {} : { path: path.slice(0, 200) }),
             code,
