@@ -6,13 +6,14 @@
 import cliProgress from "cli-progress";
 import type { JobJson } from "./job-columns.js";
 import type { Terminal } from "./terminal.js";
-import { humanDuration } from "./time.js";
+import { humanDuration, shortDuration } from "./time.js";
 
+/** A running job's bar and its first sighting, from which rate and ETA are averaged. */
 interface Tracked {
   readonly bar: cliProgress.SingleBar;
-  records: number;
-  at: number;
-  rate: number;
+  readonly percent0: number;
+  readonly records0: number;
+  readonly at0: number;
 }
 
 const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) : 0);
@@ -30,12 +31,12 @@ export class ProgressBoard {
     this.bars = new cliProgress.MultiBar(
       {
         stream,
-        format: `{job} ${p.cyan("{bar}")} {percentage}% | {step} | {records} | {rate} | ETA {eta_formatted}`,
-        barsize: Math.max(10, Math.min(30, terminal.width - 90)),
+        format: `{job} ${p.cyan("{bar}")} {percentage}% | {step} | {records} | {rate} | ETA {remaining}`,
+        // cli-progress cuts each line at the terminal width, counting colour codes: leave room.
+        barsize: Math.max(10, Math.min(30, terminal.width - 100)),
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
-        etaBuffer: 20,
         fps: 10,
         autopadding: true,
         forceRedraw: true,
@@ -58,28 +59,28 @@ export class ProgressBoard {
     }
     const percent = Math.floor(num(job.progress_percent));
     const records = num(job.records_processed);
-    const payload = (t: Tracked | undefined) => ({
-      job: job.job_id,
-      step: (job.current_step as string | undefined) || status.toLowerCase(),
-      records: job.records_total ? `${records}/${num(job.records_total)} records` : `${records} records`,
-      rate: t && t.rate > 0 ? `${t.rate.toFixed(1)}/s` : "-/s",
-    });
+    const now = this.now();
+    const payload = (t: Tracked | undefined) => {
+      const seconds = t ? (now - t.at0) / 1000 : 0;
+      const rate = t && seconds > 0 && records > t.records0 ? (records - t.records0) / seconds : 0;
+      const speed = t && seconds > 0 && percent > t.percent0 ? (percent - t.percent0) / seconds : 0;
+      return {
+        job: job.job_id,
+        step: (job.current_step as string | undefined) || status.toLowerCase(),
+        records: job.records_total ? `${records}/${num(job.records_total)} records` : `${records} records`,
+        rate: rate > 0 ? `${rate.toFixed(1)}/s` : "-/s",
+        remaining: speed > 0 ? shortDuration((100 - percent) / speed) : "-",
+      };
+    };
     if (!tracked) {
       const entry: Tracked = {
         bar: this.bars.create(100, percent, payload(undefined)),
-        records,
-        at: this.now(),
-        rate: 0,
+        percent0: percent,
+        records0: records,
+        at0: now,
       };
       this.jobs.set(job.job_id, entry);
       return;
-    }
-    const t = this.now();
-    if (records > tracked.records && t > tracked.at) {
-      const instant = ((records - tracked.records) * 1000) / (t - tracked.at);
-      tracked.rate = tracked.rate === 0 ? instant : 0.7 * tracked.rate + 0.3 * instant;
-      tracked.records = records;
-      tracked.at = t;
     }
     tracked.bar.update(percent, payload(tracked));
   }
