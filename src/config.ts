@@ -49,6 +49,10 @@ const schema = z.object({
   MAX_TIMEOUT_MS: positiveInt.default(30_000),
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  /** Serve `/metrics` on this port (on HOST) instead of the service's port; unset: same port. */
+  METRICS_PORT: port.optional(),
+  /** How long the job counts of `/metrics` (by status, domains) are reused before a recount. */
+  JOB_COUNTS_MAX_AGE_SECONDS: positiveInt.max(86_400).default(30),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /**
    * Who answers plain unary calls: `connect` (connect-node, as always) or `lean` (src/wire/unary/, the
@@ -133,6 +137,7 @@ export interface Config {
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly wireUnary: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
+  readonly metrics: MetricsConfig;
   readonly watch: WatchConfig;
   readonly limits: LimitsConfig;
   /** `["*"]` or the exact origins allowed. */
@@ -146,6 +151,12 @@ export interface IdentityConfig {
   readonly keyTtlMs: number;
   readonly timeoutMs: number;
   readonly token: string | undefined;
+}
+
+export interface MetricsConfig {
+  /** `METRICS_PORT`: `/metrics` is served there instead of on the service's port. */
+  readonly ownPort: number | undefined;
+  readonly jobCountsMaxAgeMs: number;
 }
 
 /** watch and wait (docs/watch.md). */
@@ -244,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           token: c.IDENTITY_TOKEN,
         }
       : undefined,
+    metrics: { ownPort: c.METRICS_PORT, jobCountsMaxAgeMs: c.JOB_COUNTS_MAX_AGE_SECONDS * SECOND },
     lifecycle: {
       duplicateWindowMs: c.JOB_DUPLICATE_WINDOW_SECONDS * SECOND,
       reaperIntervalMs: c.JOB_REAPER_INTERVAL_SECONDS * SECOND,

@@ -15,6 +15,8 @@ import { ensureLocalSecret } from "./auth/keys.js";
 import { createTokenVerifier, signToken } from "./auth/token.js";
 import { CONFIG_VARIABLES, type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
+import { instrumentPass } from "./observability/housekeeping-metrics.js";
+import { startMetricsServer } from "./observability/metrics-endpoint.js";
 import { startHousekeeping } from "./service/housekeeping.js";
 import { openDatabase } from "./storage/database.js";
 import { openStore } from "./storage/open-store.js";
@@ -72,6 +74,12 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     { url: server.url, database: config.databaseFile, jwt: config.jwt.algorithm, worker: role.workerIndex },
     "listening",
   );
+  // METRICS_PORT: /metrics on a port of its own (one process serves it; with WORKERS > 1, worker 0).
+  const metricsServer =
+    config.metrics.ownPort !== undefined && (role.workerIndex === null || role.workerIndex === 0)
+      ? await startMetricsServer(app.metrics, config.host, config.metrics.ownPort)
+      : undefined;
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listening");
   // No job stays stuck, and finished jobs do not pile up for ever (docs/lifecycle.md). One process
   // is enough, and two would only race each other for the same rows.
   const runsHousekeeping = role.workerIndex === null || role.workerIndex === 0;
@@ -81,12 +89,12 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
           {
             name: "reaper",
             intervalMs: config.lifecycle.reaperIntervalMs,
-            run: (signal) => app.reaper.run(signal),
+            run: instrumentPass(app.metrics, "reaper", (signal) => app.reaper.run(signal)),
           },
           {
             name: "retention",
             intervalMs: config.lifecycle.retentionIntervalMs,
-            run: (signal) => app.retention.run(signal),
+            run: instrumentPass(app.metrics, "retention", (signal) => app.retention.run(signal)),
           },
         ]
       : [],
@@ -114,6 +122,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     // in-flight calls finish instead of cancelling them all at once.
     const abortTimer = setTimeout(() => shutdown.abort(), Math.floor(config.shutdownGraceMs * 0.8));
     await server.close();
+    await metricsServer?.close();
     clearTimeout(abortTimer);
     // Before the database closes: a pass stops between batches, and no timer fires on a closed DB.
     await housekeeping.stop();

@@ -28,7 +28,7 @@ import type { StatRequest } from "../service/job-stat.js";
 import type { JobView } from "../service/job-view.js";
 import { requestJson } from "./request-json.js";
 
-const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
+export const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
   description: "authenticated caller",
 });
 
