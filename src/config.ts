@@ -33,6 +33,12 @@ const schema = z.object({
    */
   DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /**
+   * Worker threads (each with its own read-only SQLite connection) that run list and stat, so a long
+   * query never blocks other calls and a deadline can stop it; 0 runs them on the main thread.
+   * Default 0 for now: see docs/design.md "Heavy reads off the event loop".
+   */
+  DATABASE_READ_WORKERS: nonNegativeInt.max(64).default(0),
+  /**
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.
    */
@@ -121,6 +127,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseFile: string;
   readonly databaseBusyTimeoutMs: number;
+  /** SQLite read worker threads for list and stat (0: main thread). */
+  readonly databaseReadWorkers: number;
   /** Server processes (resolved: `auto` is the CPU count). */
   readonly workers: number;
   readonly jwt: {
@@ -230,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseFile: path.resolve(c.DATABASE_FILE ?? path.join(dataDir, "jobs.db")),
     databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
+    databaseReadWorkers: c.DATABASE_READ_WORKERS,
     workers: c.WORKERS === "auto" ? os.availableParallelism() : c.WORKERS,
     jwt: {
       algorithm: c.JWT_ALGORITHM,

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config.js";
 import { openDatabase } from "./database.js";
+import { SqliteReadPool } from "./sqlite/read-pool.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { JobStore } from "./store.js";
 
@@ -14,9 +15,20 @@ export interface OpenStoreOptions {
 
 /** Open (and migrate) the configured database. `close()` on the store releases everything. */
 export async function openStore(
-  config: Pick<Config, "databaseFile" | "databaseBusyTimeoutMs">,
+  config: Pick<Config, "databaseFile" | "databaseBusyTimeoutMs" | "databaseReadWorkers" | "maxTimeoutMs">,
   options: OpenStoreOptions = {},
 ): Promise<JobStore> {
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs });
-  return new SqliteStore(db, { now: options.now, ownsConnection: true });
+  // Heavy reads go to worker threads with their own connections (an in-memory database has no file
+  // to share, so it keeps them on the main thread).
+  const reader =
+    config.databaseReadWorkers > 0 && config.databaseFile !== ":memory:"
+      ? new SqliteReadPool({
+          file: config.databaseFile,
+          size: config.databaseReadWorkers,
+          busyTimeoutMs: config.databaseBusyTimeoutMs,
+          maxTimeMs: config.maxTimeoutMs,
+        })
+      : undefined;
+  return new SqliteStore(db, { now: options.now, ownsConnection: true, reader });
 }
