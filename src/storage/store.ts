@@ -1,0 +1,201 @@
+/**
+ * The one interface the service layer reads and writes jobs through. Every backend (SQLite in
+ * `sqlite/`, PostgreSQL in `dialect/postgres/`) implements it; the service never sees a driver, a
+ * dialect name or a driver error code.
+ *
+ * Rules every implementation keeps:
+ * - Every method returns a Promise. Reads take `ReadOptions` (an AbortSignal and/or a deadline);
+ *   a read still running at its deadline is stopped and rejects with a `SpaceOneError` whose code
+ *   is `deadline_exceeded`; nothing else notices.
+ * - Failures reach the caller as `SpaceOneError`s (`unavailable`, `deadline_exceeded`,
+ *   `resource_exhausted`) classified by the dialect (`Dialect.classifyError`); a retryable failure is
+ *   `unavailable`. "The idempotency key is taken" is a typed result (`InsertResult`), never an error.
+ * - A `write()` runs its callback in one transaction with the write lock (SQLite: BEGIN IMMEDIATE;
+ *   PostgreSQL: row locks / conditional updates). Transactions of concurrent callers never
+ *   interleave on one connection. The callback may be run more than once when the backend retries a
+ *   transient failure (serialization failure, failover): it must do nothing but call `tx` methods
+ *   and compute from their answers.
+ * - Every write transaction that changes a job appends one `job_changes` row per changed job (the
+ *   change feed, `ChangeFeed`); `tx` methods record this themselves, callers cannot forget it.
+ */
+import type { Condition, ListQuery } from "../query/ast.js";
+import type { StatQuery } from "../query/stat-ast.js";
+import type { StatResultShape } from "./compile-stat.js";
+import type { JobEventRow, JobRow, JobTombstoneRow } from "./schema.js";
+
+/** How long a read may run. The earlier of `deadline` and an abort of `signal` ends it. */
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+  /** Epoch milliseconds (Date.now() scale). */
+  readonly deadline?: number;
+}
+
+/** A position in the change feed: the id of the last `job_changes` row a reader has seen. 0 = before all. */
+export type ChangeCursor = number;
+
+export interface ListRequest extends ListQuery {
+  /** The most rows a request without page.limit may return; more is an error the caller raises. */
+  readonly unpagedMax: number;
+}
+
+/**
+ * A page and its total, read from one snapshot, and the change-feed head of that snapshot: a
+ * watcher that starts from `cursor` misses no change made after the page was read.
+ */
+export type ListResult =
+  | { readonly kind: "ok"; readonly rows: JobRow[]; readonly total: number; readonly cursor: ChangeCursor }
+  | { readonly kind: "too_many"; readonly total: number; readonly cursor: ChangeCursor };
+
+export interface StatOptions {
+  /** The most rows a stat without page.limit may return (MAX_PAGE_SIZE). */
+  readonly maxRows: number;
+}
+
+/** The raw answer of a stat pipeline; the service decodes rows by `shape`. */
+export interface StatResult {
+  readonly rows: Record<string, unknown>[];
+  /** `total_count`, only when the request is paged. */
+  readonly total: number | null;
+  readonly shape: StatResultShape;
+  /** Without page.limit: the most rows the caller may return; `rows` holds one more when there are more. */
+  readonly cap: number | null;
+}
+
+/** Columns a lifecycle write may set (never the id, the owner, the version or the generated duration). */
+export type JobPatch = Partial<
+  Omit<
+    JobRow,
+    | "seq"
+    | "job_id"
+    | "domain_id"
+    | "workspace_id"
+    | "trusted_account_id"
+    | "created_at"
+    | "idempotency_key"
+    | "version"
+    | "duration_seconds"
+  >
+>;
+
+/** A job to insert: everything but the generated columns. */
+export type NewJob = Omit<JobRow, "seq" | "version" | "duration_seconds">;
+
+export type NewJobEvent = Omit<JobEventRow, "id" | "seq">;
+
+/**
+ * An idempotent insert's outcome. `key_taken`: a job with the same (domain, workspace,
+ * idempotency_key) exists (possibly committed by another instance a moment ago); nothing was written
+ * and the transaction is still usable (the caller reads that job with `findByIdempotencyKey`).
+ */
+export type InsertResult =
+  | { readonly kind: "inserted"; readonly row: JobRow }
+  | { readonly kind: "key_taken" };
+
+/** A finished job the retention may purge: what its tombstone keeps. */
+export type PurgeCandidate = Pick<
+  JobTombstoneRow,
+  "job_id" | "domain_id" | "workspace_id" | "status" | "finished_at"
+>;
+
+export interface StaleCutoffs {
+  /** PENDING jobs created before this. */
+  readonly pendingBefore: string;
+  /** IN_PROGRESS jobs whose last heartbeat (or start, or creation) is before this. */
+  readonly heartbeatBefore: string;
+  /** IN_PROGRESS jobs whose cancel was requested before this. */
+  readonly cancelRequestedBefore: string;
+}
+
+/** The reads and writes allowed inside `JobStore.write()`. Valid only until the callback's promise settles. */
+export interface WriteTx {
+  /** One job by id within a scope (extra conditions ANDed), read under the transaction's lock. */
+  find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined>;
+  /** The job an idempotency key created in a (domain, workspace); keys of other workspaces are invisible. */
+  findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Promise<JobRow | undefined>;
+  /** True if the id belongs to a job or to a purged job's tombstone (a new job must not reuse it). */
+  idTaken(jobId: string): Promise<boolean>;
+  /** Insert a job (change feed: `created`). A taken idempotency key is `key_taken`, not an error. */
+  insert(row: NewJob): Promise<InsertResult>;
+  /**
+   * Apply a patch and bump the version, on the condition that the version is still `version`
+   * (change feed: `updated`). A lost race rejects with `ERROR_VERSION_MISMATCH` (`aborted`).
+   */
+  update(jobId: string, version: number, patch: JobPatch): Promise<JobRow>;
+  /** Append an event with the job's next sequence number (the change row carries that seq). */
+  appendEvent(event: NewJobEvent): Promise<JobEventRow>;
+  /** Other IN_PROGRESS jobs of a trusted account in a workspace (the duplicate rule). */
+  runningFor(
+    job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id" | "trusted_account_id">,
+  ): Promise<JobRow[]>;
+  /** Unfinished jobs the reaper must finish, oldest first, at most `limit`, locked for this transaction. */
+  stale(cutoffs: StaleCutoffs, limit: number): Promise<JobRow[]>;
+  /** Finished jobs that finished before `before`, oldest first, at most `limit`, locked for this transaction. */
+  purgeCandidates(before: string, limit: number): Promise<PurgeCandidate[]>;
+  /** Replace jobs by tombstones; their events go with them (change feed: `deleted`). */
+  purge(candidates: readonly PurgeCandidate[], purgedAt: string): Promise<void>;
+  /** Delete up to `limit` tombstones written before `before`; returns how many. */
+  dropTombstones(before: string, limit: number): Promise<number>;
+  /** Delete up to `limit` change-feed rows created before `before`; returns how many. */
+  dropChanges(before: string, limit: number): Promise<number>;
+}
+
+/** One row of the change feed. `id` order is commit order. */
+export interface JobChange {
+  readonly id: ChangeCursor;
+  readonly job_id: string;
+  readonly domain_id: string;
+  readonly workspace_id: string;
+  readonly kind: "created" | "updated" | "deleted";
+  /** The `job_events.seq` the change wrote, or null (a progress report without an event, a delete). */
+  readonly event_seq: number | null;
+  readonly created_at: string;
+}
+
+/**
+ * The change feed (the watch/wait API builds on it): every committed job change, in commit order.
+ * A cursor older than `oldestChange()` has expired (retention dropped what followed it).
+ */
+export interface ChangeFeed {
+  /** Changes with id > afterId, in id order, at most `limit`. */
+  changesAfter(afterId: ChangeCursor, limit: number, options?: ReadOptions): Promise<JobChange[]>;
+  /** The id of the newest committed change (0 when there is none). */
+  changeHead(): Promise<ChangeCursor>;
+  /** The id of the oldest change still kept, or null when the feed is empty. */
+  oldestChange(): Promise<ChangeCursor | null>;
+  /** The current rows of these jobs (missing ids are left out), for fanning changes out. */
+  jobsByIds(ids: readonly string[], options?: ReadOptions): Promise<JobRow[]>;
+  /**
+   * Call `listener` with the new head after each write transaction of THIS process commits (other
+   * instances' changes are seen by reading the feed). Cheap and synchronous; returns an unsubscribe.
+   * A listener must not throw; it is called after the writer's promise is resolved or soon after.
+   */
+  onCommit(listener: (head: ChangeCursor) => void): () => void;
+}
+
+/** Everything the service layer needs from storage. */
+export interface JobStore extends ChangeFeed {
+  /** One job by id within a scope (extra conditions ANDed). A cheap point lookup. */
+  get(jobId: string, scope: readonly Condition[], options?: ReadOptions): Promise<JobRow | undefined>;
+  /** A page, its total and the change-feed cursor, from one snapshot. */
+  list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
+  /** Run a stat pipeline (rows and, when paged, the total from one snapshot). */
+  stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult>;
+  /** Delete one job by id within a scope (change feed: `deleted`); true if a job was deleted. */
+  delete(jobId: string, scope: readonly Condition[]): Promise<boolean>;
+  /** The tombstone of a purged job, within a scope (the same conditions as a job lookup). */
+  tombstone(
+    jobId: string,
+    scope: readonly Condition[],
+    options?: ReadOptions,
+  ): Promise<JobTombstoneRow | undefined>;
+  /** A job's events oldest first, or undefined when the job is not in `scope` (one snapshot). */
+  events(
+    jobId: string,
+    scope: readonly Condition[],
+    options?: ReadOptions,
+  ): Promise<JobEventRow[] | undefined>;
+  /** Run `fn` in one write transaction (see the file comment). Resolves after the commit. */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /** Finish queued work and release connections and worker threads. */
+  close(): Promise<void>;
+}
