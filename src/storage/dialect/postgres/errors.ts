@@ -84,3 +84,9 @@ export function classifyPostgresError(err: unknown): SpaceOneError | null {
     return errors.unavailable("the service is shutting down");
   return null;
 }
+
+/** True for a unique violation of the named constraint or index (SQLSTATE 23505). */
+export function isUniqueViolationOf(err: unknown, constraint: string): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === "23505" && e.constraint === constraint;
+}

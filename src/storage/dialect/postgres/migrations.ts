@@ -114,6 +114,44 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         created_at   timestamptz NOT NULL
       );
       CREATE INDEX job_changes_by_created ON job_changes (created_at);
+
+      -- Helpers the dialect (postgres-dialect.ts) uses where a value is needed as text or JSON:
+      -- overloaded by argument type, so a timestamptz becomes ISO-8601 with milliseconds and Z, as
+      -- SQLite stores it. SQL functions: PostgreSQL inlines them into the query.
+      CREATE FUNCTION job_text(v timestamptz) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT to_char(v AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
+      CREATE FUNCTION job_text(v text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v $$;
+      CREATE FUNCTION job_text(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT v #>> '{}' $$;
+      CREATE FUNCTION job_text(v double precision) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT v::text $$;
+      CREATE FUNCTION job_text(v bigint) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v::text $$;
+      CREATE FUNCTION job_text(v integer) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v::text $$;
+
+      CREATE FUNCTION job_json(v timestamptz) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT to_jsonb(job_text(v)) $$;
+      CREATE FUNCTION job_json(v text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_jsonb(v) $$;
+      CREATE FUNCTION job_json(v double precision) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT to_jsonb(v) $$;
+      CREATE FUNCTION job_json(v bigint) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_jsonb(v) $$;
+      CREATE FUNCTION job_json(v integer) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_jsonb(v) $$;
+      CREATE FUNCTION job_json(v boolean) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_jsonb(v) $$;
+      CREATE FUNCTION job_json(v jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v $$;
+
+      -- A datetime from a column or from an ISO-8601 string inside options; NULL for anything else
+      -- (as SQLite's strftime answers NULL for a value that is not a date).
+      CREATE FUNCTION job_ts(v timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v $$;
+      CREATE FUNCTION job_ts(v text) RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+        BEGIN
+          IF v IS NULL OR v !~ '^d{4}-dd-dd([T ]dd:dd(:dd(.d{1,9})?)?)?(Z|[+-]dd:dd)?$' THEN
+            RETURN NULL;
+          END IF;
+          RETURN (CASE WHEN v ~ '(Z|[+-]dd:dd)$' THEN v ELSE v || 'Z' END)::timestamptz;
+        EXCEPTION WHEN others THEN
+          RETURN NULL;
+        END $$;
+      CREATE FUNCTION job_ts(v jsonb) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT CASE WHEN jsonb_typeof(v) = 'string' THEN job_ts(v #>> '{}') END $$;
     `,
   },
 ];

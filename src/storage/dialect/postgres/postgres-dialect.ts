@@ -1,0 +1,232 @@
+/**
+ * The PostgreSQL dialect: everything the query compilers need that PostgreSQL spells differently
+ * from SQLite (dialect.ts says what each piece means). JSON documents are `jsonb`; datetimes are
+ * `timestamptz` and become ISO-8601 text (milliseconds, `Z`) wherever the compilers use them as text
+ * or JSON, through the overloaded SQL helpers `job_text`, `job_json` and `job_ts` (migrations.ts),
+ * which PostgreSQL picks by argument type and inlines.
+ *
+ * Text is compared in the "C" collation (byte order, ASCII-only case folding), as SQLite does.
+ * Every path segment, value and pattern is a bound parameter.
+ */
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type SqlBool,
+  sql,
+} from "kysely";
+import type { JobsDatabase } from "../../schema.js";
+import type { Comparator, DatePart, Dialect, Expr, JsonKind, OrderTerm, StorageFailure } from "../dialect.js";
+import { classifyPostgresError, isUniqueViolationOf } from "./errors.js";
+
+const COMPARATORS: Readonly<Record<Comparator, string>> = { lt: "<", lte: "<=", gt: ">", gte: ">=" };
+
+/** A Kysely instance that only compiles PostgreSQL (`$1` placeholders); the store executes. */
+const builder = new Kysely<JobsDatabase>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});
+
+/** The value at `path`: one `->` per segment, each a bound text key (never an array index). */
+function at(doc: Expr, path: readonly string[]): Expr {
+  let expr = doc;
+  for (const segment of path) expr = sql`(${expr} -> ${segment}::text)`;
+  return expr;
+}
+
+function typeOf(value: Expr): Expr {
+  return sql`jsonb_typeof(${value})`;
+}
+
+/** The text of a JSON string (or any scalar) in the "C" collation. */
+function textOf(value: Expr): Expr {
+  return sql`((${value} #>> '{}') COLLATE "C")`;
+}
+
+let aliasCounter = 0;
+/** A fresh alias for a nested element scan (aliases only need to be unique within a statement). */
+function freshAlias(): string {
+  aliasCounter = (aliasCounter + 1) % 1_000_000;
+  return `__pg${aliasCounter}`;
+}
+
+/** strftime directive -> PostgreSQL expression over a `timestamp` (UTC) value. */
+function directive(d: string, ts: Expr): Expr {
+  switch (d) {
+    case "Y":
+      return sql`to_char(${ts}, 'YYYY')`;
+    case "m":
+      return sql`to_char(${ts}, 'MM')`;
+    case "d":
+      return sql`to_char(${ts}, 'DD')`;
+    case "H":
+      return sql`to_char(${ts}, 'HH24')`;
+    case "M":
+      return sql`to_char(${ts}, 'MI')`;
+    case "S":
+      return sql`to_char(${ts}, 'SS')`;
+    case "j":
+      return sql`to_char(${ts}, 'DDD')`;
+    case "V":
+      return sql`to_char(${ts}, 'IW')`;
+    case "G":
+      return sql`to_char(${ts}, 'IYYY')`;
+    case "u":
+      return sql`to_char(${ts}, 'ID')`;
+    case "U":
+      // Week of year, weeks start on Sunday, days before the first Sunday are week 00 (strftime %U).
+      return sql`lpad(((extract(doy FROM ${ts})::int + 6 - extract(dow FROM ${ts})::int) / 7)::text, 2, '0')`;
+    case "%":
+      return sql`'%'`;
+    default:
+      throw new Error(`date_format directive %${d} reached the PostgreSQL dialect unvalidated`);
+  }
+}
+
+export const postgresDialect: Dialect = {
+  name: "postgres",
+  builder,
+
+  true: sql<SqlBool>`TRUE`,
+  false: sql<SqlBool>`FALSE`,
+  notTrue: (expr) => sql<SqlBool>`(NOT coalesce(${expr}, FALSE))`,
+  // Numbers as float8 so an integer column compares with 1.5 (as SQLite compares any number).
+  scalar: (value) => (typeof value === "number" ? sql`${value}::float8` : value),
+  boolValue: (expr) => sql`(${expr})`,
+
+  jsonAt: (doc, path) => sql`nullif(${at(doc, path)}, 'null'::jsonb)`,
+  jsonScalarAt: (doc, path) => sql`nullif(${at(doc, path)}, 'null'::jsonb)`,
+  jsonNumberAt: (doc, path) => {
+    const v = at(doc, path);
+    return sql`(CASE WHEN ${typeOf(v)} = 'number' THEN (${v})::float8 END)`;
+  },
+  jsonIs: (doc, path, kinds: readonly JsonKind[]) =>
+    sql<SqlBool>`(${typeOf(at(doc, path))} IN (${sql.join(kinds.map((k) => sql`${k}::text`))}))`,
+  jsonExists: (doc, path) => sql<SqlBool>`(${at(doc, path)} IS NOT NULL)`,
+  jsonEquals: (doc, path, value) => sql<SqlBool>`(${at(doc, path)} = ${JSON.stringify(value)}::jsonb)`,
+  jsonCompare: (doc, path, op, value) => {
+    const v = at(doc, path);
+    const token = sql.raw(COMPARATORS[op]);
+    if (typeof value === "number")
+      return sql<SqlBool>`(${typeOf(v)} = 'number' AND (${v})::numeric ${token} ${String(value)}::numeric)`;
+    if (typeof value === "boolean")
+      return sql<SqlBool>`(${typeOf(v)} = 'boolean' AND (${v})::boolean ${token} ${value}::boolean)`;
+    return sql<SqlBool>`(${typeOf(v)} = 'string' AND ${textOf(v)} ${token} (${value}::text COLLATE "C"))`;
+  },
+  jsonAnyElement: (doc, path, test) => {
+    const v = at(doc, path);
+    const alias = freshAlias();
+    const element = sql.id(alias, "value");
+    return sql<SqlBool>`(${typeOf(v)} = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(${v}) AS ${sql.id(
+      alias,
+    )}("value") WHERE ${test(element)}))`;
+  },
+  jsonSortTerms: (doc, path, desc) => {
+    const v = at(doc, path);
+    const t = typeOf(v);
+    // Mongo's type order: missing/null, numbers, strings, objects, lists, booleans.
+    const rank = sql`(CASE ${t} WHEN 'number' THEN 1 WHEN 'string' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'boolean' THEN 5 ELSE 0 END)`;
+    return [
+      { expr: rank, desc },
+      { expr: sql`(CASE WHEN ${t} = 'number' THEN (${v})::numeric END)`, desc },
+      { expr: sql`(CASE WHEN ${t} = 'string' THEN ${textOf(v)} END)`, desc },
+      { expr: sql`(CASE WHEN ${t} = 'boolean' THEN (${v})::boolean END)`, desc },
+    ];
+  },
+
+  toJson: (value) => sql`job_json(${value})`,
+  eachElement: (doc, path, alias) => {
+    const v = at(doc, path);
+    return sql`jsonb_array_elements(CASE coalesce(${typeOf(v)}, 'null') WHEN 'array' THEN ${v} WHEN 'null' THEN '[]'::jsonb ELSE jsonb_build_array(${v}) END) WITH ORDINALITY AS ${sql.id(
+      alias,
+    )}("value", "idx")`;
+  },
+  eachMember: (doc, alias) =>
+    sql`jsonb_each(CASE WHEN ${typeOf(doc)} = 'object' THEN ${doc} ELSE '{}'::jsonb END) WITH ORDINALITY AS ${sql.id(
+      alias,
+    )}("key", "value", "idx")`,
+  jsonReplaceAt: (doc, path, value) =>
+    path.length === 0
+      ? sql`coalesce(${value}, 'null'::jsonb)`
+      : sql`jsonb_set(${doc}, ${[...path]}::text[], coalesce(${value}, 'null'::jsonb))`,
+  jsonArrayAgg: (value, options = {}) => {
+    const distinct = options.distinct ? sql`DISTINCT ` : sql``;
+    const order =
+      options.order && options.order.length > 0
+        ? sql` ORDER BY ${postgresDialect.orderList(options.order)}`
+        : sql``;
+    const filter = options.where ? sql` FILTER (WHERE ${options.where})` : sql``;
+    // jsonb_agg of no rows is NULL; SQLite's json_group_array is [].
+    return sql`coalesce(jsonb_agg(${distinct}${value}${order})${filter}, '[]'::jsonb)`;
+  },
+  jsonObjectAgg: (key, value) =>
+    sql`coalesce(jsonb_object_agg(${key}, ${value}) FILTER (WHERE ${key} IS NOT NULL), '{}'::jsonb)`,
+  jsonObject: (pairs) => {
+    if (pairs.length === 0) return sql`'{}'::jsonb`;
+    // jsonb_build_object takes at most 100 arguments: 50 pairs per call, joined with ||.
+    const chunks: Expr[] = [];
+    for (let i = 0; i < pairs.length; i += 50) {
+      const args = pairs.slice(i, i + 50).map(([name, value]) => sql`${name}::text, ${value}`);
+      chunks.push(sql`jsonb_build_object(${sql.join(args)})`);
+    }
+    return chunks.length === 1 ? (chunks[0] as Expr) : sql`(${sql.join(chunks, sql` || `)})`;
+  },
+  arraySize: (doc) => sql`(CASE WHEN ${typeOf(doc)} = 'array' THEN jsonb_array_length(${doc}) END)`,
+  arraySum: (doc) =>
+    sql`(CASE ${typeOf(doc)} WHEN 'array' THEN (SELECT coalesce(sum(("__x")::float8), 0) FROM jsonb_array_elements(${doc}) AS "__s"("__x") WHERE jsonb_typeof("__x") = 'number') WHEN 'number' THEN (${doc})::float8 ELSE 0 END)`,
+  arrayToObject: (doc) =>
+    sql`(CASE WHEN ${typeOf(doc)} = 'array' THEN (SELECT coalesce(jsonb_object_agg("__k", coalesce("__v", 'null'::jsonb) ORDER BY "__i"), '{}'::jsonb) FROM (SELECT CASE jsonb_typeof("__x") WHEN 'array' THEN "__x" ->> 0 ELSE "__x" ->> 'k' END AS "__k", CASE jsonb_typeof("__x") WHEN 'array' THEN "__x" -> 1 ELSE "__x" -> 'v' END AS "__v", "__i" FROM jsonb_array_elements(${doc}) WITH ORDINALITY AS "__a"("__x", "__i") WHERE jsonb_typeof("__x") IN ('array', 'object')) AS "__p" WHERE "__k" IS NOT NULL) END)`,
+  objectToArray: (doc) =>
+    sql`(CASE WHEN ${typeOf(doc)} = 'object' THEN (SELECT coalesce(jsonb_agg(jsonb_build_object('k', "__m"."key", 'v', "__m"."value") ORDER BY "__m"."idx"), '[]'::jsonb) FROM jsonb_each(${doc}) WITH ORDINALITY AS "__m"("key", "value", "idx")) END)`,
+  jsonText: (doc) => sql`(${doc})::text`,
+
+  // Mongo's null order: NULLs first ascending, last descending (PostgreSQL's default is the opposite).
+  orderList: (terms: readonly OrderTerm[]) =>
+    sql.join(
+      terms.map((t) => {
+        const nulls = t.nullsLast || t.desc ? "NULLS LAST" : "NULLS FIRST";
+        return sql`${t.expr} ${sql.raw(t.desc ? "DESC" : "ASC")} ${sql.raw(nulls)}`;
+      }),
+    ),
+
+  containsCI: (expr, needle) =>
+    sql<SqlBool>`(strpos(lower(job_text(${expr}) COLLATE "C"), lower(${needle}::text COLLATE "C")) > 0)`,
+  // The parser admits only the portable pattern subset, on which `~*` and JavaScript's /i agree.
+  regexMatches: (expr, pattern) => sql<SqlBool>`((job_text(${expr}) COLLATE "C") ~* ${pattern}::text)`,
+
+  datePart: (part: DatePart, value) =>
+    sql`extract(${sql.raw(part)} FROM job_ts(${value}) AT TIME ZONE 'UTC')::integer`,
+  formatDatetime: (format, value) => {
+    const ts = sql`(job_ts(${value}) AT TIME ZONE 'UTC')`;
+    const parts: Expr[] = [];
+    let literal = "";
+    for (let i = 0; i < format.length; i++) {
+      const ch = format[i] as string;
+      if (ch === "%" && i + 1 < format.length) {
+        if (literal) parts.push(sql`${literal}::text`);
+        literal = "";
+        parts.push(directive(format[i + 1] as string, ts));
+        i++;
+      } else literal += ch;
+    }
+    if (literal) parts.push(sql`${literal}::text`);
+    // NULL when the value is not a datetime (any part NULL makes the whole NULL, as strftime).
+    return sql`(CASE WHEN job_ts(${value}) IS NOT NULL THEN (${sql.join(parts, sql` || `)}) END)`;
+  },
+
+  classifyError: (error): StorageFailure | null => {
+    if (isUniqueViolationOf(error, "jobs_by_idempotency_key")) return { kind: "key_taken" };
+    const classified = classifyPostgresError(error);
+    if (!classified) return null;
+    const kind = classified.status;
+    if (kind === "deadline_exceeded" || kind === "resource_exhausted" || kind === "unavailable")
+      return { kind, message: classified.message };
+    return null;
+  },
+};
