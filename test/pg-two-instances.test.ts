@@ -76,23 +76,42 @@ describePostgres("two instances on one PostgreSQL database", () => {
 
   const create = (on: Instance, trustedAccountId: string, idempotencyKey?: string) =>
     on.lifecycle.create(
-      { trustedAccountId, resourceGroup: JobInfo_ResourceGroup.WORKSPACE, workspaceId: "ws-1", idempotencyKey },
+      {
+        trustedAccountId,
+        resourceGroup: JobInfo_ResourceGroup.WORKSPACE,
+        workspaceId: "ws-1",
+        idempotencyKey,
+      },
       { headers },
     );
 
   it("walks a job's lifecycle with every call on the other instance", async () => {
     const created = await create(a, "ta-walk");
-    const started = await b.lifecycle.start({ jobId: created.jobId, expectedVersion: created.version }, { headers });
-    const reported = await a.lifecycle.report_progress({ jobId: created.jobId, recordsProcessed: 10 }, { headers });
-    const cancel = await b.lifecycle.cancel({ jobId: created.jobId, reason: "stop" }, { headers: adminHeaders });
+    const started = await b.lifecycle.start(
+      { jobId: created.jobId, expectedVersion: created.version },
+      { headers },
+    );
+    const reported = await a.lifecycle.report_progress(
+      { jobId: created.jobId, recordsProcessed: 10 },
+      { headers },
+    );
+    const cancel = await b.lifecycle.cancel(
+      { jobId: created.jobId, reason: "stop" },
+      { headers: adminHeaders },
+    );
     expect(cancel.cancelRequestedAt).toBeTruthy();
     const seenOnA = await a.jobs.get({ jobId: created.jobId }, { headers });
     expect(seenOnA.version).toBe(cancel.version);
-    const confirmed = await a.lifecycle.fail({ jobId: created.jobId, errorCode: "ERROR_JOB_CANCELED" }, { headers });
+    const confirmed = await a.lifecycle.fail(
+      { jobId: created.jobId, errorCode: "ERROR_JOB_CANCELED" },
+      { headers },
+    );
     expect(confirmed.status).toBe(JobInfo_Status.CANCELED);
     const seenOnB = await b.jobs.get({ jobId: created.jobId }, { headers });
     expect(seenOnB.status).toBe(JobInfo_Status.CANCELED);
-    expect([created.version, started.version, reported.version, cancel.version, confirmed.version]).toEqual([1, 2, 3, 4, 5]);
+    expect([created.version, started.version, reported.version, cancel.version, confirmed.version]).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
     const events = await b.lifecycle.list_events({ jobId: created.jobId }, { headers });
     expect(events.results.map((e) => e.action)).toEqual(["create", "start", "cancel_request", "fail"]);
   });
@@ -124,7 +143,10 @@ describePostgres("two instances on one PostgreSQL database", () => {
     const current = (await b.jobs.get({ jobId: created.jobId }, { headers })).version;
     const outcomes = await Promise.allSettled(
       Array.from({ length: 6 }, (_, i) =>
-        (i % 2 === 0 ? a : b).lifecycle.cancel({ jobId: created.jobId, expectedVersion: current }, { headers: adminHeaders }),
+        (i % 2 === 0 ? a : b).lifecycle.cancel(
+          { jobId: created.jobId, expectedVersion: current },
+          { headers: adminHeaders },
+        ),
       ),
     );
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
@@ -147,7 +169,10 @@ describePostgres("two instances on one PostgreSQL database", () => {
           const started = await pick().lifecycle.start({ jobId: created.jobId }, { headers });
           acked.set(created.jobId, { version: started.version, records: 0 });
           for (let i = 1; i <= 5; i++) {
-            const r = await pick().lifecycle.report_progress({ jobId: created.jobId, recordsProcessed: i }, { headers });
+            const r = await pick().lifecycle.report_progress(
+              { jobId: created.jobId, recordsProcessed: i },
+              { headers },
+            );
             acked.set(created.jobId, { version: r.version, records: i });
             writes++;
           }
