@@ -20,6 +20,7 @@ import {
 import type { JobsDatabase } from "../../schema.js";
 import type { Comparator, DatePart, Dialect, Expr, JsonKind, OrderTerm, StorageFailure } from "../dialect.js";
 import { classifyPostgresError, isUniqueViolationOf } from "./errors.js";
+import { portableRegex } from "./regex.js";
 
 const COMPARATORS: Readonly<Record<Comparator, string>> = { lt: "<", lte: "<=", gt: ">", gte: ">=" };
 
@@ -197,8 +198,9 @@ export const postgresDialect: Dialect = {
 
   containsCI: (expr, needle) =>
     sql<SqlBool>`(strpos(lower(job_text(${expr}) COLLATE "C"), lower(${needle}::text COLLATE "C")) > 0)`,
-  // The parser admits only the portable pattern subset, on which `~*` and JavaScript's /i agree.
-  regexMatches: (expr, pattern) => sql<SqlBool>`((job_text(${expr}) COLLATE "C") ~* ${pattern}::text)`,
+  // The parser admits only the portable pattern subset; regex.ts makes `~*` read it as JavaScript's /i.
+  regexMatches: (expr, pattern) =>
+    sql<SqlBool>`((job_text(${expr}) COLLATE job_regex) ~* ${portableRegex(pattern)}::text)`,
 
   datePart: (part: DatePart, value) =>
     sql`extract(${sql.raw(part)} FROM job_ts(${value}) AT TIME ZONE 'UTC')::integer`,
