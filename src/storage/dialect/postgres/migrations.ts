@@ -151,6 +151,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE FUNCTION job_json(v boolean) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_jsonb(v) $$;
       CREATE FUNCTION job_json(v jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v $$;
 
+      -- The elements of a value for unwind/distinct (a list: its elements; another non-null value:
+      -- itself; null or missing: nothing) and the members of an object, as (key, value) rows.
+      CREATE FUNCTION job_elements(doc jsonb) RETURNS TABLE (key bigint, value jsonb)
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT t.o - 1, t.v FROM jsonb_array_elements(CASE coalesce(jsonb_typeof(doc), 'null')
+          WHEN 'array' THEN doc WHEN 'null' THEN '[]'::jsonb ELSE jsonb_build_array(doc) END) WITH ORDINALITY AS t(v, o) $$;
+      CREATE FUNCTION job_members(doc jsonb) RETURNS TABLE (key text, value jsonb)
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT t.k COLLATE "C", t.v FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}'::jsonb END) AS t(k, v) $$;
+
       -- A datetime from a column or from an ISO-8601 string inside options; NULL for anything else
       -- (as SQLite's strftime answers NULL for a value that is not a date).
       CREATE FUNCTION job_ts(v timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v $$;
