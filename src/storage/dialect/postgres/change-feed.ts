@@ -36,7 +36,8 @@ export async function appendChanges(
   const { rows } = await client.query<{ head: number }>(
     `WITH ins AS (
        INSERT INTO job_changes (job_id, domain_id, workspace_id, kind, event_seq, created_at)
-       SELECT j, d, w, k, e, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS t(j, d, w, k, e)
+       SELECT j, d, w, k, e, coalesce($7::timestamptz, now())
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS t(j, d, w, k, e)
        RETURNING id)
      SELECT max(id) AS head, pg_notify($6, max(id)::text) FROM ins`,
     [
@@ -46,6 +47,7 @@ export async function appendChanges(
       changes.map((c) => c.kind),
       changes.map((c) => c.event_seq),
       CHANGE_CHANNEL,
+      createdAt,
     ],
   );
   return rows[0]?.head ?? 0;

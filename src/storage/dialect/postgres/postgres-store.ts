@@ -42,7 +42,11 @@ export class PostgresStore implements JobStore {
   private readonly listener: ChangeListener;
   private closed = false;
 
-  constructor(readonly options: PoolOptions) {
+  constructor(
+    readonly options: PoolOptions,
+    /** Clock of the change feed's timestamps (tests inject one); the database's clock otherwise. */
+    private readonly now: (() => Date) | null = null,
+  ) {
     this.pool = createPool(options);
     this.listener = new ChangeListener(options, () => this.changeHead());
   }
@@ -243,7 +247,10 @@ export class PostgresStore implements JobStore {
           tx.close();
         }
         const changes = [...tx.changes.values()];
-        const head = changes.length > 0 ? await appendChanges(client, changes) : null;
+        const head =
+          changes.length > 0
+            ? await appendChanges(client, changes, this.now?.().toISOString() ?? null)
+            : null;
         commitSent = true;
         await client.query("COMMIT");
         if (head !== null) this.listener.emit(head);
