@@ -31,6 +31,8 @@ export type PendingChange = Omit<JobChange, "id" | "created_at">;
 export async function appendChanges(
   client: pg.ClientBase,
   changes: readonly PendingChange[],
+  /** The changes' timestamp (ISO); the transaction's `now()` when null. */
+  createdAt: string | null = null,
 ): Promise<ChangeCursor> {
   await client.query("SELECT pg_advisory_xact_lock($1)", [CHANGE_FEED_LOCK]);
   const { rows } = await client.query<{ head: number }>(
