@@ -910,7 +910,7 @@ async function main(): Promise<number> {
       `    get pieces (µs/call): SQLite lookup ${fmt(breakdown.sqliteLookupUs)}, JobService.get ${fmt(breakdown.serviceGetUs)}, ` +
         `token check ${fmt(breakdown.authenticateUs)}, encode binary ${fmt(breakdown.encodeBinaryUs)}, JSON ${fmt(breakdown.encodeJsonUs)}`,
     );
-    const encoding = listEncoding(db, LIST_REQUEST, o.microMs);
+    const encoding = await listEncoding(db, LIST_REQUEST, o.microMs);
     log(
       `    list page of ${encoding.rows} (µs): service ${fmt(encoding.serviceUs)}, protobuf-es JSON ${fmt(encoding.protobufJsonUs)}, ` +
         `protobuf binary ${fmt(encoding.protobufBinaryUs)}, JSON.stringify ${fmt(encoding.plainJsonUs)}`,

@@ -13,9 +13,7 @@ import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
-import type { Db } from "./storage/database.js";
-import { JobStore } from "./storage/job-store.js";
-import { LifecycleStore } from "./storage/lifecycle-store.js";
+import type { JobStore } from "./storage/store.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
@@ -24,7 +22,8 @@ import type { NodeHandler } from "./wire/server.js";
 
 export interface AppOptions {
   readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
-  readonly db: Db;
+  /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
+  readonly store: JobStore;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
   /** Aborted at shutdown so long calls can stop early. */
@@ -57,29 +56,24 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
-  const store = new JobStore(options.db);
-  const lifecycleStore = new LifecycleStore(store);
-  const service = new JobService(store, {
-    maxPageSize: config.maxPageSize,
-    now: options.now,
-    // get and delete answer "expired" for jobs retention purged (job-missing.ts).
-    tombstones: (jobId, scope) => lifecycleStore.tombstone(jobId, scope),
-  });
+  const store = options.store;
+  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
   const timings = config.lifecycle;
-  const lifecycle = new JobLifecycleService(lifecycleStore, {
+  const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
     now: options.now,
   });
-  const reaper = new JobReaper(lifecycleStore, {
+  const reaper = new JobReaper(store, {
     heartbeatTimeoutMs: timings.heartbeatTimeoutMs,
     pendingTimeoutMs: timings.pendingTimeoutMs,
     cancelGraceMs: timings.cancelGraceMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
-  const retention = new JobRetention(lifecycleStore, {
+  const retention = new JobRetention(store, {
     retentionMs: timings.retentionMs,
     tombstoneMs: timings.tombstoneMs,
+    changeFeedMs: timings.changeFeedMs,
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });

@@ -74,6 +74,8 @@ const schema = z.object({
   JOB_RETENTION_DAYS: nonNegativeInt.max(36_500).default(90),
   /** How long a purged job's get still answers "expired" rather than "not found". */
   JOB_TOMBSTONE_DAYS: positiveInt.max(36_500).default(30),
+  /** How long the change feed (what watch/wait resume from) is kept; an older cursor has expired. */
+  JOB_CHANGE_FEED_HOURS: positiveInt.max(8_760).default(24),
   /** How often retention runs; 0 disables it. */
   JOB_RETENTION_INTERVAL_SECONDS: nonNegativeInt.max(604_800).default(3_600),
   /** Jobs the reaper finishes or retention purges per transaction; they yield to requests between batches. */
@@ -123,12 +125,15 @@ export interface LifecycleConfig {
   readonly cancelGraceMs: number;
   readonly retentionMs: number;
   readonly tombstoneMs: number;
+  /** How long change-feed rows are kept (a watch cursor older than that has expired). */
+  readonly changeFeedMs: number;
   readonly retentionIntervalMs: number;
   readonly housekeepingBatchSize: number;
 }
 
 const SECOND = 1000;
-const DAY = 86_400 * SECOND;
+const HOUR = 3_600 * SECOND;
+const DAY = 24 * HOUR;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -194,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cancelGraceMs: c.JOB_CANCEL_GRACE_SECONDS * SECOND,
       retentionMs: c.JOB_RETENTION_DAYS * DAY,
       tombstoneMs: c.JOB_TOMBSTONE_DAYS * DAY,
+      changeFeedMs: c.JOB_CHANGE_FEED_HOURS * HOUR,
       retentionIntervalMs: c.JOB_RETENTION_INTERVAL_SECONDS * SECOND,
       housekeepingBatchSize: c.JOB_HOUSEKEEPING_BATCH_SIZE,
     },

@@ -17,6 +17,7 @@ import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { startHousekeeping } from "./service/housekeeping.js";
 import { openDatabase } from "./storage/database.js";
+import { openStore } from "./storage/open-store.js";
 import { startServer } from "./wire/server.js";
 
 /** The domain `npm run seed` fills first, so the printed token shows seeded jobs at once. */
@@ -55,10 +56,10 @@ async function announceFirstStart(config: Config, url: string): Promise<void> {
 /** Serve from this process: the whole service, or one cluster worker of it. */
 async function serve(config: Config, logger: Logger, role: { workerIndex: number | null }): Promise<void> {
   const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
-  const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const store = await openStore(config);
   const verifier = await createTokenVerifier(config);
   const shutdown = new AbortController();
-  const app = createApp({ config, db, verifier, logger, shutdownSignal: shutdown.signal });
+  const app = createApp({ config, store, verifier, logger, shutdownSignal: shutdown.signal });
   const server = await startServer({
     handler: app.handler,
     host: config.host,
@@ -110,7 +111,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     clearTimeout(abortTimer);
     // Before the database closes: a pass stops between batches, and no timer fires on a closed DB.
     await housekeeping.stop();
-    db.close();
+    await store.close();
     logger.info({}, "stopped");
     process.exit(0);
   };

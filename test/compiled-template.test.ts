@@ -12,21 +12,21 @@ const wsScope = (d: string, w: string): Condition[] => [
 ];
 
 describe("compiled templates", () => {
-  it("reuse one SQL text per shape and bind every call's values", () => {
+  it("reuse one SQL text per shape and bind every call's values", async () => {
     const store = fixtureStore();
-    expect(store.get("job-a01", domainScope("domain-a"))?.job_id).toBe("job-a01");
+    expect((await store.get("job-a01", domainScope("domain-a")))?.job_id).toBe("job-a01");
     // Same shape, other values: the cached SQL must not keep domain-a.
-    expect(store.get("job-a01", domainScope("domain-b"))).toBeUndefined();
-    expect(store.get("job-b01", domainScope("domain-b"))?.job_id).toBe("job-b01");
-    expect(store.get("job-a01", wsScope("domain-a", "ws-1"))?.job_id).toBe("job-a01");
-    expect(store.get("job-a03", wsScope("domain-a", "ws-1"))).toBeUndefined(); // ws-2
-    expect(store.get("job-a03", wsScope("domain-a", "ws-2"))?.job_id).toBe("job-a03");
-    expect(store.get("job-a04", wsScope("domain-a", "ws-2"))?.job_id).toBe("job-a04"); // '*'
-    expect(store.delete("job-a03", wsScope("domain-a", "ws-1"))).toBe(false);
-    expect(store.delete("job-a03", wsScope("domain-a", "ws-2"))).toBe(true);
+    expect(await store.get("job-a01", domainScope("domain-b"))).toBeUndefined();
+    expect((await store.get("job-b01", domainScope("domain-b")))?.job_id).toBe("job-b01");
+    expect((await store.get("job-a01", wsScope("domain-a", "ws-1")))?.job_id).toBe("job-a01");
+    expect(await store.get("job-a03", wsScope("domain-a", "ws-1"))).toBeUndefined(); // ws-2
+    expect((await store.get("job-a03", wsScope("domain-a", "ws-2")))?.job_id).toBe("job-a03");
+    expect((await store.get("job-a04", wsScope("domain-a", "ws-2")))?.job_id).toBe("job-a04"); // '*'
+    expect(await store.delete("job-a03", wsScope("domain-a", "ws-1"))).toBe(false);
+    expect(await store.delete("job-a03", wsScope("domain-a", "ws-2"))).toBe(true);
   });
 
-  it("fills slots in order and keeps constants", () => {
+  it("fills slots in order and keeps constants", async () => {
     const templates = new CompiledTemplates();
     const build = (args: readonly unknown[]) => ({
       sql: "x = ? AND y = ? AND z = ?",
@@ -39,7 +39,7 @@ describe("compiled templates", () => {
     expect(templates.compile("k", ["c", "d"], build).parameters).toEqual(["d", 7, "c"]);
   });
 
-  it("falls back to compiling directly when a value shapes the SQL text", () => {
+  it("falls back to compiling directly when a value shapes the SQL text", async () => {
     const templates = new CompiledTemplates();
     let builds = 0;
     const build = (args: readonly unknown[]) => {
@@ -51,7 +51,7 @@ describe("compiled templates", () => {
     expect(builds).toBeGreaterThanOrEqual(3);
   });
 
-  it("describes scope shapes, and refuses others", () => {
+  it("describes scope shapes, and refuses others", async () => {
     expect(scopeShape(wsScope("d", "w"))?.key).toBe("eq:domain_id,in:workspace_id:2");
     expect(scopeShape(wsScope("d", "w"))?.values).toEqual(["d", "w", "*"]);
     expect(scopeShape([{ op: "contain", field: field("domain_id"), value: "x" }])).toBeNull();

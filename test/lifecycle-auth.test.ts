@@ -74,42 +74,43 @@ afterAll(() => h.close());
 
 let seq = 0;
 /** A fresh job in `target`, in the state the rpc needs. */
-function jobFor(rpc: Rpc, target: Target): string {
+async function jobFor(rpc: Rpc, target: Target): Promise<string> {
   const ta = `ta-auth-${++seq}`;
   const request =
     target === "*"
       ? { trusted_account_id: ta, resource_group: "DOMAIN" }
       : { trusted_account_id: ta, resource_group: "WORKSPACE", workspace_id: target };
-  const id = h.app.lifecycle.create(worker, request).job_id as string;
-  if (["report_progress", "succeed", "fail"].includes(rpc)) h.app.lifecycle.start(worker, { job_id: id });
+  const id = (await h.app.lifecycle.create(worker, request)).job_id as string;
+  if (["report_progress", "succeed", "fail"].includes(rpc))
+    await h.app.lifecycle.start(worker, { job_id: id });
   return id;
 }
 
-function callAs(who: Principal, rpc: Rpc, target: Target): unknown {
+async function callAs(who: Principal, rpc: Rpc, target: Target): Promise<unknown> {
   const lc = h.app.lifecycle;
   if (rpc === "create") {
     const ta = `ta-auth-new-${++seq}`;
-    return lc.create(
+    return await lc.create(
       who,
       target === "*"
         ? { trusted_account_id: ta, resource_group: "DOMAIN" }
         : { trusted_account_id: ta, resource_group: "WORKSPACE", workspace_id: target },
     );
   }
-  const job_id = jobFor(rpc, target);
+  const job_id = await jobFor(rpc, target);
   switch (rpc) {
     case "start":
-      return lc.start(who, { job_id });
+      return await lc.start(who, { job_id });
     case "report_progress":
-      return lc.reportProgress(who, { job_id, progress_percent: 5 });
+      return await lc.reportProgress(who, { job_id, progress_percent: 5 });
     case "succeed":
-      return lc.succeed(who, { job_id });
+      return await lc.succeed(who, { job_id });
     case "fail":
-      return lc.fail(who, { job_id });
+      return await lc.fail(who, { job_id });
     case "cancel":
-      return lc.cancel(who, { job_id });
+      return await lc.cancel(who, { job_id });
     case "list_events":
-      return lc.listEvents(who, { job_id });
+      return await lc.listEvents(who, { job_id });
   }
 }
 
@@ -118,11 +119,11 @@ const cases = Object.keys(CALLERS).flatMap((caller) =>
 );
 
 describe("JobLifecycle roles and scopes", () => {
-  it.each(cases)("%s: %s on a %s job", (caller, rpc, target) => {
+  it.each(cases)("%s: %s on a %s job", async (caller, rpc, target) => {
     const want = expected(caller, rpc, target);
     let outcome: Expect = "ok";
     try {
-      callAs(CALLERS[caller] as Principal, rpc, target);
+      await callAs(CALLERS[caller] as Principal, rpc, target);
     } catch (e) {
       if (!(e instanceof SpaceOneError)) throw e;
       outcome =
@@ -132,11 +133,11 @@ describe("JobLifecycle roles and scopes", () => {
     expect(outcome).toBe(want);
   });
 
-  it("a system token must name its domain", () => {
+  it("a system token must name its domain", async () => {
     const noDomain = principal({ tokenType: "SYSTEM_TOKEN", role: null, domainId: null });
     let error: unknown;
     try {
-      h.app.lifecycle.create(noDomain, { trusted_account_id: "ta", resource_group: "DOMAIN" });
+      await h.app.lifecycle.create(noDomain, { trusted_account_id: "ta", resource_group: "DOMAIN" });
     } catch (e) {
       error = e;
     }

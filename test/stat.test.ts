@@ -12,7 +12,7 @@ import { JOB_RULES, scopeConditions } from "../src/service/job-rules.js";
 import { runStat } from "../src/service/job-stat.js";
 import type { JsonObject } from "../src/service/job-view.js";
 import { openDatabase } from "../src/storage/database.js";
-import { JobStore } from "../src/storage/job-store.js";
+import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
 
 const NOW = new Date("2025-06-15T12:00:00.000Z");
 const CTX = { now: NOW, maxPageSize: 500 };
@@ -39,7 +39,7 @@ interface Job {
   duration_seconds: number | null;
 }
 
-let store: JobStore;
+let store: SqliteStore;
 let jobs: Job[];
 let workspace: string;
 let otherDomain: string;
@@ -47,7 +47,7 @@ let otherDomain: string;
 beforeAll(() => {
   const db = openDatabase({ file: ":memory:" });
   insertJobs(db, generateJobs({ count: 4000, seed: 11, now: NOW }));
-  store = new JobStore(db);
+  store = new SqliteStore(db);
   jobs = (db.prepare("SELECT * FROM jobs ORDER BY seq").all() as Record<string, unknown>[]).map((r) => ({
     ...(r as unknown as Job),
     options: r.options === null ? null : (JSON.parse(r.options as string) as Options),
@@ -71,12 +71,12 @@ const workspaceScope = (): Condition[] =>
 const inDomain = (j: Job) => j.domain_id === FIRST_SEED_DOMAIN;
 const recent = (j: Job) => inDomain(j) && j.created_at >= RECENT;
 
-function stat(query: unknown, scope: Condition[] = domainScope(), ctx = CTX): JsonObject {
-  return runStat(store, scope, { query: query as JsonObject }, ctx);
+async function stat(query: unknown, scope: Condition[] = domainScope(), ctx = CTX): Promise<JsonObject> {
+  return await runStat(store, scope, { query: query as JsonObject }, ctx);
 }
 
-function results(query: unknown, scope?: Condition[], ctx?: typeof CTX): JsonObject[] {
-  return stat(query, scope, ctx).results as JsonObject[];
+async function results(query: unknown, scope?: Condition[], ctx?: typeof CTX): Promise<JsonObject[]> {
+  return (await stat(query, scope, ctx)).results as JsonObject[];
 }
 
 function count<K>(rows: readonly Job[], key: (j: Job) => K): Map<K, number> {
@@ -118,10 +118,14 @@ function distinctSorted<T extends string | number>(values: readonly T[]): T[] {
   return [...new Set(values)].sort(compare);
 }
 
-function badInput(query: unknown, path: string, code = "ERROR_INVALID_PARAMETER"): SpaceOneError {
+async function badInput(
+  query: unknown,
+  path: string,
+  code = "ERROR_INVALID_PARAMETER",
+): Promise<SpaceOneError> {
   let error: unknown;
   try {
-    stat(query);
+    await stat(query);
   } catch (e) {
     error = e;
   }
@@ -138,8 +142,8 @@ const group = (keys: unknown[], fields: unknown[] = []) => ({ group: { keys, fie
 // ---- the console's queries ----------------------------------------------------------------------
 
 describe("group", () => {
-  it("counts jobs by status, most first (the summary tile)", () => {
-    const res = stat({
+  it("counts jobs by status, most first (the summary tile)", async () => {
+    const res = await stat({
       aggregate: [
         group([{ key: "status", name: "status" }], [{ operator: "count", name: "count" }]),
         { sort: [{ key: "count", desc: true }] },
@@ -152,8 +156,8 @@ describe("group", () => {
     expect(sum(expected.map((r) => r.count))).toBe(jobs.filter(inDomain).length);
   });
 
-  it("answers every group operator per plugin over the last two weeks", () => {
-    const rows = results({
+  it("answers every group operator per plugin over the last two weeks", async () => {
+    const rows = await results({
       filter: [{ k: "created_at", v: RECENT, o: "datetime_gte" }],
       aggregate: [
         group(
@@ -223,8 +227,8 @@ describe("group", () => {
     }
   });
 
-  it("applies conditions on count, sum and average (not = not equal)", () => {
-    const rows = results({
+  it("applies conditions on count, sum and average (not = not equal)", async () => {
+    const rows = await results({
       aggregate: [
         group(
           [{ key: "trusted_account_id", name: "account" }],
@@ -295,8 +299,8 @@ describe("group", () => {
     }
   });
 
-  it("evaluates conditions on names an earlier group made", () => {
-    const [row] = results({
+  it("evaluates conditions on names an earlier group made", async () => {
+    const [row] = await results({
       aggregate: [
         group([{ key: "trusted_account_id", name: "account" }], [{ o: "count", n: "jobs" }]),
         group(
@@ -323,8 +327,8 @@ describe("group", () => {
     });
   });
 
-  it("groups by date parts and strftime formats (UTC)", () => {
-    const rows = results({
+  it("groups by date parts and strftime formats (UTC)", async () => {
+    const rows = await results({
       aggregate: [
         group(
           [
@@ -344,7 +348,7 @@ describe("group", () => {
       })),
     );
 
-    const daily = results({
+    const daily = await results({
       filter: [{ k: "created_at", v: RECENT, o: "datetime_gte" }],
       aggregate: [
         group(
@@ -362,7 +366,7 @@ describe("group", () => {
       .reverse();
     expect(daily).toEqual(expectedDaily);
 
-    const hourly = results({
+    const hourly = await results({
       aggregate: [
         group([{ key: "created_at", name: "hour", date_format: "%H" }], [{ o: "count", n: "jobs" }]),
       ],
@@ -374,7 +378,7 @@ describe("group", () => {
       })),
     );
 
-    const monthly = results({
+    const monthly = await results({
       aggregate: [
         group([{ key: "finished_at", name: "month", date_format: "%Y-%m" }], [{ o: "count", n: "jobs" }]),
       ],
@@ -388,19 +392,23 @@ describe("group", () => {
     );
   });
 
-  it("emits no row for no input, with or without keys", () => {
+  it("emits no row for no input, with or without keys", async () => {
     const none = [{ k: "job_id", v: "job-does-not-exist", o: "eq" }];
-    expect(stat({ filter: none, aggregate: [group([], [{ o: "count", n: "n" }])] })).toEqual({ results: [] });
-    expect(stat({ filter: none, aggregate: [group([{ k: "status", n: "s" }])] })).toEqual({ results: [] });
+    expect(await stat({ filter: none, aggregate: [group([], [{ o: "count", n: "n" }])] })).toEqual({
+      results: [],
+    });
+    expect(await stat({ filter: none, aggregate: [group([{ k: "status", n: "s" }])] })).toEqual({
+      results: [],
+    });
     const merge = [group([], [{ o: "merge_objects", k: "options", n: "merged" }])];
-    expect(stat({ filter: none, aggregate: merge })).toEqual({ results: [] });
+    expect(await stat({ filter: none, aggregate: merge })).toEqual({ results: [] });
     const merged: Record<string, unknown> = {};
     for (const j of stream(jobs.filter(inDomain))) Object.assign(merged, j.options ?? {});
-    expect(stat({ aggregate: merge })).toEqual({ results: [{ merged }] });
+    expect(await stat({ aggregate: merge })).toEqual({ results: [{ merged }] });
   });
 
-  it("quotes names that are SQL keywords", () => {
-    const rows = results({
+  it("quotes names that are SQL keywords", async () => {
+    const rows = await results({
       aggregate: [group([{ key: "status", name: "group" }], [{ operator: "count", name: "order" }])],
     });
     expect(rows).toEqual(
@@ -413,8 +421,8 @@ describe("group", () => {
 });
 
 describe("unwind", () => {
-  it("unwind -> group counts jobs per region (lists inside options)", () => {
-    const rows = results({
+  it("unwind -> group counts jobs per region (lists inside options)", async () => {
+    const rows = await results({
       aggregate: [
         { unwind: { path: "options.regions" } },
         group(
@@ -441,12 +449,14 @@ describe("unwind", () => {
       }))
       .sort((a, b) => b.jobs - a.jobs);
     expect(rows).toEqual(expected);
-    expect(stat({ aggregate: [{ unwind: { path: "options.regions" } }, { count: { name: "n" } }] })).toEqual({
+    expect(
+      await stat({ aggregate: [{ unwind: { path: "options.regions" } }, { count: { name: "n" } }] }),
+    ).toEqual({
       results: [{ n: pairs.length }],
     });
   });
 
-  it("filters the unwound elements (in, contain, not_contain_in, not)", () => {
+  it("filters the unwound elements (in, contain, not_contain_in, not)", async () => {
     const regionsOf = (j: Job) => (inDomain(j) ? (j.options?.regions ?? []) : []);
     const cases: [unknown[], (r: string) => boolean][] = [
       [
@@ -468,7 +478,7 @@ describe("unwind", () => {
       ],
     ];
     for (const [filter, keep] of cases) {
-      const rows = results({
+      const rows = await results({
         aggregate: [
           { unwind: { path: "options.regions", filter } },
           group([{ key: "options.regions", name: "region" }], [{ o: "count", n: "jobs" }]),
@@ -489,17 +499,17 @@ describe("unwind", () => {
     }
   });
 
-  it("shows the element wherever the unwound value is read: whole options, job rows, again", () => {
+  it("shows the element wherever the unwound value is read: whole options, job rows, again", async () => {
     const pairs = stream(jobs.filter(inDomain)).flatMap((j) =>
       (j.options?.regions ?? []).map((region) => ({ ...j, options: { ...j.options, regions: region } })),
     );
     // Job rows after an unwind carry the element in place of the list.
-    const rows = results({ aggregate: [{ unwind: { path: "options.regions" } }, { limit: 4 }] });
+    const rows = await results({ aggregate: [{ unwind: { path: "options.regions" } }, { limit: 4 }] });
     expect(rows.map((r) => [r.job_id, r.options])).toEqual(
       pairs.slice(0, 4).map((j) => [j.job_id, j.options]),
     );
     // The whole options object, projected.
-    const projected = results({
+    const projected = await results({
       aggregate: [
         { unwind: { path: "options.regions" } },
         {
@@ -515,7 +525,7 @@ describe("unwind", () => {
     });
     expect(projected).toEqual(pairs.slice(0, 3).map((j) => ({ o: j.options, r: j.options.regions })));
     // A filter on the whole options (exists) and a sort on the element.
-    const sorted = results({
+    const sorted = await results({
       aggregate: [
         {
           unwind: {
@@ -550,7 +560,7 @@ describe("unwind", () => {
     expect(sorted).toEqual(expected);
     // Unwinding the element again: a string unwinds to itself.
     expect(
-      results({
+      await results({
         aggregate: [
           { unwind: { path: "options.regions" } },
           { unwind: { path: "options.regions", filter: [{ k: "options", v: null, o: "not" }] } },
@@ -560,8 +570,8 @@ describe("unwind", () => {
     ).toEqual([{ n: pairs.length }]);
   });
 
-  it("unwinds a list inside an object a group built (merge_objects)", () => {
-    const rows = results({
+  it("unwinds a list inside an object a group built (merge_objects)", async () => {
+    const rows = await results({
       aggregate: [
         group(
           [{ key: "options.provider", name: "provider" }],
@@ -595,8 +605,8 @@ describe("unwind", () => {
     expect(rows).toEqual(expected);
   });
 
-  it("unwinds lists a group built (push), twice", () => {
-    const rows = results({
+  it("unwinds lists a group built (push), twice", async () => {
+    const rows = await results({
       aggregate: [
         group(
           [{ key: "options.provider", name: "provider" }],
@@ -637,8 +647,8 @@ describe("unwind", () => {
 });
 
 describe("sort, limit, skip, project, count", () => {
-  it("group -> sort -> limit: the three accounts with most failures", () => {
-    const rows = results({
+  it("group -> sort -> limit: the three accounts with most failures", async () => {
+    const rows = await results({
       filter: [{ k: "status", v: "FAILURE", o: "eq" }],
       aggregate: [
         group([{ key: "trusted_account_id", name: "account" }], [{ o: "count", n: "failures" }]),
@@ -656,7 +666,7 @@ describe("sort, limit, skip, project, count", () => {
     expect(rows).toEqual(expected);
   });
 
-  it("group -> project -> sort: accounts and total run time per plugin", () => {
+  it("group -> project -> sort: accounts and total run time per plugin", async () => {
     const query = (excludeKeys: boolean) => ({
       aggregate: [
         group(
@@ -693,7 +703,7 @@ describe("sort, limit, skip, project, count", () => {
         jobs: m.length,
       }))
       .sort((a, b) => b.account_count - a.account_count || a.jobs - b.jobs);
-    const rows = results(query(false));
+    const rows = await results(query(false));
     expect(rows.map((r) => r.plugin)).toEqual(expected.map((e) => e.plugin));
     for (const [i, e] of expected.entries()) {
       const row = rows[i] as JsonObject;
@@ -703,15 +713,15 @@ describe("sort, limit, skip, project, count", () => {
       expect(row.total_duration).toBeCloseTo(e.total_duration, 3);
     }
     // exclude_keys drops the group key (upstream drops _id).
-    expect(Object.keys(results(query(true))[0] as JsonObject)).toEqual([
+    expect(Object.keys((await results(query(true)))[0] as JsonObject)).toEqual([
       "account_count",
       "total_duration",
       "jobs",
     ]);
   });
 
-  it("project renames, object_to_array and array_to_object round-trip", () => {
-    const rows = results({
+  it("project renames, object_to_array and array_to_object round-trip", async () => {
+    const rows = await results({
       aggregate: [
         group([{ key: "status", name: "status" }], [{ o: "merge_objects", k: "options", n: "merged" }]),
         {
@@ -744,12 +754,12 @@ describe("sort, limit, skip, project, count", () => {
     expect(rows).toEqual(expected);
   });
 
-  it("skip and limit page through a sorted group", () => {
+  it("skip and limit page through a sorted group", async () => {
     const all = groups(jobs.filter(inDomain), (j) => j.trusted_account_id).map(([account, m]) => ({
       account,
       jobs: m.length,
     }));
-    const rows = results({
+    const rows = await results({
       aggregate: [
         group([{ key: "trusted_account_id", name: "account" }], [{ o: "count", n: "jobs" }]),
         { skip: 5 },
@@ -759,10 +769,10 @@ describe("sort, limit, skip, project, count", () => {
     expect(rows).toEqual(all.slice(5, 9));
   });
 
-  it("counts rows, and answers [] for a count over nothing", () => {
+  it("counts rows, and answers [] for a count over nothing", async () => {
     const failures = jobs.filter((j) => inDomain(j) && j.status === "FAILURE").length;
     expect(
-      stat({
+      await stat({
         filter: [{ k: "status", v: "FAILURE", o: "eq" }],
         aggregate: [{ count: { name: "failures" } }],
       }),
@@ -770,21 +780,21 @@ describe("sort, limit, skip, project, count", () => {
       results: [{ failures }],
     });
     expect(
-      stat({
+      await stat({
         filter: [{ k: "job_id", v: "job-does-not-exist", o: "eq" }],
         aggregate: [{ count: { name: "n" } }],
       }),
     ).toEqual({ results: [] });
     // count after group: how many accounts ran jobs.
     expect(
-      results({
+      await results({
         aggregate: [group([{ key: "trusted_account_id", name: "a" }]), { count: { name: "accounts" } }],
       }),
     ).toEqual([{ accounts: new Set(jobs.filter(inDomain).map((j) => j.trusted_account_id)).size }]);
   });
 
-  it("keeps job rows when no stage reshapes them (sort -> limit), and last after a sort", () => {
-    const rows = results({ aggregate: [{ sort: [{ key: "created_at" }] }, { limit: 3 }] });
+  it("keeps job rows when no stage reshapes them (sort -> limit), and last after a sort", async () => {
+    const rows = await results({ aggregate: [{ sort: [{ key: "created_at" }] }, { limit: 3 }] });
     const oldest = [...jobs.filter(inDomain)].sort(
       (a, b) => compare(a.created_at, b.created_at) || a.seq - b.seq,
     );
@@ -793,7 +803,7 @@ describe("sort, limit, skip, project, count", () => {
     expect(rows[0]?.options).toEqual(oldest[0]?.options ?? undefined);
 
     // "Last job per trusted account": sort by created_at ascending, then last.
-    const last = results({
+    const last = await results({
       aggregate: [
         { sort: [{ key: "created_at" }] },
         group(
@@ -816,8 +826,8 @@ describe("sort, limit, skip, project, count", () => {
     );
   });
 
-  it("returns JSON: ISO datetimes, fractional numbers, real lists and objects, booleans", () => {
-    const [row] = results({
+  it("returns JSON: ISO datetimes, fractional numbers, real lists and objects, booleans", async () => {
+    const [row] = await results({
       aggregate: [
         group(
           [],
@@ -842,18 +852,22 @@ describe("sort, limit, skip, project, count", () => {
 });
 
 describe("distinct", () => {
-  it("lists distinct values sorted ascending, nulls left out, lists flattened", () => {
+  it("lists distinct values sorted ascending, nulls left out, lists flattened", async () => {
     const domain = jobs.filter(inDomain);
-    expect(stat({ distinct: "status" })).toEqual({ results: distinctSorted(domain.map((j) => j.status)) });
-    expect(stat({ distinct: "options.provider" })).toEqual({
+    expect(await stat({ distinct: "status" })).toEqual({
+      results: distinctSorted(domain.map((j) => j.status)),
+    });
+    expect(await stat({ distinct: "options.provider" })).toEqual({
       results: distinctSorted(domain.flatMap((j) => j.options?.provider ?? [])),
     });
-    expect(stat({ distinct: "options.regions" })).toEqual({
+    expect(await stat({ distinct: "options.regions" })).toEqual({
       results: distinctSorted(domain.flatMap((j) => j.options?.regions ?? [])),
     });
-    expect(stat({ distinct: "options.sync_options.skip_project_group" })).toEqual({ results: [false, true] });
+    expect(await stat({ distinct: "options.sync_options.skip_project_group" })).toEqual({
+      results: [false, true],
+    });
     const plugins = distinctSorted(domain.flatMap((j) => j.plugin_id ?? []));
-    expect(stat({ distinct: "plugin_id", page: { start: 2, limit: 2 } })).toEqual({
+    expect(await stat({ distinct: "plugin_id", page: { start: 2, limit: 2 } })).toEqual({
       results: plugins.slice(1, 3),
       total_count: plugins.length,
     });
@@ -870,57 +884,59 @@ describe("paging, cap, scope, keyword", () => {
     { sort: [{ key: "jobs", desc: true }] },
   ];
 
-  it("pages with total_count from the same snapshot; no total_count without a limit", () => {
+  it("pages with total_count from the same snapshot; no total_count without a limit", async () => {
     const all = perAccount();
-    expect(stat({ aggregate: byAccount, page: { start: 3, limit: 5 } })).toEqual({
+    expect(await stat({ aggregate: byAccount, page: { start: 3, limit: 5 } })).toEqual({
       results: all.slice(2, 7),
       total_count: all.length,
     });
-    expect(stat({ aggregate: byAccount, page: { start: 1000, limit: 5 } })).toEqual({
+    expect(await stat({ aggregate: byAccount, page: { start: 1000, limit: 5 } })).toEqual({
       results: [],
       total_count: all.length,
     });
-    const unpaged = stat({ aggregate: byAccount });
+    const unpaged = await stat({ aggregate: byAccount });
     expect(unpaged).toEqual({ results: all });
     expect("total_count" in unpaged).toBe(false);
   });
 
-  it("caps unpaged output at maxPageSize like list", () => {
+  it("caps unpaged output at maxPageSize like list", async () => {
     const small = { now: NOW, maxPageSize: 10 };
     expect(perAccount().length).toBeGreaterThan(10);
     let error: unknown;
     try {
-      stat({ aggregate: byAccount }, domainScope(), small);
+      await stat({ aggregate: byAccount }, domainScope(), small);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(SpaceOneError);
     expect((error as SpaceOneError).status).toBe("invalid_argument");
     expect((error as SpaceOneError).message).toContain("query.page.limit");
-    expect(() => stat({ aggregate: [{ sort: [{ key: "created_at" }] }] }, domainScope(), small)).toThrow(
-      /query\.page\.limit/,
-    );
-    expect(() => stat({ distinct: "job_id" }, domainScope(), small)).toThrow(/query\.page\.limit/);
+    await expect(
+      stat({ aggregate: [{ sort: [{ key: "created_at" }] }] }, domainScope(), small),
+    ).rejects.toThrow(/query\.page\.limit/);
+    await expect(stat({ distinct: "job_id" }, domainScope(), small)).rejects.toThrow(/query\.page\.limit/);
     // Paged, or small enough: fine.
-    expect(stat({ aggregate: byAccount, page: { limit: 10 } }, domainScope(), small).total_count).toBe(
-      perAccount().length,
+    expect(
+      (await stat({ aggregate: byAccount, page: { limit: 10 } }, domainScope(), small)).total_count,
+    ).toBe(perAccount().length);
+    expect(await results({ aggregate: [...byAccount, { limit: 10 }] }, domainScope(), small)).toHaveLength(
+      10,
     );
-    expect(results({ aggregate: [...byAccount, { limit: 10 }] }, domainScope(), small)).toHaveLength(10);
   });
 
-  it("scopes: domain only, workspace plus domain-level (*) jobs, another domain", () => {
+  it("scopes: domain only, workspace plus domain-level (*) jobs, another domain", async () => {
     const byWorkspace = {
       aggregate: [group([{ key: "workspace_id", name: "workspace" }], [{ o: "count", n: "jobs" }])],
     };
     const expectFor = (keep: (j: Job) => boolean) =>
       groups(jobs.filter(keep), (j) => j.workspace_id).map(([ws, m]) => ({ workspace: ws, jobs: m.length }));
-    expect(results(byWorkspace, domainScope())).toEqual(expectFor(inDomain));
-    const ws = results(byWorkspace, workspaceScope());
+    expect(await results(byWorkspace, domainScope())).toEqual(expectFor(inDomain));
+    const ws = await results(byWorkspace, workspaceScope());
     expect(ws).toEqual(
       expectFor((j) => inDomain(j) && (j.workspace_id === workspace || j.workspace_id === "*")),
     );
     expect(ws.map((r) => r.workspace)).toEqual(["*", workspace]);
-    expect(results(byWorkspace, domainScope(otherDomain))).toEqual(
+    expect(await results(byWorkspace, domainScope(otherDomain))).toEqual(
       expectFor((j) => j.domain_id === otherDomain),
     );
     // The scope is ANDed with the request's own filter_or, not ORed into it.
@@ -931,7 +947,7 @@ describe("paging, cap, scope, keyword", () => {
       ],
       aggregate: [{ count: { name: "n" } }],
     };
-    expect(results(orQuery, workspaceScope())).toEqual([
+    expect(await results(orQuery, workspaceScope())).toEqual([
       {
         n: jobs.filter(
           (j) =>
@@ -943,9 +959,9 @@ describe("paging, cap, scope, keyword", () => {
     ]);
   });
 
-  it("keyword searches job_id (case-insensitive)", () => {
+  it("keyword searches job_id (case-insensitive)", async () => {
     const needle = (jobs.find(inDomain)?.job_id ?? "job-abc").slice(4, 7);
-    expect(results({ keyword: needle.toUpperCase(), aggregate: [{ count: { name: "n" } }] })).toEqual([
+    expect(await results({ keyword: needle.toUpperCase(), aggregate: [{ count: { name: "n" } }] })).toEqual([
       { n: jobs.filter((j) => inDomain(j) && j.job_id.includes(needle)).length },
     ]);
   });
@@ -955,82 +971,94 @@ describe("bad input is invalid_argument naming the path", () => {
   const byStatus = group([{ key: "status", name: "status" }], [{ operator: "count", name: "count" }]);
   const field = (f: unknown) => ({ aggregate: [byStatus, group([{ key: "status", name: "status" }], [f])] });
 
-  it("requires aggregate or distinct, and a query", () => {
-    badInput({}, "aggregate", "ERROR_REQUIRED_PARAMETER");
-    badInput({ aggregate: [], distinct: "" }, "aggregate", "ERROR_REQUIRED_PARAMETER");
-    expect(() => runStat(store, domainScope(), {}, CTX)).toThrow(/key = query/);
-    badInput({ aggregate: {} }, "query.aggregate", "ERROR_INVALID_PARAMETER_TYPE");
-    badInput({ aggregate: [byStatus], sort: [] }, "query.sort");
+  it("requires aggregate or distinct, and a query", async () => {
+    await badInput({}, "aggregate", "ERROR_REQUIRED_PARAMETER");
+    await badInput({ aggregate: [], distinct: "" }, "aggregate", "ERROR_REQUIRED_PARAMETER");
+    await expect(runStat(store, domainScope(), {}, CTX)).rejects.toThrow(/key = query/);
+    await badInput({ aggregate: {} }, "query.aggregate", "ERROR_INVALID_PARAMETER_TYPE");
+    await badInput({ aggregate: [byStatus], sort: [] }, "query.sort");
   });
 
-  it("rejects unknown, empty and doubled stages", () => {
-    badInput({ aggregate: [byStatus, { match: { filter: [] } }] }, "query.aggregate[1].match");
-    badInput({ aggregate: [{}] }, "query.aggregate[0]");
-    badInput({ aggregate: [{ limit: 1, skip: 1 }] }, "query.aggregate[0]");
-    badInput({ aggregate: ["group"] }, "query.aggregate[0]", "ERROR_INVALID_PARAMETER_TYPE");
+  it("rejects unknown, empty and doubled stages", async () => {
+    await badInput({ aggregate: [byStatus, { match: { filter: [] } }] }, "query.aggregate[1].match");
+    await badInput({ aggregate: [{}] }, "query.aggregate[0]");
+    await badInput({ aggregate: [{ limit: 1, skip: 1 }] }, "query.aggregate[0]");
+    await badInput({ aggregate: ["group"] }, "query.aggregate[0]", "ERROR_INVALID_PARAMETER_TYPE");
   });
 
-  it("rejects negative or zero limit and negative skip", () => {
-    badInput({ aggregate: [{ limit: -1 }] }, "query.aggregate[0].limit");
-    badInput({ aggregate: [{ limit: 0 }] }, "query.aggregate[0].limit");
-    badInput({ aggregate: [{ skip: -2 }] }, "query.aggregate[0].skip");
-    badInput({ aggregate: [{ skip: 1.5 }] }, "query.aggregate[0].skip", "ERROR_INVALID_PARAMETER_TYPE");
+  it("rejects negative or zero limit and negative skip", async () => {
+    await badInput({ aggregate: [{ limit: -1 }] }, "query.aggregate[0].limit");
+    await badInput({ aggregate: [{ limit: 0 }] }, "query.aggregate[0].limit");
+    await badInput({ aggregate: [{ skip: -2 }] }, "query.aggregate[0].skip");
+    await badInput({ aggregate: [{ skip: 1.5 }] }, "query.aggregate[0].skip", "ERROR_INVALID_PARAMETER_TYPE");
   });
 
-  it("rejects missing keys and names", () => {
-    badInput(
+  it("rejects missing keys and names", async () => {
+    await badInput(
       { aggregate: [group([{ name: "s" }])] },
       "query.aggregate[0].group.keys[0].key",
       "ERROR_REQUIRED_PARAMETER",
     );
-    badInput(
+    await badInput(
       { aggregate: [group([{ key: "status" }])] },
       "query.aggregate[0].group.keys[0].name",
       "ERROR_REQUIRED_PARAMETER",
     );
-    badInput(
+    await badInput(
       field({ operator: "sum", name: "x" }),
       "query.aggregate[1].group.fields[0].key",
       "ERROR_REQUIRED_PARAMETER",
     );
-    badInput(
+    await badInput(
       field({ operator: "count" }),
       "query.aggregate[1].group.fields[0].name",
       "ERROR_REQUIRED_PARAMETER",
     );
-    badInput({ aggregate: [{ group: {} }] }, "query.aggregate[0].group.keys", "ERROR_REQUIRED_PARAMETER");
-    badInput({ aggregate: [{ count: {} }] }, "query.aggregate[0].count.name", "ERROR_REQUIRED_PARAMETER");
-    badInput(
+    await badInput(
+      { aggregate: [{ group: {} }] },
+      "query.aggregate[0].group.keys",
+      "ERROR_REQUIRED_PARAMETER",
+    );
+    await badInput(
+      { aggregate: [{ count: {} }] },
+      "query.aggregate[0].count.name",
+      "ERROR_REQUIRED_PARAMETER",
+    );
+    await badInput(
       { aggregate: [{ sort: [{ desc: true }] }] },
       "query.aggregate[0].sort[0].key",
       "ERROR_REQUIRED_PARAMETER",
     );
-    badInput({ aggregate: [{ unwind: {} }] }, "query.aggregate[0].unwind.path", "ERROR_REQUIRED_PARAMETER");
-    badInput(
+    await badInput(
+      { aggregate: [{ unwind: {} }] },
+      "query.aggregate[0].unwind.path",
+      "ERROR_REQUIRED_PARAMETER",
+    );
+    await badInput(
       { aggregate: [{ project: { fields: [] } }] },
       "query.aggregate[0].project.fields",
       "ERROR_REQUIRED_PARAMETER",
     );
   });
 
-  it("rejects operators in the wrong place", () => {
-    badInput(
+  it("rejects operators in the wrong place", async () => {
+    await badInput(
       field({ operator: "median", key: "status", name: "x" }),
       "query.aggregate[1].group.fields[0].operator",
     );
-    badInput(
+    await badInput(
       field({ operator: "max", key: "count", name: "x", conditions: [{ k: "count", v: 1, o: "eq" }] }),
       "query.aggregate[1].group.fields[0].conditions",
     );
-    badInput(
+    await badInput(
       field({ operator: "sum", key: "count", name: "x", fields: [{ k: "count", n: "c" }] }),
       "query.aggregate[1].group.fields[0].fields",
     );
-    badInput(
+    await badInput(
       field({ operator: "count", name: "x", conditions: [{ k: "count", v: [1], o: "in" }] }),
       "query.aggregate[1].group.fields[0].conditions[0].operator",
     );
-    badInput(
+    await badInput(
       {
         aggregate: [
           group(
@@ -1041,7 +1069,7 @@ describe("bad input is invalid_argument naming the path", () => {
       },
       "query.aggregate[0].group.fields[0].conditions[0].operator",
     );
-    badInput(
+    await badInput(
       {
         aggregate: [
           { unwind: { path: "options.regions", filter: [{ k: "options.regions", v: "a", o: "gt" }] } },
@@ -1049,64 +1077,76 @@ describe("bad input is invalid_argument naming the path", () => {
       },
       "query.aggregate[0].unwind.filter[0].operator",
     );
-    badInput(
+    await badInput(
       { aggregate: [byStatus, { project: { fields: [{ k: "count", n: "x", o: "add" }] } }] },
       "query.aggregate[1].project.fields[0].operator",
     );
-    badInput(
+    await badInput(
       { aggregate: [byStatus, { project: { fields: [{ k: "count", n: "x", o: "size" }] } }] },
       "query.aggregate[1].project.fields[0].key",
     );
-    badInput(field({ operator: "sum", key: "status", name: "x" }), "query.aggregate[1].group.fields[0].key");
-    badInput(
+    await badInput(
+      field({ operator: "sum", key: "status", name: "x" }),
+      "query.aggregate[1].group.fields[0].key",
+    );
+    await badInput(
       field({ operator: "merge_objects", key: "count", name: "x" }),
       "query.aggregate[1].group.fields[0].key",
     );
-    badInput(
+    await badInput(
       field({ operator: "push", key: "count", name: "x", fields: [{ k: "count", n: "c" }] }),
       "query.aggregate[1].group.fields[0]",
     );
-    badInput(
+    await badInput(
       field({ operator: "count", name: "x", colour: "red" }),
       "query.aggregate[1].group.fields[0].colour",
     );
   });
 
-  it("rejects unknown date formats and date formats on non-dates", () => {
+  it("rejects unknown date formats and date formats on non-dates", async () => {
     const byDate = (date_format: unknown, key = "created_at") => ({
       aggregate: [group([{ key, name: "d", date_format }], [{ o: "count", n: "n" }])],
     });
-    badInput(byDate("week"), "query.aggregate[0].group.keys[0].date_format");
-    badInput(byDate("%Y-%Q"), "query.aggregate[0].group.keys[0].date_format");
-    badInput(byDate("%w"), "query.aggregate[0].group.keys[0].date_format");
-    badInput(byDate("plain"), "query.aggregate[0].group.keys[0].date_format");
-    badInput(byDate("%Y", "status"), "query.aggregate[0].group.keys[0].date_format");
-    badInput(byDate(7), "query.aggregate[0].group.keys[0].date_format", "ERROR_INVALID_PARAMETER_TYPE");
+    await badInput(byDate("week"), "query.aggregate[0].group.keys[0].date_format");
+    await badInput(byDate("%Y-%Q"), "query.aggregate[0].group.keys[0].date_format");
+    await badInput(byDate("%w"), "query.aggregate[0].group.keys[0].date_format");
+    await badInput(byDate("plain"), "query.aggregate[0].group.keys[0].date_format");
+    await badInput(byDate("%Y", "status"), "query.aggregate[0].group.keys[0].date_format");
+    await badInput(byDate(7), "query.aggregate[0].group.keys[0].date_format", "ERROR_INVALID_PARAMETER_TYPE");
   });
 
-  it("rejects names that are not identifiers, duplicates, and both aliases", () => {
+  it("rejects names that are not identifiers, duplicates, and both aliases", async () => {
     for (const name of ["a.b", "__hidden", "1st", 'x"; DROP TABLE jobs; --', "a b", "x".repeat(65)]) {
-      badInput({ aggregate: [group([{ key: "status", name }])] }, "query.aggregate[0].group.keys[0].name");
+      await badInput(
+        { aggregate: [group([{ key: "status", name }])] },
+        "query.aggregate[0].group.keys[0].name",
+      );
     }
-    badInput({ aggregate: [{ count: { name: "it's" } }] }, "query.aggregate[0].count.name");
-    badInput(
+    await badInput({ aggregate: [{ count: { name: "it's" } }] }, "query.aggregate[0].count.name");
+    await badInput(
       { aggregate: [group([{ key: "status", name: "s" }], [{ o: "count", n: "s" }])] },
       "query.aggregate[0].group.fields[0].name",
     );
-    badInput(
+    await badInput(
       { aggregate: [group([{ key: "status", k: "plugin_id", name: "s" }])] },
       "query.aggregate[0].group.keys[0].key",
     );
-    badInput(
+    await badInput(
       { aggregate: [group([{ key: 'options.a"b', name: "s" }])] },
       "query.aggregate[0].group.keys[0].key",
     );
   });
 
-  it("rejects names that do not exist at that point of the pipeline", () => {
-    badInput({ aggregate: [byStatus, { sort: [{ key: "created_at" }] }] }, "query.aggregate[1].sort[0].key");
-    badInput({ aggregate: [group([{ key: "colour", name: "c" }])] }, "query.aggregate[0].group.keys[0].key");
-    badInput(
+  it("rejects names that do not exist at that point of the pipeline", async () => {
+    await badInput(
+      { aggregate: [byStatus, { sort: [{ key: "created_at" }] }] },
+      "query.aggregate[1].sort[0].key",
+    );
+    await badInput(
+      { aggregate: [group([{ key: "colour", name: "c" }])] },
+      "query.aggregate[0].group.keys[0].key",
+    );
+    await badInput(
       {
         aggregate: [
           byStatus,
@@ -1116,30 +1156,36 @@ describe("bad input is invalid_argument naming the path", () => {
       },
       "query.aggregate[2].sort[0].key",
     );
-    badInput(
+    await badInput(
       { aggregate: [{ count: { name: "n" } }, { sort: [{ key: "count" }] }] },
       "query.aggregate[1].sort[0].key",
     );
-    badInput({ aggregate: [byStatus, { sort: [{ key: "count.x" }] }] }, "query.aggregate[1].sort[0].key");
-    badInput({ aggregate: [{ unwind: { path: "status" } }] }, "query.aggregate[0].unwind.path");
-    badInput({ aggregate: [{ unwind: { path: "options" } }] }, "query.aggregate[0].unwind.path");
-    badInput({ aggregate: [byStatus, { unwind: { path: "count" } }] }, "query.aggregate[1].unwind.path");
-    badInput({ distinct: "colour" }, "query.distinct");
-    badInput({ distinct: "options" }, "query.distinct");
+    await badInput(
+      { aggregate: [byStatus, { sort: [{ key: "count.x" }] }] },
+      "query.aggregate[1].sort[0].key",
+    );
+    await badInput({ aggregate: [{ unwind: { path: "status" } }] }, "query.aggregate[0].unwind.path");
+    await badInput({ aggregate: [{ unwind: { path: "options" } }] }, "query.aggregate[0].unwind.path");
+    await badInput(
+      { aggregate: [byStatus, { unwind: { path: "count" } }] },
+      "query.aggregate[1].unwind.path",
+    );
+    await badInput({ distinct: "colour" }, "query.distinct");
+    await badInput({ distinct: "options" }, "query.distinct");
   });
 
-  it("rejects bad values, pages and filters with the list's own messages", () => {
-    badInput(
+  it("rejects bad values, pages and filters with the list's own messages", async () => {
+    await badInput(
       { aggregate: [{ sort: { key: "status" } }] },
       "query.aggregate[0].sort",
       "ERROR_INVALID_PARAMETER_TYPE",
     );
-    badInput(
+    await badInput(
       { aggregate: [{ sort: [{ key: "status", desc: "yes" }] }] },
       "query.aggregate[0].sort[0].desc",
       "ERROR_INVALID_PARAMETER_TYPE",
     );
-    badInput(
+    await badInput(
       {
         aggregate: [
           byStatus,
@@ -1149,15 +1195,15 @@ describe("bad input is invalid_argument naming the path", () => {
       "query.aggregate[1].group.fields[0].conditions[0].value",
       "ERROR_INVALID_PARAMETER_TYPE",
     );
-    badInput(
+    await badInput(
       { aggregate: [group([], [{ o: "count", n: "n", conditions: [{ k: "status", v: "DONE", o: "eq" }] }])] },
       "query.aggregate[0].group.fields[0].conditions[0].value",
     );
-    badInput({ aggregate: [byStatus], page: { limit: 501 } }, "query.page.limit");
-    badInput(
+    await badInput({ aggregate: [byStatus], page: { limit: 501 } }, "query.page.limit");
+    await badInput(
       { aggregate: [byStatus], filter: [{ k: "status", v: "x", o: "like" }] },
       "query.filter[0].operator",
     );
-    badInput({ aggregate: [byStatus], distinct: 3 }, "query.distinct", "ERROR_INVALID_PARAMETER_TYPE");
+    await badInput({ aggregate: [byStatus], distinct: 3 }, "query.distinct", "ERROR_INVALID_PARAMETER_TYPE");
   });
 });

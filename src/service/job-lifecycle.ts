@@ -3,17 +3,17 @@
  * report and finish them, users cancel them, anyone who may read a job reads its timeline.
  *
  * Each operation authorizes the caller against `job-rules.ts`, validates the request, and makes its
- * change in one IMMEDIATE transaction through `applyTransition`, which consults the state machine,
+ * change in one write transaction of the store through `applyTransition`, which consults the state machine,
  * bumps the version and records the event. Requests arrive as proto JSON with proto field names.
  */
 import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/principal.js";
-import { errors } from "../errors.js";
+import { errors, type SpaceOneError } from "../errors.js";
 import { RESOURCE_GROUPS, type ResourceGroup } from "../query/fields.js";
-import type { JobPatch, LifecycleStore } from "../storage/lifecycle-store.js";
 import type { JobEventRow, JobRow } from "../storage/schema.js";
+import type { JobPatch, JobStore, ReadOptions, WriteTx } from "../storage/store.js";
 import { missingJob, requireJobId } from "./job-missing.js";
-import { authorize, DOMAIN_WORKSPACE, type JobMethod, scopeConditions } from "./job-rules.js";
+import { authorize, DOMAIN_WORKSPACE, type JobMethod, type Scope, scopeConditions } from "./job-rules.js";
 import type { JobAction } from "./job-state.js";
 import { applyTransition, type TransitionOptions } from "./job-transition.js";
 import { type JobView, type JsonObject, type JsonValue, toJobView } from "./job-view.js";
@@ -108,17 +108,18 @@ export class JobLifecycleService {
   private readonly now: () => Date;
 
   constructor(
-    private readonly store: LifecycleStore,
+    private readonly store: JobStore,
     private readonly options: JobLifecycleOptions,
   ) {
     this.now = options.now ?? (() => new Date());
   }
 
   /**
-   * A new PENDING job, or with an idempotency key already used in the domain, the job that key
-   * created (nothing is written). Upstream's duplicate rule then runs on the new job.
+   * A new PENDING job, or with an idempotency key already used in the same domain and workspace,
+   * the job that key created (nothing is written). Keys of other workspaces are invisible: the same
+   * key there makes a new job. Upstream's duplicate rule then runs on the new job.
    */
-  create(principal: Principal, request: CreateJobRequest): JobView {
+  async create(principal: Principal, request: CreateJobRequest): Promise<JobView> {
     const scope = authorize(principal, "create");
     const trustedAccountId = requiredText(request.trusted_account_id, "trusted_account_id", MAX_ID);
     const pluginId = optionalText(request.plugin_id, "plugin_id", MAX_ID);
@@ -150,18 +151,18 @@ export class JobLifecycleService {
       options: canonicalJson(options),
     };
     const actor = actorOf(principal);
-    const write = () =>
-      this.store.write(() => {
+    const row = await this.store.write(async (tx) => {
+      for (;;) {
         if (key !== null) {
-          const existing = this.store.findByIdempotencyKey(scope.domainId, key);
+          const existing = await tx.findByIdempotencyKey(scope.domainId, workspaceId, key);
           if (existing) {
             assertSameRequest(existing, wanted, key);
             return existing;
           }
         }
         const now = this.now().toISOString();
-        const row = this.store.insert({
-          job_id: this.newJobId(),
+        const inserted = await tx.insert({
+          job_id: await this.newJobId(tx),
           status: "PENDING",
           options: JSON.stringify(options),
           resource_group: wanted.resource_group,
@@ -175,7 +176,10 @@ export class JobLifecycleService {
           finished_at: null,
           idempotency_key: key,
         });
-        this.store.appendEvent({
+        // Another instance committed the same key between our lookup and our insert: read its job.
+        if (inserted.kind === "key_taken") continue;
+        const row = inserted.row;
+        await tx.appendEvent({
           job_id: row.job_id,
           action: "create",
           from_status: null,
@@ -184,27 +188,21 @@ export class JobLifecycleService {
           actor,
           created_at: now,
         });
-        return this.applyDuplicateRule(row, now);
-      });
-    try {
-      return toJobView(write());
-    } catch (error) {
-      // Another process inserted the same key between our check and our insert (IMMEDIATE makes
-      // this all but impossible; the UNIQUE index makes it harmless): the retry finds that job.
-      if (key !== null && isUniqueViolation(error)) return toJobView(write());
-      throw error;
-    }
+        return this.applyDuplicateRule(tx, row, now);
+      }
+    });
+    return toJobView(row);
   }
 
   /** PENDING -> IN_PROGRESS; the start is the first heartbeat. */
-  start(principal: Principal, request: StartJobRequest): JobView {
+  start(principal: Principal, request: StartJobRequest): Promise<JobView> {
     return this.change(principal, "start", request, "start", (now) => ({
       patch: () => ({ heartbeat_at: now }),
     }));
   }
 
   /** A heartbeat with progress. Monotonic fields keep their highest value (documented, not an error). */
-  reportProgress(principal: Principal, request: ReportJobProgressRequest): JobView {
+  reportProgress(principal: Principal, request: ReportJobProgressRequest): Promise<JobView> {
     const percent = optionalPercent(request.progress_percent);
     const step = optionalText(request.current_step, "current_step", MAX_STEP);
     const counters = validCounters(request);
@@ -219,7 +217,7 @@ export class JobLifecycleService {
   }
 
   /** IN_PROGRESS -> SUCCESS, with optional final counters; progress becomes 100. */
-  succeed(principal: Principal, request: SucceedJobRequest): JobView {
+  succeed(principal: Principal, request: SucceedJobRequest): Promise<JobView> {
     const counters = validCounters(request);
     return this.change(principal, "succeed", request, "succeed", () => ({
       patch: (_outcome, row) => ({ progress_percent: 100, ...grownCounters(row, counters) }),
@@ -227,7 +225,7 @@ export class JobLifecycleService {
   }
 
   /** IN_PROGRESS -> FAILURE; with a cancel pending, the worker's confirmation: -> CANCELED. */
-  fail(principal: Principal, request: FailJobRequest): JobView {
+  fail(principal: Principal, request: FailJobRequest): Promise<JobView> {
     const code = optionalText(request.error_code, "error_code", 64);
     if (code !== null && !ERROR_CODE.test(code)) {
       throw errors.invalidParameter(
@@ -246,7 +244,7 @@ export class JobLifecycleService {
   }
 
   /** PENDING -> CANCELED; IN_PROGRESS -> cancel requested; again, or CANCELED: unchanged. */
-  cancel(principal: Principal, request: CancelJobRequest): JobView {
+  cancel(principal: Principal, request: CancelJobRequest): Promise<JobView> {
     const reason = optionalText(request.reason, "reason", MAX_REASON);
     const actor = actorOf(principal);
     return this.change(principal, "cancel", request, "cancel", (now) => ({
@@ -256,14 +254,15 @@ export class JobLifecycleService {
   }
 
   /** The job's timeline, oldest first. */
-  listEvents(principal: Principal, request: ListJobEventsRequest): JobEvents {
+  async listEvents(
+    principal: Principal,
+    request: ListJobEventsRequest,
+    read?: ReadOptions,
+  ): Promise<JobEvents> {
     const scope = authorize(principal, "list_events");
     const jobId = requireJobId(request.job_id);
-    const events = this.store.jobs.snapshot(() => {
-      if (!this.store.find(jobId, scopeConditions(scope)))
-        throw missingJob(jobId, scope, (id, conditions) => this.store.tombstone(id, conditions));
-      return this.store.events(jobId);
-    });
+    const events = await this.store.events(jobId, scopeConditions(scope), read);
+    if (!events) throw await this.missing(jobId, scope);
     return { results: events.map(toEventView), total_count: events.length };
   }
 
@@ -271,25 +270,31 @@ export class JobLifecycleService {
    * One state change by a caller: authorize, find the job in the caller's scope (or explain why it
    * is missing), apply the action. `build` gets the transaction's timestamp.
    */
-  private change(
+  private async change(
     principal: Principal,
     method: JobMethod,
     request: VersionedRequest,
     action: Exclude<JobAction, "create">,
     build: (now: string) => Pick<TransitionOptions, "reason" | "patch">,
-  ): JobView {
+  ): Promise<JobView> {
     const scope = authorize(principal, method);
     const jobId = requireJobId(request.job_id);
     const expectedVersion = optionalVersion(request.expected_version);
     const actor = actorOf(principal);
-    return this.store.write(() => {
-      const row = this.store.find(jobId, scopeConditions(scope));
-      if (!row) throw missingJob(jobId, scope, (id, conditions) => this.store.tombstone(id, conditions));
+    const row = await this.store.write(async (tx) => {
+      const row = await tx.find(jobId, scopeConditions(scope));
+      if (!row) return undefined;
       const now = this.now().toISOString();
-      return toJobView(
-        applyTransition(this.store, row, action, { now, actor, expectedVersion, ...build(now) }).row,
-      );
+      return (await applyTransition(tx, row, action, { now, actor, expectedVersion, ...build(now) })).row;
     });
+    // Explained outside the transaction: the tombstone lookup is a plain read.
+    if (!row) throw await this.missing(jobId, scope);
+    return toJobView(row);
+  }
+
+  /** Not found, or expired when retention purged it (job-missing.ts). */
+  private missing(jobId: string, scope: Scope): Promise<SpaceOneError> {
+    return missingJob(jobId, scope, (id, conditions) => this.store.tombstone(id, conditions));
   }
 
   /**
@@ -299,25 +304,26 @@ export class JobLifecycleService {
    * job is CANCELED (superseded). "IN_PROGRESS for" counts from started_at (upstream had no start time
    * and used created_at, which we fall back to).
    */
-  private applyDuplicateRule(job: JobRow, now: string): JobRow {
-    const running = this.store.runningFor(job);
+  private async applyDuplicateRule(tx: WriteTx, job: JobRow, now: string): Promise<JobRow> {
+    const running = await tx.runningFor(job);
     if (running.length === 0) return job;
     const nowMs = Date.parse(now);
     const since = (row: JobRow) => row.started_at ?? row.created_at;
     const recent = running.filter((row) => nowMs - Date.parse(since(row)) < this.options.duplicateWindowMs);
     if (recent.length > 0) {
       const message = `The same job is already running. (trusted_account_id = ${job.trusted_account_id})`;
-      return applyTransition(this.store, job, "duplicate", {
+      const duplicate = await applyTransition(tx, job, "duplicate", {
         now,
         actor: DUPLICATE_RULE_ACTOR,
         reason: `${message} Running: ${recent.map((r) => r.job_id).join(", ")}`,
         patch: () => ({ error_code: "ERROR_DUPLICATE_JOB", error_message: message }),
-      }).row;
+      });
+      return duplicate.row;
     }
     const windowSeconds = Math.round(this.options.duplicateWindowMs / 1000);
     for (const old of running) {
       const reason = `Superseded by ${job.job_id}: IN_PROGRESS since ${since(old)}, longer than the duplicate window (${windowSeconds} s).`;
-      applyTransition(this.store, old, "supersede", {
+      await applyTransition(tx, old, "supersede", {
         now,
         actor: DUPLICATE_RULE_ACTOR,
         reason,
@@ -350,10 +356,10 @@ export class JobLifecycleService {
   }
 
   /** `job-` + 12 lowercase hex characters, as upstream (`utils.generate_id("job")`), never reused. */
-  private newJobId(): string {
+  private async newJobId(tx: WriteTx): Promise<string> {
     for (;;) {
       const id = `job-${randomBytes(6).toString("hex")}`;
-      if (!this.store.idTaken(id)) return id;
+      if (!(await tx.idTaken(id))) return id;
     }
   }
 }
@@ -470,8 +476,4 @@ function canonicalJson(value: JsonValue): string {
     return v;
   };
   return JSON.stringify(sort(value));
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_UNIQUE";
 }

@@ -15,7 +15,10 @@ import { type Scope, scopeConditions } from "./job-rules.js";
 export const MAX_JOB_ID = 64;
 
 /** Looks up a purged job's tombstone within a scope. */
-export type TombstoneLookup = (jobId: string, scope: readonly Condition[]) => JobTombstoneRow | undefined;
+export type TombstoneLookup = (
+  jobId: string,
+  scope: readonly Condition[],
+) => Promise<JobTombstoneRow | undefined>;
 
 /** The request's `job_id`, trimmed as upstream trims strings; missing or blank is ERROR_REQUIRED_PARAMETER. */
 export function requireJobId(raw: string | undefined): string {
@@ -37,8 +40,12 @@ export function expiredError(jobId: string, tombstone: JobTombstoneRow): SpaceOn
 }
 
 /** The error for a job not found in `scope`: expired when a tombstone says so, else upstream's not found. */
-export function missingJob(jobId: string, scope: Scope, tombstones?: TombstoneLookup): SpaceOneError {
-  const tombstone = tombstones?.(jobId, scopeConditions(scope));
+export async function missingJob(
+  jobId: string,
+  scope: Scope,
+  tombstones?: TombstoneLookup,
+): Promise<SpaceOneError> {
+  const tombstone = await tombstones?.(jobId, scopeConditions(scope));
   if (tombstone) return expiredError(jobId, tombstone);
   const meta = { reason: "NOT_FOUND" };
   return scope.workspaceId === null

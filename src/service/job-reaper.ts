@@ -15,8 +15,8 @@
  * so a backlog never holds the write lock or the event loop for long.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { LifecycleStore } from "../storage/lifecycle-store.js";
 import type { JobRow } from "../storage/schema.js";
+import type { JobStore } from "../storage/store.js";
 import { applyTransition } from "./job-transition.js";
 
 export const REAPER_ACTOR = "service:reaper";
@@ -48,7 +48,7 @@ export class JobReaper {
   private readonly now: () => Date;
 
   constructor(
-    private readonly store: LifecycleStore,
+    private readonly store: JobStore,
     private readonly options: ReaperOptions,
   ) {
     this.now = options.now ?? (() => new Date());
@@ -58,7 +58,7 @@ export class JobReaper {
   async run(signal?: AbortSignal): Promise<ReapResult> {
     const totals = { notStarted: 0, heartbeatLost: 0, canceled: 0 };
     for (;;) {
-      const batch = this.reapBatch();
+      const batch = await this.reapBatch();
       totals.notStarted += batch.notStarted;
       totals.heartbeatLost += batch.heartbeatLost;
       totals.canceled += batch.canceled;
@@ -69,8 +69,8 @@ export class JobReaper {
   }
 
   /** Finish up to `batchSize` stuck jobs in one transaction. */
-  reapBatch(): ReapResult {
-    return this.store.write(() => {
+  reapBatch(): Promise<ReapResult> {
+    return this.store.write(async (tx) => {
       const nowDate = this.now();
       const now = nowDate.toISOString();
       const before = (ms: number) => new Date(nowDate.getTime() - ms).toISOString();
@@ -80,9 +80,9 @@ export class JobReaper {
         cancelRequestedBefore: before(this.options.cancelGraceMs),
       };
       const result = { notStarted: 0, heartbeatLost: 0, canceled: 0 };
-      for (const row of this.store.stale(cutoffs, this.options.batchSize)) {
+      for (const row of await tx.stale(cutoffs, this.options.batchSize)) {
         const finding = this.diagnose(row, cutoffs.cancelRequestedBefore);
-        const { row: after } = applyTransition(this.store, row, "time_out", {
+        const { row: after } = await applyTransition(tx, row, "time_out", {
           now,
           actor: REAPER_ACTOR,
           reason: finding.reason,

@@ -9,13 +9,15 @@
  * JavaScript thread, for more than one small batch, so requests keep being served.
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { LifecycleStore } from "../storage/lifecycle-store.js";
+import type { JobStore } from "../storage/store.js";
 
 export interface RetentionOptions {
   /** Finished jobs older than this are purged; 0 keeps them for ever. */
   readonly retentionMs: number;
   /** Tombstones older than this are dropped. */
   readonly tombstoneMs: number;
+  /** Change-feed rows older than this are dropped (a watch cursor older than that has expired). */
+  readonly changeFeedMs: number;
   /** Jobs (or tombstones) deleted per transaction. */
   readonly batchSize: number;
   readonly now?: () => Date;
@@ -24,13 +26,15 @@ export interface RetentionOptions {
 export interface RetentionResult {
   readonly purged: number;
   readonly tombstonesDropped: number;
+  /** Change-feed rows older than the feed's window. */
+  readonly changesDropped: number;
 }
 
 export class JobRetention {
   private readonly now: () => Date;
 
   constructor(
-    private readonly store: LifecycleStore,
+    private readonly store: JobStore,
     private readonly options: RetentionOptions,
   ) {
     this.now = options.now ?? (() => new Date());
@@ -43,7 +47,7 @@ export class JobRetention {
     const { batchSize } = this.options;
     if (this.options.retentionMs > 0) {
       for (;;) {
-        const n = this.purgeBatch();
+        const n = await this.purgeBatch();
         purged += n;
         if (n < batchSize || signal?.aborted) break;
         await yieldToEventLoop();
@@ -51,24 +55,34 @@ export class JobRetention {
     }
     for (;;) {
       if (signal?.aborted) break;
-      const n = this.store.write(() =>
-        this.store.dropTombstones(this.cutoff(this.options.tombstoneMs), batchSize),
+      const n = await this.store.write((tx) =>
+        tx.dropTombstones(this.cutoff(this.options.tombstoneMs), batchSize),
       );
       tombstonesDropped += n;
       if (n < batchSize) break;
       await yieldToEventLoop();
     }
-    return { purged, tombstonesDropped };
+    let changesDropped = 0;
+    for (;;) {
+      if (signal?.aborted) break;
+      const n = await this.store.write((tx) =>
+        tx.dropChanges(this.cutoff(this.options.changeFeedMs), batchSize),
+      );
+      changesDropped += n;
+      if (n < batchSize) break;
+      await yieldToEventLoop();
+    }
+    return { purged, tombstonesDropped, changesDropped };
   }
 
   /** Purge up to `batchSize` expired jobs in one transaction; returns how many. */
-  purgeBatch(): number {
-    return this.store.write(() => {
-      const candidates = this.store.purgeCandidates(
+  purgeBatch(): Promise<number> {
+    return this.store.write(async (tx) => {
+      const candidates = await tx.purgeCandidates(
         this.cutoff(this.options.retentionMs),
         this.options.batchSize,
       );
-      this.store.purge(candidates, this.now().toISOString());
+      await tx.purge(candidates, this.now().toISOString());
       return candidates.length;
     });
   }

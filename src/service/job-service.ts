@@ -8,18 +8,16 @@ import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
 import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
-import type { JobStore } from "../storage/job-store.js";
+import type { JobStore, ReadOptions } from "../storage/store.js";
 import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js";
 import { authorize, scopeConditions } from "./job-rules.js";
-import { runStat } from "./job-stat.js";
+import { runStat, type StatRequest } from "./job-stat.js";
 import { type JobView, type JsonObject, toJobView } from "./job-view.js";
 
 export interface JobServiceOptions {
   readonly maxPageSize: number;
   /** Injected clock (timediff, tests). */
   readonly now?: () => Date;
-  /** Tombstones of purged jobs, so `get` and `delete` can answer "expired" (job-missing.ts). */
-  readonly tombstones?: TombstoneLookup;
 }
 
 export interface JobRequest {
@@ -35,10 +33,6 @@ export interface JobsQueryRequest {
   plugin_id?: string;
 }
 
-export interface JobStatRequest {
-  query?: JsonObject;
-}
-
 export interface JobList {
   results: JobView[];
   total_count: number;
@@ -48,23 +42,26 @@ const SHORTCUT_FIELDS = ["job_id", "status", "trusted_account_id", "plugin_id"] 
 
 export class JobService {
   private readonly now: () => Date;
+  /** get and delete answer "expired" for jobs retention purged (job-missing.ts). */
+  private readonly tombstones: TombstoneLookup;
 
   constructor(
     private readonly store: JobStore,
     private readonly options: JobServiceOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.tombstones = (jobId, scope) => store.tombstone(jobId, scope);
   }
 
-  get(principal: Principal, request: JobRequest): JobView {
+  async get(principal: Principal, request: JobRequest, read?: ReadOptions): Promise<JobView> {
     const scope = authorize(principal, "get");
     const jobId = requireJobId(request.job_id);
-    const row = this.store.get(jobId, scopeConditions(scope));
-    if (!row) throw missingJob(jobId, scope, this.options.tombstones);
+    const row = await this.store.get(jobId, scopeConditions(scope), read);
+    if (!row) throw await missingJob(jobId, scope, this.tombstones);
     return toJobView(row);
   }
 
-  list(principal: Principal, request: JobsQueryRequest): JobList {
+  async list(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobList> {
     const scope = authorize(principal, "list", request.workspace_id);
     const query = parseListQuery(
       request.query,
@@ -81,11 +78,14 @@ export class JobService {
       }
       shortcuts.push({ op: "eq", field: { column: name, path: [], name }, value });
     }
-    const result = this.store.list({
-      ...query,
-      where: { and: [...scopeConditions(scope), ...shortcuts, ...query.where.and], or: query.where.or },
-      unpagedMax: this.options.maxPageSize,
-    });
+    const result = await this.store.list(
+      {
+        ...query,
+        where: { and: [...scopeConditions(scope), ...shortcuts, ...query.where.and], or: query.where.or },
+        unpagedMax: this.options.maxPageSize,
+      },
+      read,
+    );
     if (result.kind === "too_many") {
       throw errors.invalidParameter(
         "query.page.limit",
@@ -96,18 +96,21 @@ export class JobService {
     return { results: result.rows.map((row) => toJobView(row, query.only)), total_count: result.total };
   }
 
-  delete(principal: Principal, request: JobRequest): void {
+  async delete(principal: Principal, request: JobRequest): Promise<void> {
     const scope = authorize(principal, "delete");
     const jobId = requireJobId(request.job_id);
-    if (!this.store.delete(jobId, scopeConditions(scope)))
-      throw missingJob(jobId, scope, this.options.tombstones);
+    if (!(await this.store.delete(jobId, scopeConditions(scope))))
+      throw await missingJob(jobId, scope, this.tombstones);
   }
 
-  stat(principal: Principal, request: JobStatRequest): JsonObject {
+  stat(principal: Principal, request: StatRequest, read?: ReadOptions): Promise<JsonObject> {
     const scope = authorize(principal, "stat");
-    return runStat(this.store, scopeConditions(scope), request, {
-      now: this.now(),
-      maxPageSize: this.options.maxPageSize,
-    });
+    return runStat(
+      this.store,
+      scopeConditions(scope),
+      request,
+      { now: this.now(), maxPageSize: this.options.maxPageSize },
+      read,
+    );
   }
 }

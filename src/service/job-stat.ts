@@ -11,9 +11,9 @@ import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
 import { parseStatQuery } from "../query/parse-stat.js";
 import type { StatQuery, ValueKind } from "../query/stat-ast.js";
-import { compileStat, type StatResultShape } from "../storage/compile-stat.js";
-import type { JobStore } from "../storage/job-store.js";
+import type { StatResultShape } from "../storage/compile-stat.js";
 import type { JobRow } from "../storage/schema.js";
+import type { JobStore, ReadOptions } from "../storage/store.js";
 import { type JsonObject, type JsonValue, toJobView } from "./job-view.js";
 
 export interface StatContext {
@@ -57,18 +57,16 @@ function decodeRow(row: Record<string, unknown>, shape: StatResultShape): JsonVa
  * Answer a stat request within `scope`. Bad input is `invalid_argument` naming the request path;
  * a pipeline returning more than `maxPageSize` rows without `page.limit` is refused like `list`.
  */
-export function runStat(
+export async function runStat(
   store: JobStore,
   scope: readonly Condition[],
   request: StatRequest,
   ctx: StatContext,
-): JsonObject {
+  read?: ReadOptions,
+): Promise<JsonObject> {
   const query = withScope(parseStatQuery(request.query, ctx), scope);
-  const plan = compileStat(query, { maxRows: ctx.maxPageSize });
-  const { rows, total } = store.snapshot(() => ({
-    rows: store.all<Record<string, unknown>>(plan.rows),
-    total: plan.total === null ? null : (store.one<{ n: number }>(plan.total)?.n ?? 0),
-  }));
+  const plan = await store.stat(query, { maxRows: ctx.maxPageSize }, read);
+  const { rows, total } = plan;
   if (plan.cap !== null && rows.length > plan.cap) {
     throw errors.resultTooLarge(
       "query.page.limit",
@@ -76,6 +74,6 @@ export function runStat(
         `set query.page.limit (at most ${plan.cap}) and page with query.page.start, or narrow the pipeline`,
     );
   }
-  const results = rows.map((row) => decodeRow(row, plan.result));
+  const results = rows.map((row) => decodeRow(row, plan.shape));
   return total === null ? { results } : { results, total_count: total };
 }

@@ -1,13 +1,13 @@
 /**
  * The one way a job's state is written: check the caller's expected version, ask the state machine
  * (`job-state.ts`) what the action does, then write the patch, bump the version and record the
- * event, all inside the caller's IMMEDIATE transaction (`LifecycleStore.write`). The rpcs, the
+ * event, all inside the caller's write transaction (`JobStore.write`). The rpcs, the
  * duplicate rule and the reaper all come through here, so none of them can skip a rule or forget
  * the timeline.
  */
 import { SpaceOneError } from "../errors.js";
-import type { JobPatch, LifecycleStore } from "../storage/lifecycle-store.js";
 import type { JobRow } from "../storage/schema.js";
+import type { JobPatch, WriteTx } from "../storage/store.js";
 import { isFinal, type JobAction, type Outcome, transition } from "./job-state.js";
 
 export interface TransitionOptions {
@@ -29,12 +29,12 @@ export interface TransitionResult {
 }
 
 /** Apply `action` to `row` (read in the same transaction). Throws ERROR_JOB_STATE or ERROR_VERSION_MISMATCH. */
-export function applyTransition(
-  store: LifecycleStore,
+export async function applyTransition(
+  tx: WriteTx,
   row: JobRow,
   action: Exclude<JobAction, "create">,
   options: TransitionOptions,
-): TransitionResult {
+): Promise<TransitionResult> {
   const version = row.version ?? 1;
   if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
     throw versionMismatch(row.job_id, options.expectedVersion, version);
@@ -52,9 +52,9 @@ export function applyTransition(
     if (outcome.to === "IN_PROGRESS") patch.started_at = options.now;
     if (isFinal(outcome.to)) patch.finished_at = options.now;
   }
-  const updated = store.update(row.job_id, version, patch);
+  const updated = await tx.update(row.job_id, version, patch);
   if (outcome.kind !== "stay") {
-    store.appendEvent({
+    await tx.appendEvent({
       job_id: row.job_id,
       action: outcome.kind === "request_cancel" ? "cancel_request" : action,
       from_status: row.status,

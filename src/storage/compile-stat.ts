@@ -16,13 +16,14 @@
  *   unspecified; a defined order makes results reproducible);
  * - `project`, `limit`, `skip` keep it; `count` emits one row.
  * The order is carried as hidden columns and applied only where it matters (windows, LIMIT, the
- * final ORDER BY), so a plain group-by never sorts the jobs.
+ * final ORDER BY), so a plain group-by never sorts the jobs. Everything database-specific comes
+ * from the `Dialect` the caller passes.
  *
- * Values. `json` values travel as JSON text (dialect/sqlite-stat.ts); the plan tells the caller
+ * Values. `json` values travel as JSON documents (the dialect's form); the plan tells the caller
  * which result columns to parse. Names become column aliases (quoted) or bound `json_object` keys,
  * never SQL text.
  */
-import { type RawBuilder, type SqlBool, sql } from "kysely";
+import { type SqlBool, sql } from "kysely";
 import type { Page, Scalar, Where } from "../query/ast.js";
 import { type FieldType, JOB_COLUMNS, JOB_FIELDS } from "../query/fields.js";
 import type {
@@ -38,43 +39,12 @@ import type {
   ValueKind,
 } from "../query/stat-ast.js";
 import { compileCondition, compileWhere } from "./compile-where.js";
-import { builder, containsCI } from "./dialect/sqlite.js";
-import {
-  arraySize,
-  arraySum,
-  arrayToObject,
-  COMPARATORS,
-  datePart,
-  type Expr,
-  eachElement,
-  eachMember,
-  eachValueJson,
-  embedJson,
-  firstValueOver,
-  formatDatetime,
-  jsonArrayAgg,
-  jsonAt,
-  jsonCompare,
-  jsonEquals,
-  jsonNumberAt,
-  jsonObject,
-  jsonObjectAgg,
-  jsonReplaceAt,
-  jsonScalarAt,
-  jsonTypeAt,
-  type OrderTerm,
-  objectToArray,
-  orderList,
-  rowNumberOver,
-  scalarParam,
-} from "./dialect/sqlite-stat.js";
+import type { Compiled } from "./compiled-template.js";
+import type { Bool, Dialect, Expr, OrderTerm } from "./dialect/dialect.js";
+import { and, COMPARATORS, notTrue, or } from "./logic.js";
 
-type Bool = RawBuilder<SqlBool>;
-
-export interface CompiledSql {
-  readonly sql: string;
-  readonly parameters: readonly unknown[];
-}
+/** A compiled statement (one name for it across the storage layer). */
+export type CompiledSql = Compiled;
 
 /** How the result rows are turned into JSON (job-stat.ts). */
 export type StatResultShape =
@@ -133,6 +103,8 @@ class Chain {
   readonly ctes: Expr[] = [];
   private counter = 0;
 
+  constructor(readonly d: Dialect) {}
+
   fresh(prefix: "__s" | "__o" | "__k" | "__v" | "__w" | "__c" | "__t" | "__u"): string {
     return `${prefix}${this.counter++}`;
   }
@@ -151,7 +123,7 @@ class Chain {
   }
 
   statement(select: Expr): CompiledSql {
-    const compiled = sql`WITH ${sql.join(this.ctes)} ${select}`.compile(builder);
+    const compiled = sql`WITH ${sql.join(this.ctes)} ${select}`.compile(this.d.builder);
     return { sql: compiled.sql, parameters: compiled.parameters };
   }
 }
@@ -177,31 +149,31 @@ function col(alias: string, name: string): Expr {
 }
 
 /** The stored representation: SQL value, or JSON text (NULL when missing/null) for json. */
-function refValue(ref: StatRef, alias: string): Expr {
+function refValue(d: Dialect, ref: StatRef, alias: string): Expr {
   const base = col(alias, ref.column);
-  return ref.kind === "json" ? jsonAt(base, ref.path) : base;
+  return ref.kind === "json" ? d.jsonAt(base, ref.path) : base;
 }
 
 /** A value to order and compare by: json values as their SQL value (json_extract). */
-function refSortable(ref: StatRef, alias: string): Expr {
+function refSortable(d: Dialect, ref: StatRef, alias: string): Expr {
   const base = col(alias, ref.column);
-  return ref.kind === "json" ? jsonScalarAt(base, ref.path) : base;
+  return ref.kind === "json" ? d.jsonScalarAt(base, ref.path) : base;
 }
 
 /** A number or NULL (sum/average skip anything that is not a number, as Mongo does). */
-function refNumber(ref: StatRef, alias: string): Expr {
+function refNumber(d: Dialect, ref: StatRef, alias: string): Expr {
   const base = col(alias, ref.column);
-  return ref.kind === "json" ? jsonNumberAt(base, ref.path) : base;
+  return ref.kind === "json" ? d.jsonNumberAt(base, ref.path) : base;
 }
 
 /** The sortable form of a stored value of a kind (a hidden column or a stage-made one). */
-function sortableOf(value: Expr, kind: ValueKind): Expr {
-  return kind === "json" ? jsonScalarAt(value, []) : value;
+function sortableOf(d: Dialect, value: Expr, kind: ValueKind): Expr {
+  return kind === "json" ? d.jsonScalarAt(value, []) : value;
 }
 
 /** A stored value as an element of a JSON constructor. */
-function embedOf(value: Expr, kind: ValueKind): Expr {
-  return kind === "json" ? embedJson(value) : value;
+function embedOf(d: Dialect, value: Expr, kind: ValueKind): Expr {
+  return kind === "json" ? d.embedJson(value) : value;
 }
 
 function carry(alias: string, columns: readonly Column[]): Expr[] {
@@ -224,26 +196,33 @@ function orderTerms(alias: string, order: readonly OrderCol[], reverse = false):
   return order.map((o) => ({ expr: col(alias, o.col), desc: reverse ? !o.desc : o.desc }));
 }
 
-function orderClause(alias: string, order: readonly OrderCol[]): Expr {
-  return order.length > 0 ? sql` ORDER BY ${orderList(orderTerms(alias, order))}` : sql``;
+function orderClause(d: Dialect, alias: string, order: readonly OrderCol[]): Expr {
+  return order.length > 0 ? sql` ORDER BY ${d.orderList(orderTerms(alias, order))}` : sql``;
+}
+
+/** `first_value(value) OVER (PARTITION BY ... ORDER BY ...)`. */
+function firstValueOver(
+  d: Dialect,
+  value: Expr,
+  partition: readonly Expr[],
+  order: readonly OrderTerm[],
+): Expr {
+  return sql`first_value(${value}) OVER (${windowSpec(d, partition, order)})`;
+}
+
+/** `row_number() OVER (PARTITION BY ... ORDER BY ...)`. */
+function rowNumberOver(d: Dialect, partition: readonly Expr[], order: readonly OrderTerm[]): Expr {
+  return sql`row_number() OVER (${windowSpec(d, partition, order)})`;
+}
+
+function windowSpec(d: Dialect, partition: readonly Expr[], order: readonly OrderTerm[]): Expr {
+  const parts: Expr[] = [];
+  if (partition.length > 0) parts.push(sql`PARTITION BY ${sql.join([...partition])}`);
+  if (order.length > 0) parts.push(sql`ORDER BY ${d.orderList(order)}`);
+  return sql.join(parts, sql` `);
 }
 
 // ---- conditions ---------------------------------------------------------------------------------
-
-function or(parts: Bool[]): Bool {
-  if (parts.length === 0) return sql<SqlBool>`0`;
-  return parts.length === 1 ? (parts[0] as Bool) : sql<SqlBool>`(${sql.join(parts, sql` OR `)})`;
-}
-
-function and(parts: Bool[]): Bool {
-  if (parts.length === 0) return sql<SqlBool>`1`;
-  return parts.length === 1 ? (parts[0] as Bool) : sql<SqlBool>`(${sql.join(parts, sql` AND `)})`;
-}
-
-/** NOT that reads NULL (unknown) as false first, as compile-where does: `not` matches missing. */
-function notTrue(expr: Bool): Bool {
-  return sql<SqlBool>`coalesce(${expr}, 0) = 0`;
-}
 
 /**
  * A stage condition against the rows of `alias`. On job rows: the list filter's compiler (its
@@ -251,57 +230,65 @@ function notTrue(expr: Bool): Bool {
  * named rows: the same semantics (typed JSON equality, elements of lists match eq, `not`/`not_in`
  * also match missing, case-insensitive literal `contain`) over stage-made values.
  */
-function compileStatCondition(c: StatCondition, alias: string): Bool {
-  if (c.on === "job") return compileCondition(c.condition);
+function compileStatCondition(d: Dialect, c: StatCondition, alias: string): Bool {
+  if (c.on === "job") return compileCondition(d, c.condition);
   const ref = c.ref;
   const base = col(alias, ref.column);
   const json = ref.kind === "json";
   const equals = (v: Scalar): Bool => {
-    if (v === null) return sql<SqlBool>`${refValue(ref, alias)} IS NULL`;
-    return json ? jsonEquals(base, ref.path, v) : sql<SqlBool>`${base} = ${scalarParam(v)}`;
+    if (v === null) return sql<SqlBool>`${refValue(d, ref, alias)} IS NULL`;
+    return json
+      ? or(d, [d.jsonEquals(base, ref.path, v), d.jsonElementEquals(base, ref.path, v)])
+      : sql<SqlBool>`${base} = ${d.scalar(v)}`;
   };
   const contains = (needle: string): Bool =>
     json
-      ? sql<SqlBool>`(${jsonTypeAt(base, ref.path)} = 'text' AND ${containsCI(jsonScalarAt(base, ref.path), needle)})`
-      : (containsCI(base, needle) as Bool);
+      ? sql<SqlBool>`(${d.jsonIs(base, ref.path, ["string"])} AND ${d.containsCI(d.jsonScalarAt(base, ref.path), needle)})`
+      : d.containsCI(base, needle);
   switch (c.op) {
     case "eq":
       return equals(c.value);
     case "not":
-      return c.value === null ? sql<SqlBool>`${refValue(ref, alias)} IS NOT NULL` : notTrue(equals(c.value));
+      return c.value === null
+        ? sql<SqlBool>`${refValue(d, ref, alias)} IS NOT NULL`
+        : notTrue(d, equals(c.value));
     case "gt":
     case "gte":
     case "lt":
     case "lte":
       return json
-        ? jsonCompare(base, ref.path, c.op, c.value)
-        : sql<SqlBool>`${base} ${sql.raw(COMPARATORS[c.op] as string)} ${scalarParam(c.value)}`;
+        ? d.jsonCompare(base, ref.path, c.op, c.value)
+        : sql<SqlBool>`${base} ${sql.raw(COMPARATORS[c.op])} ${d.scalar(c.value)}`;
     case "in":
-      return or(c.values.map(equals));
+      return or(d, c.values.map(equals));
     case "not_in":
-      return notTrue(or(c.values.map(equals)));
+      return notTrue(d, or(d, c.values.map(equals)));
     case "contain":
       return contains(c.value);
     case "not_contain":
-      return notTrue(contains(c.value));
+      return notTrue(d, contains(c.value));
     case "contain_in":
-      return or(c.values.map(contains));
+      return or(d, c.values.map(contains));
     case "not_contain_in":
       // "Contains none of the values", as the list filter decides (upstream's $nor here agrees).
-      return and(c.values.map((v) => notTrue(contains(v))));
+      return and(
+        d,
+        c.values.map((v) => notTrue(d, contains(v))),
+      );
   }
 }
 
 // ---- stages -------------------------------------------------------------------------------------
 
 function source(chain: Chain, where: Where): Rel {
+  const d = chain.d;
   const created = chain.fresh("__o");
   const seq = chain.fresh("__o");
-  const query = builder
+  const query = d.builder
     .selectFrom("jobs")
     .selectAll()
     .select([sql<string>`${sql.ref("created_at")}`.as(created), sql<number>`${sql.ref("seq")}`.as(seq)])
-    .where(compileWhere(where));
+    .where(compileWhere(d, where));
   const name = chain.addQuery(query);
   return {
     name,
@@ -368,11 +355,12 @@ function redirectCondition(c: StatCondition, rel: Rel): StatCondition | null {
 
 /** Write pending unwind elements back into their documents (json_set), in unwind order. */
 function settle(chain: Chain, rel: Rel): Rel {
+  const d = chain.d;
   if (rel.overrides.length === 0) return rel;
   const select = visible(rel.shape).map((c) => {
     let value = col("p", c.name);
     for (const o of rel.overrides)
-      if (o.column === c.name) value = jsonReplaceAt(value, o.path, col("p", o.element));
+      if (o.column === c.name) value = d.jsonReplaceAt(value, o.path, col("p", o.element));
     return sql`${value} AS ${sql.id(c.name)}`;
   });
   const name = chain.add(
@@ -410,6 +398,7 @@ function view(
 // ---- stages -------------------------------------------------------------------------------------
 
 function sortStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "sort" }>): Rel {
+  const d = chain.d;
   const { rel, ref } = view(
     chain,
     input,
@@ -419,7 +408,7 @@ function sortStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "sort
   const keys = stage.keys.map((k) => ({
     col: chain.fresh("__o"),
     desc: k.desc,
-    expr: refSortable(ref(k.field), "p"),
+    expr: refSortable(d, ref(k.field), "p"),
   }));
   const select = [
     ...carry("p", visible(rel.shape)),
@@ -436,15 +425,17 @@ function sortStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "sort
 }
 
 function sliceStage(chain: Chain, rel: Rel, stage: Extract<Stage, { type: "limit" | "skip" }>): Rel {
+  const d = chain.d;
   const select = [...carry("p", visible(rel.shape)), ...carryHidden("p", rel)];
-  const slice = stage.type === "limit" ? sql` LIMIT ${stage.count}` : sql` LIMIT -1 OFFSET ${stage.count}`;
+  const slice = stage.type === "limit" ? d.limitOffset(stage.count, 0) : d.limitOffset(null, stage.count);
   const name = chain.add(
-    sql`SELECT ${sql.join(select)} FROM ${sql.id(rel.name)} AS "p"${orderClause("p", rel.order)}${slice}`,
+    sql`SELECT ${sql.join(select)} FROM ${sql.id(rel.name)} AS "p"${orderClause(d, "p", rel.order)}${slice}`,
   );
   return { ...rel, name, shape: stage.output };
 }
 
 function unwindStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "unwind" }>): Rel {
+  const d = chain.d;
   const path = stage.path;
   // Unwinding inside (or around) a value already unwound: write that one back first.
   const overlaps = input.overrides.some(
@@ -452,7 +443,7 @@ function unwindStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "un
   );
   const rel = overlaps ? settle(chain, input) : input;
   const base = col("p", path.column);
-  const element = eachValueJson("__e");
+  const element = d.elementJson("__e");
   const index = chain.fresh("__o");
   const direct = path.path.length === 0;
   const select = visible(rel.shape).map((c) =>
@@ -460,7 +451,7 @@ function unwindStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "un
       ? sql`${element} AS ${sql.id(c.name)}`
       : sql`${col("p", c.name)} AS ${sql.id(c.name)}`,
   );
-  select.push(...carryHidden("p", rel), sql`${col("__e", "key")} AS ${sql.id(index)}`);
+  select.push(...carryHidden("p", rel), sql`${d.elementKey("__e")} AS ${sql.id(index)}`);
   const overrides = [...rel.overrides];
   if (!direct) {
     const held = chain.fresh("__u");
@@ -468,13 +459,16 @@ function unwindStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "un
     overrides.push({ column: path.column, path: path.path, element: held });
   }
   const name = chain.add(
-    sql`SELECT ${sql.join(select)} FROM ${sql.id(rel.name)} AS "p", ${eachElement(base, path.path)} AS "__e"`,
+    sql`SELECT ${sql.join(select)} FROM ${sql.id(rel.name)} AS "p", ${d.eachElement(base, path.path)} AS "__e"`,
   );
   let out: Rel = { name, shape: stage.output, order: [...rel.order, { col: index, desc: false }], overrides };
   if (stage.filter.length > 0) {
     // A separate CTE: the filter sees the unwound element, not the list.
     const v = view(chain, out, [], stage.filter);
-    const where = and(stage.filter.map((c) => compileStatCondition(v.cond(c), "p")));
+    const where = and(
+      d,
+      stage.filter.map((c) => compileStatCondition(d, v.cond(c), "p")),
+    );
     out = { ...v.rel, name: chain.add(sql`SELECT * FROM ${sql.id(v.rel.name)} AS "p" WHERE ${where}`) };
   }
   return out;
@@ -488,12 +482,12 @@ function countStage(chain: Chain, rel: Rel, stage: Extract<Stage, { type: "count
   return { name, shape: stage.output, order: [], overrides: [] };
 }
 
-function keyExpr(key: GroupKey, alias: string): Expr {
-  if (key.dateFormat === null) return refValue(key.field, alias);
-  const value = refSortable(key.field, alias);
+function keyExpr(d: Dialect, key: GroupKey, alias: string): Expr {
+  if (key.dateFormat === null) return refValue(d, key.field, alias);
+  const value = refSortable(d, key.field, alias);
   return key.dateFormat.kind === "strftime"
-    ? formatDatetime(key.dateFormat.format, value)
-    : datePart(key.dateFormat.kind, value);
+    ? d.formatDatetime(key.dateFormat.format, value)
+    : d.datePart(key.dateFormat.kind, value);
 }
 
 /** The hidden per-row columns one group field needs in the pre-aggregation CTE. */
@@ -507,6 +501,7 @@ interface FieldPlan {
 }
 
 function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "group" }>): Rel {
+  const d = chain.d;
   const refs = [
     ...stage.keys.map((k) => k.field),
     ...stage.fields.flatMap((f) =>
@@ -520,25 +515,30 @@ function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "gro
 
   // 1. Per row: key values, field inputs, condition flags, the stream order.
   const pre: Expr[] = stage.keys.map(
-    (k, i) => sql`${keyExpr({ ...k, field: ref(k.field) }, "p")} AS ${sql.id(keyCols[i] as string)}`,
+    (k, i) => sql`${keyExpr(d, { ...k, field: ref(k.field) }, "p")} AS ${sql.id(keyCols[i] as string)}`,
   );
   const plans: FieldPlan[] = stage.fields.map((field) => {
     const plan: FieldPlan = { field };
     if ("conditions" in field && field.conditions.length > 0) {
       plan.condition = chain.fresh("__c");
-      const test = and(field.conditions.map((c) => compileStatCondition(cond(c), "p")));
+      const test = and(
+        d,
+        field.conditions.map((c) => compileStatCondition(d, cond(c), "p")),
+      );
       pre.push(sql`(CASE WHEN ${test} THEN 1 ELSE 0 END) AS ${sql.id(plan.condition)}`);
     }
     if (field.op === "count") return plan;
     plan.value = chain.fresh("__v");
     let value: Expr;
     if (field.op === "push" && "subFields" in field) {
-      value = jsonObject(
-        field.subFields.map((s) => [s.name, embedOf(refValue(ref(s.field), "p"), s.field.kind)] as const),
+      value = d.jsonObject(
+        field.subFields.map(
+          (s) => [s.name, embedOf(d, refValue(d, ref(s.field), "p"), s.field.kind)] as const,
+        ),
       );
     } else if ("field" in field) {
       const at = ref(field.field);
-      value = field.op === "sum" || field.op === "average" ? refNumber(at, "p") : refValue(at, "p");
+      value = field.op === "sum" || field.op === "average" ? refNumber(d, at, "p") : refValue(d, at, "p");
     } else {
       value = sql`NULL`;
     }
@@ -548,7 +548,7 @@ function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "gro
       ((field.op === "max" || field.op === "min") && field.field.kind === "json")
     ) {
       plan.sortable = chain.fresh("__v");
-      pre.push(sql`${refSortable(ref(field.field), "p")} AS ${sql.id(plan.sortable)}`);
+      pre.push(sql`${refSortable(d, ref(field.field), "p")} AS ${sql.id(plan.sortable)}`);
     }
     return plan;
   });
@@ -569,7 +569,7 @@ function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "gro
     }
     if (order === null) continue;
     plan.window = chain.fresh("__w");
-    windows.push(sql`${firstValueOver(col("w", value), partition("w"), order)} AS ${sql.id(plan.window)}`);
+    windows.push(sql`${firstValueOver(d, col("w", value), partition("w"), order)} AS ${sql.id(plan.window)}`);
   }
   if (windows.length > 0)
     rows = chain.add(sql`SELECT "w".*, ${sql.join(windows)} FROM ${sql.id(rows)} AS "w"`);
@@ -581,16 +581,16 @@ function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "gro
     const members = chain.add(
       sql`SELECT ${sql.join([
         ...keyCols.map((k) => sql`${col("m", k)} AS ${sql.id(k)}`),
-        sql`${col("__e", "key")} AS "__mk"`,
-        sql`${eachValueJson("__e")} AS "__mv"`,
-        sql`${rowNumberOver([...partition("m"), col("__e", "key")], orderTerms("m", rel.order, true))} AS ${sql.id(rank)}`,
-      ])} FROM ${sql.id(rows)} AS "m", ${eachMember(col("m", plan.value as string))} AS "__e"`,
+        sql`${d.elementKey("__e")} AS "__mk"`,
+        sql`${d.elementJson("__e")} AS "__mv"`,
+        sql`${rowNumberOver(d, [...partition("m"), d.elementKey("__e")], orderTerms("m", rel.order, true))} AS ${sql.id(rank)}`,
+      ])} FROM ${sql.id(rows)} AS "m", ${d.eachMember(col("m", plan.value as string))} AS "__e"`,
     );
     const groupBy = keyCols.length > 0 ? sql` GROUP BY ${sql.join(keyCols.map((k) => sql.id(k)))}` : sql``;
     plan.merged = chain.add(
       sql`SELECT ${sql.join([
         ...keyCols.map((k) => sql.id(k)),
-        sql`${jsonObjectAgg(sql`"__mk"`, sql`"__mv"`)} AS "__m"`,
+        sql`${d.jsonObjectAgg(sql`"__mk"`, sql`"__mv"`)} AS "__m"`,
       ])} FROM ${sql.id(members)} WHERE ${sql.id(rank)} = 1${groupBy}`,
     );
   }
@@ -601,11 +601,11 @@ function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "gro
     (k, i) => sql`${col("g", keyCols[i] as string)} AS ${sql.id(k.name)}`,
   );
   for (const plan of plans) {
-    select.push(sql`${aggregate(plan, stream, keyCols)} AS ${sql.id(plan.field.name)}`);
+    select.push(sql`${aggregate(d, plan, stream, keyCols)} AS ${sql.id(plan.field.name)}`);
   }
   const order: OrderCol[] = keyCols.map((k, i) => {
     const o = chain.fresh("__o");
-    select.push(sql`${sortableOf(col("g", k), keyKinds[i] as ValueKind)} AS ${sql.id(o)}`);
+    select.push(sql`${sortableOf(d, col("g", k), keyKinds[i] as ValueKind)} AS ${sql.id(o)}`);
     return { col: o, desc: false };
   });
   let tail: Expr;
@@ -621,7 +621,12 @@ function groupStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "gro
   return { name, shape: stage.output, order, overrides: [] };
 }
 
-function aggregate(plan: FieldPlan, stream: readonly OrderTerm[], keyCols: readonly string[]): Expr {
+function aggregate(
+  d: Dialect,
+  plan: FieldPlan,
+  stream: readonly OrderTerm[],
+  keyCols: readonly string[],
+): Expr {
   const f = plan.field;
   const value = plan.value ? col("g", plan.value) : sql`NULL`;
   const flag = plan.condition ? col("g", plan.condition) : null;
@@ -629,8 +634,8 @@ function aggregate(plan: FieldPlan, stream: readonly OrderTerm[], keyCols: reado
     case "count":
       return flag ? sql`sum(${flag})` : sql`count(*)`;
     case "sum":
-      // total(): a float sum that never overflows; no number at all sums to 0 (Mongo $sum).
-      return flag ? sql`total(CASE WHEN ${flag} = 1 THEN ${value} END)` : sql`total(${value})`;
+      // A float sum that never overflows; no number at all sums to 0 (Mongo $sum).
+      return d.floatSum(flag ? sql`CASE WHEN ${flag} = 1 THEN ${value} END` : value);
     case "average":
       // Upstream: {$avg: {$cond: [conditions, "$key", 0]}}: rows failing the conditions count as 0.
       return flag ? sql`avg(CASE WHEN ${flag} = 1 THEN ${value} ELSE 0 END)` : sql`avg(${value})`;
@@ -645,7 +650,7 @@ function aggregate(plan: FieldPlan, stream: readonly OrderTerm[], keyCols: reado
     case "add_to_set": {
       const kind = f.field.kind;
       const sortable = plan.sortable ? col("g", plan.sortable) : value;
-      return jsonArrayAgg(embedOf(value, kind), {
+      return d.jsonArrayAgg(embedOf(d, value, kind), {
         distinct: true,
         order: [
           { expr: sortable, desc: false },
@@ -655,33 +660,37 @@ function aggregate(plan: FieldPlan, stream: readonly OrderTerm[], keyCols: reado
       });
     }
     case "push":
-      if ("subFields" in f) return jsonArrayAgg(embedJson(value), { order: stream });
-      return jsonArrayAgg(embedOf(value, f.field.kind), { order: stream, where: sql`${value} IS NOT NULL` });
+      if ("subFields" in f) return d.jsonArrayAgg(d.embedJson(value), { order: stream });
+      return d.jsonArrayAgg(embedOf(d, value, f.field.kind), {
+        order: stream,
+        where: sql`${value} IS NOT NULL`,
+      });
     case "merge_objects": {
-      const match = keyCols.map((k) => sql`${col("m", k)} IS ${col("g", k)}`);
+      const match = keyCols.map((k) => d.nullSafeEquals(col("m", k), col("g", k)));
       const where = match.length > 0 ? sql` WHERE ${sql.join(match, sql` AND `)}` : sql``;
-      return sql`coalesce((SELECT "m"."__m" FROM ${sql.id(plan.merged as string)} AS "m"${where}), '{}')`;
+      return sql`coalesce((SELECT "m"."__m" FROM ${sql.id(plan.merged as string)} AS "m"${where}), ${d.emptyObject})`;
     }
   }
 }
 
-function projectExpr(field: ProjectField): Expr {
-  const value = refValue(field.field, "p");
+function projectExpr(d: Dialect, field: ProjectField): Expr {
+  const value = refValue(d, field.field, "p");
   switch (field.op) {
     case null:
       return value;
     case "size":
-      return arraySize(value);
+      return d.arraySize(value);
     case "sum":
-      return field.field.kind === "number" ? sql`coalesce(${value}, 0)` : arraySum(value);
+      return field.field.kind === "number" ? sql`coalesce(${value}, 0)` : d.arraySum(value);
     case "array_to_object":
-      return arrayToObject(value);
+      return d.arrayToObject(value);
     case "object_to_array":
-      return objectToArray(value);
+      return d.objectToArray(value);
   }
 }
 
 function projectStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "project" }>): Rel {
+  const d = chain.d;
   const columns = stage.output.kind === "named" ? stage.output.columns : [];
   // Kept group keys are copied whole: one with an unwound path inside must be written back first.
   const keptUnwound = input.overrides.some((o) => columns.some((c) => c.key && c.name === o.column));
@@ -694,7 +703,7 @@ function projectStage(chain: Chain, input: Rel, stage: Extract<Stage, { type: "p
   );
   const select = columns.map((c) => {
     const field = c.key ? undefined : stage.fields.find((f) => f.name === c.name);
-    const value = field ? projectExpr({ ...field, field: ref(field.field) }) : col("p", c.name);
+    const value = field ? projectExpr(d, { ...field, field: ref(field.field) }) : col("p", c.name);
     return sql`${value} AS ${sql.id(c.name)}`;
   });
   select.push(...carryOrder("p", rel.order));
@@ -731,10 +740,11 @@ function paging(
 }
 
 function compileDistinct(
+  d: Dialect,
   query: Extract<StatQuery, { type: "distinct" }>,
   options: StatCompileOptions,
 ): StatPlan {
-  const chain = new Chain();
+  const chain = new Chain(d);
   const rel = source(chain, query.where);
   const field = query.field;
   let values: string;
@@ -751,17 +761,17 @@ function compileDistinct(
     // Mongo's distinct counts each element of a list as a value of its own.
     valueKind = "json";
     values = chain.add(
-      sql`SELECT DISTINCT ${eachValueJson("__e")} AS "value" FROM ${sql.id(rel.name)} AS "p", ${eachElement(
+      sql`SELECT DISTINCT ${d.elementJson("__e")} AS "value" FROM ${sql.id(rel.name)} AS "p", ${d.eachElement(
         col("p", field.column),
         field.path,
-      )} AS "__e" WHERE ${col("__e", "type")} <> 'null'`,
+      )} AS "__e" WHERE NOT ${d.elementIsNull("__e")}`,
     );
-    order = sql`${jsonScalarAt(sql`"d"."value"`, [])} ASC, "d"."value" ASC`;
+    order = sql`${d.jsonScalarAt(sql`"d"."value"`, [])} ASC, "d"."value" ASC`;
   }
   const { limit, offset, cap } = paging(query.page, options);
   return {
     rows: chain.statement(
-      sql`SELECT "d"."value" AS "value" FROM ${sql.id(values)} AS "d" ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`,
+      sql`SELECT "d"."value" AS "value" FROM ${sql.id(values)} AS "d" ORDER BY ${order}${d.limitOffset(limit, offset)}`,
     ),
     total:
       query.page.limit !== null ? chain.statement(sql`SELECT count(*) AS "n" FROM ${sql.id(values)}`) : null,
@@ -774,9 +784,9 @@ function compileDistinct(
  * Compile a stat query (with the caller's scope already in `where`) to the statements that
  * answer it. Both statements, when there are two, must run in one read transaction.
  */
-export function compileStat(query: StatQuery, options: StatCompileOptions): StatPlan {
-  if (query.type === "distinct") return compileDistinct(query, options);
-  const chain = new Chain();
+export function compileStat(d: Dialect, query: StatQuery, options: StatCompileOptions): StatPlan {
+  if (query.type === "distinct") return compileDistinct(d, query, options);
+  const chain = new Chain(d);
   let rel = source(chain, query.where);
   for (const stage of query.stages) rel = compileStage(chain, rel, stage);
   rel = settle(chain, rel);
@@ -784,9 +794,10 @@ export function compileStat(query: StatQuery, options: StatCompileOptions): Stat
   const { limit, offset, cap } = paging(query.page, options);
   const rows = chain.statement(
     sql`SELECT ${sql.join(carry("r", columns))} FROM ${sql.id(rel.name)} AS "r"${orderClause(
+      d,
       "r",
       rel.order,
-    )} LIMIT ${limit} OFFSET ${offset}`,
+    )}${d.limitOffset(limit, offset)}`,
   );
   const total =
     query.page.limit !== null ? chain.statement(sql`SELECT count(*) AS "n" FROM ${sql.id(rel.name)}`) : null;

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { registerSqliteFunctions } from "./dialect/sqlite.js";
+import { registerSqliteFunctions } from "./dialect/sqlite/functions.js";
 import { migrate } from "./migrations.js";
 
 export interface OpenOptions {

@@ -1,36 +1,53 @@
 /**
- * SQLite failures as SpaceONE errors. A locked, read-only, unreadable or full database is not a bug
- * in the request or in the service: callers get a status they can act on (retry later, or stop
- * writing) instead of `internal`. Called by the wire layer (`toConnectError`) for errors that are not
- * already SpaceOneErrors; the original is still logged there.
+ * Storage failures as SpaceOne errors: the one mapping from a classified driver failure
+ * (`Dialect.classifyError`) to what a caller sees. Stores convert every driver error they raise;
+ * the wire layer's `storageError` catches driver errors raised outside a store (start-up, seeds).
  */
-import Database from "better-sqlite3";
 import { errors, SpaceOneError } from "../errors.js";
+import type { StorageFailure } from "./dialect/dialect.js";
+import { classifySqliteError } from "./dialect/sqlite/classify-error.js";
 
-/** The SpaceOneError for a storage failure, or null when `err` is not one. */
-export function storageError(err: unknown): SpaceOneError | null {
-  if (err instanceof Database.SqliteError) {
-    const code = err.code;
-    // SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE...: extended codes start with the primary one.
-    if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
-      return errors.unavailable("the database is busy (locked by another writer); retry");
-    }
-    if (code.startsWith("SQLITE_FULL")) {
+export type Classify = (error: unknown) => StorageFailure | null;
+
+/** The SpaceOneError for a classified failure. */
+export function failureError(failure: StorageFailure): SpaceOneError {
+  switch (failure.kind) {
+    case "unavailable":
+      return errors.unavailable(failure.message);
+    case "deadline_exceeded":
+      return deadlineExceeded(failure.message);
+    case "resource_exhausted":
       return new SpaceOneError(
         "ERROR_STORAGE_FULL",
         "resource_exhausted",
-        "Storage is full. (reason = the database or its disk has no space left)",
+        `Storage is full. (reason = ${failure.message})`,
       );
-    }
-    if (code.startsWith("SQLITE_READONLY")) return errors.unavailable("the database is read-only");
-    if (code.startsWith("SQLITE_CANTOPEN")) return errors.unavailable("the database file cannot be opened");
-    if (code.startsWith("SQLITE_IOERR"))
-      return errors.unavailable("the database file cannot be read or written");
-    return null;
+    case "key_taken":
+      // Stores answer a taken key as InsertResult.key_taken; reaching here is a store bug.
+      return errors.unknown("an idempotency key conflict escaped the store");
   }
-  // better-sqlite3 after close() (e.g. a call racing the shutdown): the service is going away.
-  if (err instanceof TypeError && err.message === "The database connection is not open") {
-    return errors.unavailable("the service is shutting down");
-  }
-  return null;
+}
+
+/** The caller's deadline passed before (or while) its query ran. */
+export function deadlineExceeded(
+  reason = "the call's deadline passed before the query finished",
+): SpaceOneError {
+  return new SpaceOneError(
+    "ERROR_DEADLINE_EXCEEDED",
+    "deadline_exceeded",
+    `Deadline exceeded. (reason = ${reason})`,
+  );
+}
+
+/** `error` as a SpaceOneError when it is a classified storage failure; otherwise `error` itself. */
+export function asStorageError(error: unknown, classify: Classify = classifySqliteError): unknown {
+  if (error instanceof SpaceOneError) return error;
+  const failure = classify(error);
+  return failure ? failureError(failure) : error;
+}
+
+/** The SpaceOneError for a storage failure, or null when `err` is not one. */
+export function storageError(err: unknown, classify: Classify = classifySqliteError): SpaceOneError | null {
+  const failure = classify(err);
+  return failure ? failureError(failure) : null;
 }

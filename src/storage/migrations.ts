@@ -109,6 +109,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX job_tombstones_by_purged ON job_tombstones (purged_at);
     `,
   },
+  {
+    version: 3,
+    description: "idempotency keys scoped per workspace; the job change feed",
+    up: `
+      -- A key is unique per (domain, workspace): one workspace can neither see nor use up another's.
+      DROP INDEX jobs_by_idempotency_key;
+      CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (domain_id, workspace_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+
+      -- One row per job changed by a committed write transaction, in commit order (writers are
+      -- serialized, so id order is commit order). AUTOINCREMENT: ids are never reused, even after
+      -- retention dropped every row, so a cursor never points at a different change.
+      CREATE TABLE job_changes (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id       TEXT NOT NULL,
+        domain_id    TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('created','updated','deleted')),
+        event_seq    INTEGER,
+        created_at   TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX job_changes_by_created ON job_changes (created_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -62,10 +62,24 @@ export interface JobTombstonesTable {
   purged_at: string;
 }
 
+/** The change feed: one row per job changed by a committed write transaction (migration 3). */
+export interface JobChangesTable {
+  /** Commit order (SQLite writers are serialized); never reused. */
+  id: Generated<number>;
+  job_id: string;
+  domain_id: string;
+  workspace_id: string;
+  kind: "created" | "updated" | "deleted";
+  /** The job_events.seq the transaction wrote for this job, if any. */
+  event_seq: number | null;
+  created_at: string;
+}
+
 export interface JobsDatabase {
   jobs: JobsTable;
   job_events: JobEventsTable;
   job_tombstones: JobTombstonesTable;
+  job_changes: JobChangesTable;
 }
 
 /** Columns added by migration 2 (the lifecycle). */

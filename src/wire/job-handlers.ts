@@ -23,7 +23,8 @@ import {
 import type { Principal } from "../auth/principal.js";
 import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
-import type { JobService, JobStatRequest, JobsQueryRequest } from "../service/job-service.js";
+import type { JobService, JobsQueryRequest } from "../service/job-service.js";
+import type { StatRequest } from "../service/job-stat.js";
 import type { JobView } from "../service/job-view.js";
 
 const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
@@ -79,23 +80,31 @@ export function toJobInfo(view: JobView): JobInfo {
   });
 }
 
+/** The call's deadline (grpc-timeout, connect-timeout-ms or the server maximum) for the store's reads. */
+export function readOptions(ctx: HandlerContext): { signal: AbortSignal; deadline?: number } {
+  const remaining = ctx.timeoutMs();
+  return remaining === undefined
+    ? { signal: ctx.signal }
+    : { signal: ctx.signal, deadline: Date.now() + remaining };
+}
+
 export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
   return {
-    get(req, ctx) {
-      return toJobInfo(service.get(principalOf(ctx), { job_id: req.jobId }));
+    async get(req, ctx) {
+      return toJobInfo(await service.get(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx)));
     },
-    list(req, ctx) {
+    async list(req, ctx) {
       const request = toJson(JobsQuerySchema, req, jsonOptions) as JobsQueryRequest;
-      const result = service.list(principalOf(ctx), request);
+      const result = await service.list(principalOf(ctx), request, readOptions(ctx));
       return { results: result.results.map(toJobInfo), totalCount: result.total_count };
     },
-    delete(req, ctx) {
-      service.delete(principalOf(ctx), { job_id: req.jobId });
+    async delete(req, ctx) {
+      await service.delete(principalOf(ctx), { job_id: req.jobId });
       return {};
     },
-    stat(req, ctx) {
-      const request = toJson(JobStatQuerySchema, req, jsonOptions) as JobStatRequest;
-      return fromJson(StructSchema, service.stat(principalOf(ctx), request));
+    async stat(req, ctx) {
+      const request = toJson(JobStatQuerySchema, req, jsonOptions) as StatRequest;
+      return fromJson(StructSchema, await service.stat(principalOf(ctx), request, readOptions(ctx)));
     },
   };
 }

@@ -18,7 +18,7 @@ import {
 } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { JobInfo_Status } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobEventView, JobLifecycleService } from "../service/job-lifecycle.js";
-import { principalOf, toJobInfo } from "./job-handlers.js";
+import { principalOf, readOptions, toJobInfo } from "./job-handlers.js";
 
 /** Proto JSON with proto field names: what the service layer reads. Unset optional fields are absent. */
 function json<T, Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): T {
@@ -45,26 +45,28 @@ export function jobLifecycleHandlers(
   service: JobLifecycleService,
 ): Omit<ServiceImpl<typeof JobLifecycle>, "watch" | "wait"> {
   return {
-    create(req, ctx) {
-      return toJobInfo(service.create(principalOf(ctx), json(CreateJobRequestSchema, req)));
+    async create(req, ctx) {
+      return toJobInfo(await service.create(principalOf(ctx), json(CreateJobRequestSchema, req)));
     },
-    start(req, ctx) {
-      return toJobInfo(service.start(principalOf(ctx), json(StartJobRequestSchema, req)));
+    async start(req, ctx) {
+      return toJobInfo(await service.start(principalOf(ctx), json(StartJobRequestSchema, req)));
     },
-    report_progress(req, ctx) {
-      return toJobInfo(service.reportProgress(principalOf(ctx), json(ReportJobProgressRequestSchema, req)));
+    async report_progress(req, ctx) {
+      return toJobInfo(
+        await service.reportProgress(principalOf(ctx), json(ReportJobProgressRequestSchema, req)),
+      );
     },
-    succeed(req, ctx) {
-      return toJobInfo(service.succeed(principalOf(ctx), json(SucceedJobRequestSchema, req)));
+    async succeed(req, ctx) {
+      return toJobInfo(await service.succeed(principalOf(ctx), json(SucceedJobRequestSchema, req)));
     },
-    fail(req, ctx) {
-      return toJobInfo(service.fail(principalOf(ctx), json(FailJobRequestSchema, req)));
+    async fail(req, ctx) {
+      return toJobInfo(await service.fail(principalOf(ctx), json(FailJobRequestSchema, req)));
     },
-    cancel(req, ctx) {
-      return toJobInfo(service.cancel(principalOf(ctx), json(CancelJobRequestSchema, req)));
+    async cancel(req, ctx) {
+      return toJobInfo(await service.cancel(principalOf(ctx), json(CancelJobRequestSchema, req)));
     },
-    list_events(req, ctx) {
-      const events = service.listEvents(principalOf(ctx), { job_id: req.jobId });
+    async list_events(req, ctx) {
+      const events = await service.listEvents(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx));
       return { results: events.results.map(toJobEventInfo), totalCount: events.total_count };
     },
   };

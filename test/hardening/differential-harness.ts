@@ -45,9 +45,13 @@ export function principalFor(caller: GeneratedCaller): Principal {
 export type Outcome = { results: unknown[]; total_count: number } | { error: string; message: string };
 
 /** The service's answer, or its SpaceOneError as data (anything else is a bug and propagates). */
-export function serviceOutcome(service: JobService, caller: GeneratedCaller, request: unknown): Outcome {
+export async function serviceOutcome(
+  service: JobService,
+  caller: GeneratedCaller,
+  request: unknown,
+): Promise<Outcome> {
   try {
-    return service.list(principalFor(caller), request as JobsQueryRequest);
+    return await service.list(principalFor(caller), request as JobsQueryRequest);
   } catch (error) {
     if (error instanceof SpaceOneError) return { error: error.status, message: error.message };
     throw error;
@@ -55,13 +59,13 @@ export function serviceOutcome(service: JobService, caller: GeneratedCaller, req
 }
 
 /** One case: the service agrees with the reference (rows, order, page, total_count, or the refusal). */
-export function checkCase(
+export async function checkCase(
   { jobs, service }: Subject,
   caller: GeneratedCaller,
   request: unknown,
-): RefListResult {
+): Promise<RefListResult> {
   const expected = referenceList(jobs, caller, request as never, { now: NOW_MS, maxPageSize: MAX_PAGE_SIZE });
-  const actual = serviceOutcome(service, caller, request);
+  const actual = await serviceOutcome(service, caller, request);
   if (expected.kind === "invalid") {
     expect(actual, expected.why).toMatchObject({ error: "invalid_argument" });
   } else {

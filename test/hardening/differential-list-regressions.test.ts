@@ -8,8 +8,8 @@ import type { JsonObject, RefJob } from "./reference/job-model.js";
 
 describe("datetime operands: every ISO-8601 spelling dateutil's isoparse reads", () => {
   // Found with data seed 101 / fast-check seed 799819: a `,` decimal sign was "not an ISO-8601 datetime".
-  it("a comma as the decimal sign (2026-03-15 12:34:56,7Z)", () => {
-    checkCase(subject(101, 300), domainAdminA, {
+  it("a comma as the decimal sign (2026-03-15 12:34:56,7Z)", async () => {
+    await checkCase(subject(101, 300), domainAdminA, {
       query: {
         filter: [{ key: "options.provider", value: [], operator: "regex_in" }],
         filter_or: [{ key: "options.dry_run.k:1", value: "2026-03-15 12:34:56,7Z", operator: "datetime_lt" }],
@@ -17,15 +17,15 @@ describe("datetime operands: every ISO-8601 spelling dateutil's isoparse reads",
         page: { start: 0, limit: 0 },
       },
     });
-    checkCase(subject(202, 240), domainAdminA, {
+    await checkCase(subject(202, 240), domainAdminA, {
       query: { filter_or: [{ key: "updated_at", value: "2026-03-15 12:34:56,7Z", operator: "lt" }] },
       workspace_id: "ws-1",
     });
   });
 
   // Found with data seed 303 / fast-check seed 2399457: a zone of hours only (`+00`) was refused.
-  it("a zone offset of whole hours (+00, -05)", () => {
-    checkCase(subject(303, 180), domainAdminA, {
+  it("a zone offset of whole hours (+00, -05)", async () => {
+    await checkCase(subject(303, 180), domainAdminA, {
       query: {
         filter: [
           { key: "options.$d.provider.targets", value: "2026-03-15T12:34+00", operator: "datetime_lt" },
@@ -41,7 +41,9 @@ describe("datetime operands: every ISO-8601 spelling dateutil's isoparse reads",
       "2026-03-15T12:34:56.789+00",
       "2026-03-15T21:34:56+0900",
     ]) {
-      checkCase(s, domainAdminA, { query: { filter: [{ k: "created_at", v: value, o: "datetime_gte" }] } });
+      await checkCase(s, domainAdminA, {
+        query: { filter: [{ k: "created_at", v: value, o: "datetime_gte" }] },
+      });
     }
   });
 });
@@ -81,8 +83,8 @@ function job(seq: number, options: JsonObject | null): RefJob {
 describe("sorting by an options path orders JSON types apart (Mongo's type order)", () => {
   // Found with data seed 101 / fast-check seed 799819 (and on every data set): json_extract turned
   // booleans into 0/1, tying `true` with `1`, and sorted objects and lists as JSON text among strings.
-  it("the shrunk counterexamples", () => {
-    checkCase(
+  it("the shrunk counterexamples", async () => {
+    await checkCase(
       subject(101, 300),
       { role: "DOMAIN_ADMIN", domainId: "domain-b", workspaceId: null },
       {
@@ -95,7 +97,7 @@ describe("sorting by an options path orders JSON types apart (Mongo's type order
         workspace_id: "ws-1",
       },
     );
-    checkCase(subject(202, 240), domainAdminA, {
+    await checkCase(subject(202, 240), domainAdminA, {
       query: {
         sort: [{ key: "options.provider", desc: true }],
         page: { start: 0, limit: 1 },
@@ -104,7 +106,7 @@ describe("sorting by an options path orders JSON types apart (Mongo's type order
     });
   });
 
-  it("missing/null, numbers, strings, objects, lists, booleans; ties in insertion order", () => {
+  it("missing/null, numbers, strings, objects, lists, booleans; ties in insertion order", async () => {
     const values: (JsonObject | null)[] = [
       { v: true },
       { v: 1 },
@@ -124,8 +126,8 @@ describe("sorting by an options path orders JSON types apart (Mongo's type order
       { v: "a" },
     ];
     const service = serviceOver(values.map((options, i) => job(i + 1, options)));
-    const order = (desc: boolean) => {
-      const outcome = serviceOutcome(service, domainAdminA, {
+    const order = async (desc: boolean) => {
+      const outcome = await serviceOutcome(service, domainAdminA, {
         query: { sort: [{ key: "options.v", desc }], only: ["job_id"] },
       });
       return "results" in outcome
@@ -133,17 +135,17 @@ describe("sorting by an options path orders JSON types apart (Mongo's type order
         : [];
     };
     // null/missing (7, 10, 11 by seq), -1.5, 0, 1, "", "1", "B", "a", objects (5, 13), lists (4, 12), false, true.
-    expect(order(false)).toEqual([7, 10, 11, 14, 8, 2, 9, 3, 15, 16, 5, 13, 4, 12, 6, 1]);
+    expect(await order(false)).toEqual([7, 10, 11, 14, 8, 2, 9, 3, 15, 16, 5, 13, 4, 12, 6, 1]);
     // Descending reverses the ranks and values; ties stay in insertion order.
-    expect(order(true)).toEqual([1, 6, 4, 12, 5, 13, 16, 15, 3, 9, 2, 8, 14, 7, 10, 11]);
+    expect(await order(true)).toEqual([1, 6, 4, 12, 5, 13, 16, 15, 3, 9, 2, 8, 14, 7, 10, 11]);
   });
 });
 
 describe("text operators on number fields are refused, not half-answered", () => {
   // Found while writing the reference: contain searched SQLite's REAL text ("50.0") while regex searched
   // JavaScript's ("50"), so `contain ".0"` matched a row `regex "\.0"` did not.
-  it.each(["contain", "not_contain", "regex"])("%s on progress_percent", (operator) => {
-    const outcome = serviceOutcome(subject(101, 300).service, domainAdminA, {
+  it.each(["contain", "not_contain", "regex"])("%s on progress_percent", async (operator) => {
+    const outcome = await serviceOutcome(subject(101, 300).service, domainAdminA, {
       query: { filter: [{ k: "progress_percent", v: ".0", o: operator }] },
     });
     expect(outcome).toMatchObject({
@@ -152,8 +154,8 @@ describe("text operators on number fields are refused, not half-answered", () =>
     });
   });
 
-  it.each(["contain_in", "not_contain_in", "regex_in"])("%s on version", (operator) => {
-    const outcome = serviceOutcome(subject(101, 300).service, domainAdminA, {
+  it.each(["contain_in", "not_contain_in", "regex_in"])("%s on version", async (operator) => {
+    const outcome = await serviceOutcome(subject(101, 300).service, domainAdminA, {
       query: { filter: [{ k: "version", v: ["1"], o: operator }] },
     });
     expect(outcome).toMatchObject({
@@ -167,7 +169,7 @@ describe("regression: a shortcut value NONE was ignored on every field", () => {
   // src/service/job-service.ts skipped a shortcut whose value was "NONE" whatever the field, so
   // `plugin_id: "NONE"` listed every job instead of none. Only the status enum's zero value means
   // "not set".
-  it("plugin_id: NONE filters like any other value", () => {
-    checkCase(subject(101, 300), domainAdminA, { plugin_id: "NONE", query: { page: { limit: 10 } } });
+  it("plugin_id: NONE filters like any other value", async () => {
+    await checkCase(subject(101, 300), domainAdminA, { plugin_id: "NONE", query: { page: { limit: 10 } } });
   });
 });

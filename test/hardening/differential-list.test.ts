@@ -29,10 +29,10 @@ const counts = { cases: 0, nonEmpty: 0, refused: 0 };
 describe.each(DATASETS)("list agrees with the reference (data seed $seed, $jobs jobs)", ({ seed, jobs }) => {
   const s = subject(seed, jobs);
 
-  it(`${RUNS_PER_DATASET} generated queries`, () => {
-    fc.assert(
-      fc.property(callerArb, listRequestArb(MAX_PAGE_SIZE), (caller, request) => {
-        const expected = checkCase(s, caller, request);
+  it(`${RUNS_PER_DATASET} generated queries`, async () => {
+    await fc.assert(
+      fc.asyncProperty(callerArb, listRequestArb(MAX_PAGE_SIZE), async (caller, request) => {
+        const expected = await checkCase(s, caller, request);
         counts.cases++;
         if (expected.kind === "invalid") counts.refused++;
         else if (expected.total_count > 0) counts.nonEmpty++;

@@ -57,13 +57,13 @@ function close(actual: unknown, expected: unknown, at = "$"): string | null {
 describe.each(DATASETS)("stat agrees with the reference (data seed $seed, $jobs jobs)", ({ seed, jobs }) => {
   const s = subject(seed, jobs);
 
-  it(`${RUNS_PER_DATASET} generated pipelines`, () => {
-    fc.assert(
-      fc.property(callerArb, statQueryArb(MAX_PAGE_SIZE), (caller, query) => {
+  it(`${RUNS_PER_DATASET} generated pipelines`, async () => {
+    await fc.assert(
+      fc.asyncProperty(callerArb, statQueryArb(MAX_PAGE_SIZE), async (caller, query) => {
         const expected = referenceStat(s.jobs, caller, query, { now: NOW_MS, maxPageSize: MAX_PAGE_SIZE });
         let actual: unknown;
         try {
-          actual = s.service.stat(principalFor(caller), { query: query as never });
+          actual = await s.service.stat(principalFor(caller), { query: query as never });
         } catch (error) {
           if (!(error instanceof SpaceOneError)) throw error;
           actual = { error: error.status, message: error.message };

@@ -17,6 +17,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { generateJobs, insertJobs } from "../../src/seed/generate.js";
 import { openDatabase } from "../../src/storage/database.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { startServer } from "../../src/wire/server.js";
 import { type AppServer, startAppServer } from "../support/app-server.js";
 import { type ChildServer, startChildServer } from "../support/child-server.js";
@@ -321,7 +322,7 @@ describe("storage faults in a running server", () => {
     const db = openDatabase({ file: config.databaseFile, readonly: true });
     const app = createApp({
       config,
-      db,
+      store: new SqliteStore(db),
       verifier: await createTokenVerifier(config),
       logger: createLogger("silent"),
     });

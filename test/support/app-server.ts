@@ -14,6 +14,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
 import { JOBS, NOW } from "./fixture.js";
 
@@ -52,16 +53,15 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
   const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
   ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: options.busyTimeoutMs });
+  const store = new SqliteStore(db, { now: options.now ?? (() => NOW) });
   const app = createApp({
     config,
-    db,
+    store,
     verifier: await createTokenVerifier(config),
     logger: createLogger(options.logLevel ?? "silent"),
     now: options.now ?? (() => NOW),
   });
-  db.transaction(() => {
-    for (const job of options.jobs ?? JOBS) app.store.insert(job);
-  })();
+  store.insertRows(options.jobs ?? JOBS);
   const server = await startServer({
     handler: app.handler,
     host: "127.0.0.1",

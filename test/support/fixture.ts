@@ -1,8 +1,8 @@
 /** A small hand-written set of jobs whose every value is known, for exact query assertions. */
 import type { Principal } from "../../src/auth/principal.js";
 import { openDatabase } from "../../src/storage/database.js";
-import { JobStore } from "../../src/storage/job-store.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 
 export const NOW = new Date("2026-03-15T12:00:00.000Z");
 
@@ -107,9 +107,9 @@ export const JOBS: Omit<JobRow, "seq">[] = [
   }),
 ];
 
-export function fixtureStore(rows: Omit<JobRow, "seq">[] = JOBS): JobStore {
-  const store = new JobStore(openDatabase({ file: ":memory:" }));
-  for (const row of rows) store.insert(row);
+export function fixtureStore(rows: Omit<JobRow, "seq">[] = JOBS): SqliteStore {
+  const store = new SqliteStore(openDatabase({ file: ":memory:" }), { ownsConnection: true });
+  store.insertRows(rows);
   return store;
 }
 

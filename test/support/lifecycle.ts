@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { principal } from "./fixture.js";
 
 export const T0 = new Date("2026-03-15T12:00:00.000Z");
@@ -33,7 +34,14 @@ export function harness(env: Record<string, string> = {}): Harness {
   let clock = T0;
   const db = openDatabase({ file: ":memory:" });
   const config = loadConfig({ DATA_DIR: "/nonexistent", LOG_LEVEL: "silent", ...env });
-  const app = createApp({ config, db, verifier: noTokens, logger: createLogger("silent"), now: () => clock });
+  const store = new SqliteStore(db, { now: () => clock });
+  const app = createApp({
+    config,
+    store,
+    verifier: noTokens,
+    logger: createLogger("silent"),
+    now: () => clock,
+  });
   return {
     app,
     db,

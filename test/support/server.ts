@@ -10,6 +10,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { startServer } from "../../src/wire/server.js";
 import { JOBS, NOW } from "./fixture.js";
 
@@ -49,7 +50,7 @@ export async function startTestServer(
   const verifier = await createTokenVerifier(config);
   const app = createApp({
     config,
-    db,
+    store: new SqliteStore(db, { now: options.now ?? (() => NOW) }),
     verifier,
     logger: createLogger("silent"),
     now: options.now ?? (() => NOW),

@@ -23,7 +23,7 @@ export type Expr = RawBuilder<unknown>;
 export type Bool = RawBuilder<SqlBool>;
 
 /** The JSON types a value can have, named the same on every database. */
-export type JsonKind = "null" | "boolean" | "number" | "string" | "array" | "object";
+export type JsonKind = "null" | "true" | "false" | "number" | "string" | "array" | "object";
 
 /** Ordered comparison operators (their SQL tokens are fixed, never user text). */
 export type Comparator = "lt" | "lte" | "gt" | "gte";
@@ -54,57 +54,74 @@ export interface Dialect {
   /** A Kysely instance that only compiles (DummyDriver) with this database's query compiler. */
   readonly builder: Kysely<JobsDatabase>;
 
-  // ---- booleans ---------------------------------------------------------------------------------
+  // ---- booleans and scalars ---------------------------------------------------------------------------
   readonly true: Bool;
   readonly false: Bool;
   /** True unless `expr` is true: NULL (unknown) counts as false, so `not` also matches missing. */
   notTrue(expr: Bool): Bool;
-  /** A scalar as a bound parameter comparable with this database's column/JSON scalar values. */
+  /** A scalar as a bound parameter comparable with this database's column and JSON scalar values. */
   scalar(value: Exclude<Scalar, null>): unknown;
-  /** Cast a SQL boolean to the type stored in a row of a stat pipeline (SQLite 0/1, PostgreSQL boolean). */
-  boolValue(expr: Bool): Expr;
+  /** `a` equals `b`, NULL equal to NULL. */
+  nullSafeEquals(a: Expr, b: Expr): Bool;
+  /** A float sum that is 0 over no rows and never overflows (Mongo $sum). */
+  floatSum(value: Expr): Expr;
+  /** ` LIMIT n OFFSET m`, or only the offset when `limit` is null. */
+  limitOffset(limit: number | null, offset: number): Expr;
 
-  // ---- JSON access --------------------------------------------------------------------------------
-  /** The JSON document at `path` of `doc`; NULL when missing or JSON null. */
-  jsonAt(doc: Expr, path: readonly string[]): Expr;
-  /** The SQL scalar at `path` (text, number, boolean); NULL for missing/null; lists/objects unspecified. */
+  // ---- JSON values inside documents (filters and stat) --------------------------------------------
+  /** The SQL scalar at `path` (text, number, boolean); NULL for missing or JSON null. */
   jsonScalarAt(doc: Expr, path: readonly string[]): Expr;
+  /** The JSON document at `path`; NULL when missing or JSON null. */
+  jsonAt(doc: Expr, path: readonly string[]): Expr;
   /** The number at `path`, NULL when the value there is not a JSON number. */
   jsonNumberAt(doc: Expr, path: readonly string[]): Expr;
-  /** True when the value at `path` exists and is of one of `kinds` (JSON null counts as "null"). */
+  /** True when the value at `path` exists and is of one of `kinds` (JSON null is "null"). */
   jsonIs(doc: Expr, path: readonly string[], kinds: readonly JsonKind[]): Bool;
   /** True when `path` exists (its value may be JSON null). */
   jsonExists(doc: Expr, path: readonly string[]): Bool;
-  /** Typed equality of the value at `path` with a scalar (no list-element matching). */
+  /** Typed equality of the value at `path` with a scalar (the value itself, not list elements). */
   jsonEquals(doc: Expr, path: readonly string[], value: Exclude<Scalar, null>): Bool;
+  /** Some element of the list at `path` equals `value` (typed); false when not a list. */
+  jsonElementEquals(doc: Expr, path: readonly string[], value: Exclude<Scalar, null>): Bool;
+  /** Some element of the list at `path` is an object whose members equal these (null: missing or null). */
+  jsonElementMatches(
+    doc: Expr,
+    path: readonly string[],
+    members: readonly (readonly [string, Scalar])[],
+  ): Bool;
   /** Ordered comparison with a scalar of the same JSON type (no cross-type order). */
   jsonCompare(doc: Expr, path: readonly string[], op: Comparator, value: Exclude<Scalar, null>): Bool;
-  /**
-   * EXISTS an element of the list at `path` satisfying `test(element)` (the element as a JSON
-   * document); false when the value there is not a list.
-   */
-  jsonAnyElement(doc: Expr, path: readonly string[], test: (element: Expr) => Bool): Bool;
   /** Sort terms for a JSON value: type rank in Mongo's order, then the value within its type. */
-  jsonSortTerms(doc: Expr, path: readonly string[], desc: boolean): OrderTerm[];
+  jsonSortTerms(doc: Expr, path: readonly string[], desc: boolean): Expr[];
 
-  // ---- JSON construction (stat) ----------------------------------------------------------------------
-  /** A JSON document from a SQL scalar (text, number) as a stat value. */
-  toJson(value: Expr): Expr;
-  /** A table source of the elements at `path` (a list: its elements; another non-null value: itself;
-   *  null/missing: nothing), aliased `alias`, with columns `idx` (order) and `value` (JSON document). */
-  eachElement(doc: Expr, path: readonly string[], alias: string): Expr;
-  /** A table source of an object's members (`{}` for anything else): columns `key`, `value`, `idx`. */
-  eachMember(doc: Expr, alias: string): Expr;
+  // ---- JSON construction and iteration (stat) ----------------------------------------------------------
+  /** A JSON document marked as JSON, so the constructors below embed it instead of quoting it. */
+  embedJson(doc: Expr): Expr;
+  /** `{}` as a JSON document. */
+  readonly emptyObject: Expr;
+  /**
+   * A table source of the elements at `path`: a list yields its elements, another non-null value
+   * itself once, null/missing nothing. Alias it and read it with `element*(alias)`.
+   */
+  eachElement(doc: Expr, path: readonly string[]): Expr;
+  /** A table source of an object's members (`{}` for anything else); read with `element*(alias)`. */
+  eachMember(doc: Expr): Expr;
+  /** The current element (or member value) of an `each*` source as a JSON document. */
+  elementJson(alias: string): Expr;
+  /** The position of the current element (lists) or the member name (objects). */
+  elementKey(alias: string): Expr;
+  /** True when the current element is JSON null. */
+  elementIsNull(alias: string): Bool;
   /** `doc` with the value at `path` replaced by the JSON document `value`. */
   jsonReplaceAt(doc: Expr, path: readonly string[], value: Expr): Expr;
-  /** Aggregate JSON documents into a list, optionally distinct, ordered and filtered. */
+  /** Aggregate values (SQL scalars or embedded JSON) into a list, optionally distinct, ordered, filtered. */
   jsonArrayAgg(
     value: Expr,
-    options?: { distinct?: boolean; order?: readonly OrderTerm[]; where?: Bool },
+    options?: { distinct?: boolean; order?: readonly OrderTerm[]; where?: Expr },
   ): Expr;
   /** Aggregate (key text, JSON document) pairs into an object. */
   jsonObjectAgg(key: Expr, value: Expr): Expr;
-  /** An object from names (bound as text) and JSON documents. */
+  /** An object from names (bound as text) and values (SQL scalars or embedded JSON). */
   jsonObject(pairs: readonly (readonly [string, Expr])[]): Expr;
   /** Length of a JSON list; NULL when not a list. */
   arraySize(doc: Expr): Expr;
@@ -114,10 +131,8 @@ export interface Dialect {
   arrayToObject(doc: Expr): Expr;
   /** Mongo $objectToArray; NULL when not an object. */
   objectToArray(doc: Expr): Expr;
-  /** JSON text of a stored/pipeline JSON document, as the row returns it to Node (parsed there). */
-  jsonText(doc: Expr): Expr;
 
-  // ---- ordering and windows --------------------------------------------------------------------------
+  // ---- ordering -------------------------------------------------------------------------------------
   /** `a ASC, b DESC` with Mongo's null order: NULLs first ascending, last descending. */
   orderList(terms: readonly OrderTerm[]): Expr;
 

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { openDatabase } from "../../../src/storage/database.js";
-import { JobStore } from "../../../src/storage/job-store.js";
+import { SqliteStore } from "../../../src/storage/sqlite/sqlite-store.js";
 import type { RefJob } from "../reference/job-model.js";
 import { INSTANTS, optionsArb, STRINGS } from "./values.js";
 
@@ -55,12 +55,13 @@ export function generateRefJobs(seed: number, count: number): RefJob[] {
 }
 
 /** The jobs in a fresh in-memory database, inserted in seq order through the service's own store. */
-export function storeWith(jobs: readonly RefJob[]): JobStore {
-  const store = new JobStore(openDatabase({ file: ":memory:" }));
-  store.db.transaction(() => {
-    for (const { seq: _seq, options, ...job } of jobs) {
-      store.insert({ ...job, options: options === null ? null : JSON.stringify(options) } as never);
-    }
-  })();
+export function storeWith(jobs: readonly RefJob[]): SqliteStore {
+  const store = new SqliteStore(openDatabase({ file: ":memory:" }), { ownsConnection: true });
+  store.insertRows(
+    jobs.map(({ seq: _seq, options, ...job }) => ({
+      ...job,
+      options: options === null ? null : JSON.stringify(options),
+    })) as never,
+  );
   return store;
 }

@@ -1,29 +1,28 @@
 /**
- * Reads and writes of the `jobs` table. Queries are built with Kysely (compile only) and run as
- * cached better-sqlite3 prepared statements; a page and its count run in one read transaction, so
- * `total_count` and the rows come from the same snapshot.
+ * The synchronous statements of the SQLite store on one better-sqlite3 connection: queries built
+ * with Kysely (compile only) and run as cached prepared statements; a page and its count run in one
+ * read transaction, so `total_count` and the rows come from the same snapshot. `SqliteStore` wraps
+ * this in the asynchronous `JobStore` interface; worker threads run the heavy reads with their own
+ * instance on a read-only connection.
  */
 import type Database from "better-sqlite3";
 import { type SqlBool, sql } from "kysely";
-import type { Condition, FieldRef, ListQuery } from "../query/ast.js";
-import { JOB_COLUMNS, type JobColumn } from "../query/fields.js";
-import { compileOrder, compileWhere } from "./compile-where.js";
-import { type Compiled, CompiledTemplates, scopeShape } from "./compiled-template.js";
-import { builder } from "./dialect/sqlite.js";
-import type { JobRow } from "./schema.js";
+import type { Condition, FieldRef } from "../../query/ast.js";
+import { JOB_COLUMNS, type JobColumn } from "../../query/fields.js";
+import { compileOrder, compileWhere } from "../compile-where.js";
+import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
+import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
+import type { JobRow } from "../schema.js";
+import type { ListRequest, ListResult } from "../store.js";
 
-export interface ListRequest extends ListQuery {
-  /** The most rows a request without page.limit may return; more is an error the caller raises. */
-  readonly unpagedMax: number;
-}
+const builder = d.builder;
 
-export type ListResult =
-  | { readonly kind: "ok"; readonly rows: JobRow[]; readonly total: number }
-  | { readonly kind: "too_many"; readonly total: number };
+/** Who owned a deleted job (for its change-feed row). */
+export type DeletedJob = Pick<JobRow, "job_id" | "domain_id" | "workspace_id">;
 
 const STATEMENT_CACHE_SIZE = 500;
 
-export class JobStore {
+export class SqliteJobs {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly templates = new CompiledTemplates();
 
@@ -63,7 +62,7 @@ export class JobStore {
   }
 
   list(request: ListRequest): ListResult {
-    const where = compileWhere(request.where);
+    const where = compileWhere(d, request.where);
     const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
     const columns = selectedColumns(request.only);
     const limit = request.page.limit ?? request.unpagedMax;
@@ -71,17 +70,31 @@ export class JobStore {
       .selectFrom("jobs")
       .select(columns)
       .where(where)
-      .orderBy(compileOrder(request.sort))
+      .orderBy(compileOrder(d, request.sort))
       .limit(limit)
       .offset(request.page.offset)
       .compile();
     return this.snapshot(() => {
       const total = this.one<{ n: number }>(count)?.n ?? 0;
-      if (request.countOnly) return { kind: "ok" as const, rows: [], total };
+      const cursor = this.changeHead();
+      if (request.countOnly) return { kind: "ok" as const, rows: [], total, cursor };
       if (request.page.limit === null && total > request.unpagedMax)
-        return { kind: "too_many" as const, total };
-      return { kind: "ok" as const, rows: this.all<JobRow>(page), total };
+        return { kind: "too_many" as const, total, cursor };
+      return { kind: "ok" as const, rows: this.all<JobRow>(page), total, cursor };
     });
+  }
+
+  /**
+   * The id of the newest committed change: AUTOINCREMENT's counter, so the head never goes back
+   * when retention has dropped every change row.
+   */
+  changeHead(): number {
+    return (
+      this.one<{ seq: number }>({
+        sql: "SELECT seq FROM sqlite_sequence WHERE name = 'job_changes'",
+        parameters: [],
+      })?.seq ?? 0
+    );
   }
 
   /** One job by id within a scope (extra conditions ANDed). */
@@ -92,22 +105,35 @@ export class JobStore {
           .selectFrom("jobs")
           .selectAll()
           .where(sql<SqlBool>`${sql.ref("job_id")} = ${id}`)
-          .where(compileWhere({ and: conditions, or: [] }))
+          .where(compileWhere(d, { and: conditions, or: [] }))
           .compile(),
       ),
     );
   }
 
-  /** Delete one job by id within a scope; true if a row was deleted. */
-  delete(jobId: string, scope: readonly Condition[]): boolean {
+  /** Delete one job by id within a scope; the deleted job's owner, or undefined when none was deleted. */
+  delete(jobId: string, scope: readonly Condition[]): DeletedJob | undefined {
     const query = this.byId("delete", jobId, scope, (id, conditions) =>
       builder
         .deleteFrom("jobs")
         .where(sql<SqlBool>`${sql.ref("job_id")} = ${id}`)
-        .where(compileWhere({ and: conditions, or: [] }))
+        .where(compileWhere(d, { and: conditions, or: [] }))
+        .returning(["job_id", "domain_id", "workspace_id"])
         .compile(),
     );
-    return this.run(query).changes > 0;
+    return this.one<DeletedJob>(query);
+  }
+
+  /** The current rows of these jobs, in no particular order. */
+  byIds(ids: readonly string[]): JobRow[] {
+    if (ids.length === 0) return [];
+    return this.all<JobRow>(
+      builder
+        .selectFrom("jobs")
+        .selectAll()
+        .where(sql<SqlBool>`${sql.ref("job_id")} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`)
+        .compile(),
+    );
   }
 
   /**

@@ -1,0 +1,178 @@
+/**
+ * A small pool of worker threads for SQLite's heavy reads (`list` with its count, `stat`), so a
+ * long query never stops the event loop where every other call is served, and a call's deadline
+ * really ends its query: better-sqlite3 cannot interrupt a running statement, so a worker still
+ * busy at its caller's deadline is terminated (its connection and query die with it) and replaced;
+ * the caller gets `deadline_exceeded`, every other call goes on. Cheap point lookups (`get`) stay on
+ * the main connection, where they are fastest.
+ *
+ * Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes while
+ * it waits is refused without running. Each worker has its own read-only connection (WAL readers
+ * see the last committed state when their read transaction starts, never a half-written one).
+ */
+import fs from "node:fs";
+import { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
+import type { StatQuery } from "../../query/stat-ast.js";
+import { asStorageError, deadlineExceeded } from "../errors.js";
+import type { ListRequest, ListResult, ReadOptions, StatOptions, StatResult } from "../store.js";
+import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
+import type { HeavyReader } from "./sqlite-store.js";
+
+export interface ReadPoolOptions {
+  /** The database file (never ":memory:": workers need their own connections to it). */
+  readonly file: string;
+  /** Worker threads (each with one connection). */
+  readonly size: number;
+  readonly busyTimeoutMs: number;
+  /** The deadline of a read that brings none (the server's maximum call time). */
+  readonly maxTimeMs: number;
+}
+
+type Body =
+  | { kind: "list"; request: ListRequest }
+  | { kind: "stat"; query: StatQuery; statOptions: StatOptions };
+
+interface Job {
+  readonly id: number;
+  readonly body: Body;
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer?: NodeJS.Timeout;
+  slot?: Slot;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+/** The worker's entry point: compiled JavaScript in a build, TypeScript (through tsx) from source. */
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const js = new URL("./read-worker.js", import.meta.url);
+  if (fs.existsSync(js)) return { url: js, execArgv: [] };
+  return { url: new URL("./read-worker.ts", import.meta.url), execArgv: ["--import", "tsx"] };
+}
+
+export class SqliteReadPool implements HeavyReader {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly entry = workerEntry();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: ReadPoolOptions) {
+    if (options.file === ":memory:") throw new Error("a read pool needs a database file");
+    for (let i = 0; i < Math.max(1, options.size); i++) this.slots.push(this.spawn());
+  }
+
+  list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
+    return this.submit({ kind: "list", request }, options) as Promise<ListResult>;
+  }
+
+  stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
+    return this.submit({ kind: "stat", query, statOptions }, options) as Promise<StatResult>;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) this.fail(job, new Error("the read pool is closed"));
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private submit(body: Body, options: ReadOptions | undefined): Promise<unknown> {
+    if (this.closed)
+      return Promise.reject(asStorageError(new TypeError("The database connection is not open")));
+    const deadline = Math.min(
+      options?.deadline ?? Number.POSITIVE_INFINITY,
+      Date.now() + this.options.maxTimeMs,
+    );
+    if (options?.signal?.aborted || Date.now() >= deadline) return Promise.reject(deadlineExceeded());
+    return new Promise((resolve, reject) => {
+      const job: Job = { id: this.nextId++, body, deadline, signal: options?.signal, resolve, reject };
+      job.timer = setTimeout(() => this.expire(job), Math.max(0, deadline - Date.now()));
+      if (job.signal) {
+        job.onAbort = () => this.expire(job);
+        job.signal.addEventListener("abort", job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Hand queued jobs to idle workers. */
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.job !== null) continue;
+      const job = this.queue.shift();
+      if (!job) return;
+      slot.job = job;
+      job.slot = slot;
+      slot.worker.postMessage({ id: job.id, ...job.body } satisfies ReadRequest);
+    }
+  }
+
+  /** The deadline passed (or the caller went away): drop it from the queue, or stop its worker. */
+  private expire(job: Job): void {
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    const slot = job.slot;
+    if (slot && slot.job === job) {
+      // The only way to stop a running better-sqlite3 statement: end the thread that runs it.
+      void slot.worker.terminate();
+      this.replace(slot);
+    }
+    this.fail(job, deadlineExceeded());
+    this.dispatch();
+  }
+
+  private fail(job: Job, error: unknown): void {
+    this.settle(job);
+    job.reject(error);
+  }
+
+  private settle(job: Job): void {
+    clearTimeout(job.timer);
+    if (job.signal && job.onAbort) job.signal.removeEventListener("abort", job.onAbort);
+    if (job.slot && job.slot.job === job) job.slot.job = null;
+  }
+
+  private replace(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0 && !this.closed) this.slots[index] = this.spawn();
+  }
+
+  private spawn(): Slot {
+    const data: ReadWorkerData = { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs };
+    const worker = new Worker(this.entry.url, { workerData: data, execArgv: this.entry.execArgv });
+    // An idle worker must not keep the process alive.
+    worker.unref();
+    const slot: Slot = { worker, job: null };
+    worker.on("message", (reply: ReadReply) => {
+      const job = slot.job;
+      if (!job || job.id !== reply.id) return;
+      this.settle(job);
+      if (reply.ok) job.resolve(reply.result);
+      else job.reject(asStorageError(driverError(reply.error)));
+      this.dispatch();
+    });
+    worker.on("error", (error) => {
+      // A crashed worker (not one we terminated): its job fails, a fresh worker takes its place.
+      const job = slot.job;
+      if (job) this.fail(job, error);
+      this.replace(slot);
+      this.dispatch();
+    });
+    return slot;
+  }
+}
+
+/** A worker's error as the driver error it was, so the store's classification applies. */
+function driverError(error: { message: string; sqliteCode: string | null }): Error {
+  return error.sqliteCode === null
+    ? new Error(error.message)
+    : new Database.SqliteError(error.message, error.sqliteCode);
+}
