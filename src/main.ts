@@ -16,7 +16,6 @@ import { createTokenVerifier, signToken } from "./auth/token.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { startHousekeeping } from "./service/housekeeping.js";
-import { openDatabase } from "./storage/database.js";
 import { openStore } from "./storage/open-store.js";
 import { startServer } from "./wire/server.js";
 
@@ -68,7 +67,12 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     logger,
   });
   logger.info(
-    { url: server.url, database: config.databaseFile, jwt: config.jwt.algorithm, worker: role.workerIndex },
+    {
+      url: server.url,
+      database: config.postgres ? "postgresql (DATABASE_URL)" : config.databaseFile,
+      jwt: config.jwt.algorithm,
+      worker: role.workerIndex,
+    },
     "listening",
   );
   // No job stays stuck, and finished jobs do not pile up for ever (docs/lifecycle.md). One process
@@ -123,7 +127,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
 async function supervise(config: Config, logger: Logger): Promise<void> {
   const createdSecret = config.jwt.algorithm === "HS256" && ensureLocalSecret(config);
   // Migrate before any worker opens the database, so they never race to apply a migration.
-  openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs }).close();
+  await (await openStore(config)).close();
 
   const workers = new Map<Worker, number>();
   let stopping = false;

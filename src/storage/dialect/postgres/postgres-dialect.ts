@@ -17,8 +17,18 @@ import {
   type SqlBool,
   sql,
 } from "kysely";
+import type { Scalar } from "../../../query/ast.js";
 import type { JobsDatabase } from "../../schema.js";
-import type { Comparator, DatePart, Dialect, Expr, JsonKind, OrderTerm, StorageFailure } from "../dialect.js";
+import type {
+  Bool,
+  Comparator,
+  DatePart,
+  Dialect,
+  Expr,
+  JsonKind,
+  OrderTerm,
+  StorageFailure,
+} from "../dialect.js";
 import { classifyPostgresError, isUniqueViolationOf } from "./errors.js";
 import { portableRegex } from "./regex.js";
 
@@ -50,11 +60,21 @@ function textOf(value: Expr): Expr {
   return sql`((${value} #>> '{}') COLLATE "C")`;
 }
 
-let aliasCounter = 0;
-/** A fresh alias for a nested element scan (aliases only need to be unique within a statement). */
-function freshAlias(): string {
-  aliasCounter = (aliasCounter + 1) % 1_000_000;
-  return `__pg${aliasCounter}`;
+/** `jsonb_typeof` names per JSON kind (booleans are one type there: the value tells true from false). */
+function kindTest(value: Expr, kind: JsonKind): Bool {
+  switch (kind) {
+    case "true":
+      return sql<SqlBool>`(${value} = 'true'::jsonb)`;
+    case "false":
+      return sql<SqlBool>`(${value} = 'false'::jsonb)`;
+    default:
+      return sql<SqlBool>`(${typeOf(value)} = ${kind}::text)`;
+  }
+}
+
+/** A scalar as a jsonb literal (one bound parameter): jsonb equality is typed (1 = 1.0, "1" <> 1). */
+function jsonbOf(value: Exclude<Scalar, null>): Expr {
+  return sql`${JSON.stringify(value)}::jsonb`;
 }
 
 /** strftime directive -> PostgreSQL expression over a `timestamp` (UTC) value. */
@@ -97,20 +117,46 @@ export const postgresDialect: Dialect = {
   true: sql<SqlBool>`TRUE`,
   false: sql<SqlBool>`FALSE`,
   notTrue: (expr) => sql<SqlBool>`(NOT coalesce(${expr}, FALSE))`,
-  // Numbers as float8 so an integer column compares with 1.5 (as SQLite compares any number).
+  // Numbers as float8 so an integer column compares with 1.5 (as SQLite compares any number);
+  // strings stay untyped so PostgreSQL reads them as the column's type (text or timestamptz).
   scalar: (value) => (typeof value === "number" ? sql`${value}::float8` : value),
-  boolValue: (expr) => sql`(${expr})`,
+  nullSafeEquals: (a, b) => sql<SqlBool>`(${a} IS NOT DISTINCT FROM ${b})`,
+  floatSum: (value) => sql`coalesce(sum((${value})::float8), 0)::float8`,
+  limitOffset: (limit, offset) =>
+    limit === null ? sql` LIMIT ALL OFFSET ${offset}` : sql` LIMIT ${limit} OFFSET ${offset}`,
 
-  jsonAt: (doc, path) => sql`nullif(${at(doc, path)}, 'null'::jsonb)`,
+  // PostgreSQL has no dynamically typed scalar: the "scalar" of a JSON value is the jsonb value
+  // itself (JSON null folded to NULL). It compares, groups and sorts within its type correctly.
   jsonScalarAt: (doc, path) => sql`nullif(${at(doc, path)}, 'null'::jsonb)`,
+  jsonAt: (doc, path) => sql`nullif(${at(doc, path)}, 'null'::jsonb)`,
   jsonNumberAt: (doc, path) => {
     const v = at(doc, path);
     return sql`(CASE WHEN ${typeOf(v)} = 'number' THEN (${v})::float8 END)`;
   },
-  jsonIs: (doc, path, kinds: readonly JsonKind[]) =>
-    sql<SqlBool>`(${typeOf(at(doc, path))} IN (${sql.join(kinds.map((k) => sql`${k}::text`))}))`,
+  jsonIs: (doc, path, kinds) => {
+    const v = at(doc, path);
+    const tests = kinds.map((k) => kindTest(v, k));
+    return tests.length === 1 ? (tests[0] as Bool) : sql<SqlBool>`(${sql.join(tests, sql` OR `)})`;
+  },
   jsonExists: (doc, path) => sql<SqlBool>`(${at(doc, path)} IS NOT NULL)`,
-  jsonEquals: (doc, path, value) => sql<SqlBool>`(${at(doc, path)} = ${JSON.stringify(value)}::jsonb)`,
+  jsonEquals: (doc, path, value) => sql<SqlBool>`(${at(doc, path)} = ${jsonbOf(value)})`,
+  jsonElementEquals: (doc, path, value) => {
+    const v = at(doc, path);
+    return sql<SqlBool>`(${typeOf(v)} = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(${v}) AS "__c"("value") WHERE "__c"."value" = ${jsonbOf(
+      value,
+    )}))`;
+  },
+  jsonElementMatches: (doc, path, members) => {
+    const v = at(doc, path);
+    const checks = members.map(([key, m]) => {
+      const member = sql`("__c"."value" -> ${key}::text)`;
+      return m === null
+        ? sql<SqlBool>`(${member} IS NULL OR ${member} = 'null'::jsonb)`
+        : sql<SqlBool>`(${member} = ${jsonbOf(m)})`;
+    });
+    const all = checks.length === 0 ? sql<SqlBool>`TRUE` : sql<SqlBool>`${sql.join(checks, sql` AND `)}`;
+    return sql<SqlBool>`(${typeOf(v)} = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(${v}) AS "__c"("value") WHERE jsonb_typeof("__c"."value") = 'object' AND ${all}))`;
+  },
   jsonCompare: (doc, path, op, value) => {
     const v = at(doc, path);
     const token = sql.raw(COMPARATORS[op]);
@@ -120,42 +166,33 @@ export const postgresDialect: Dialect = {
       return sql<SqlBool>`(${typeOf(v)} = 'boolean' AND (${v})::boolean ${token} ${value}::boolean)`;
     return sql<SqlBool>`(${typeOf(v)} = 'string' AND ${textOf(v)} ${token} (${value}::text COLLATE "C"))`;
   },
-  jsonAnyElement: (doc, path, test) => {
-    const v = at(doc, path);
-    const alias = freshAlias();
-    const element = sql.id(alias, "value");
-    return sql<SqlBool>`(${typeOf(v)} = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(${v}) AS ${sql.id(
-      alias,
-    )}("value") WHERE ${test(element)}))`;
-  },
   jsonSortTerms: (doc, path, desc) => {
     const v = at(doc, path);
     const t = typeOf(v);
-    // Mongo's type order: missing/null, numbers, strings, objects, lists, booleans.
+    const direction = sql.raw(desc ? "DESC NULLS LAST" : "ASC NULLS FIRST");
+    // Mongo's type order: missing/null, numbers, strings, objects, lists, booleans; then the value
+    // within its type (one column per type, so no cross-type comparison is ever made).
     const rank = sql`(CASE ${t} WHEN 'number' THEN 1 WHEN 'string' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'boolean' THEN 5 ELSE 0 END)`;
     return [
-      { expr: rank, desc },
-      { expr: sql`(CASE WHEN ${t} = 'number' THEN (${v})::numeric END)`, desc },
-      { expr: sql`(CASE WHEN ${t} = 'string' THEN ${textOf(v)} END)`, desc },
-      { expr: sql`(CASE WHEN ${t} = 'boolean' THEN (${v})::boolean END)`, desc },
+      sql`${rank} ${direction}`,
+      sql`(CASE WHEN ${t} = 'number' THEN (${v})::numeric END) ${direction}`,
+      sql`(CASE WHEN ${t} = 'string' THEN ${textOf(v)} END) ${direction}`,
+      sql`(CASE WHEN ${t} = 'boolean' THEN (${v})::boolean END) ${direction}`,
     ];
   },
 
-  toJson: (value) => sql`job_json(${value})`,
-  eachElement: (doc, path, alias) => {
-    const v = at(doc, path);
-    return sql`jsonb_array_elements(CASE coalesce(${typeOf(v)}, 'null') WHEN 'array' THEN ${v} WHEN 'null' THEN '[]'::jsonb ELSE jsonb_build_array(${v}) END) WITH ORDINALITY AS ${sql.id(
-      alias,
-    )}("value", "idx")`;
-  },
-  eachMember: (doc, alias) =>
-    sql`jsonb_each(CASE WHEN ${typeOf(doc)} = 'object' THEN ${doc} ELSE '{}'::jsonb END) WITH ORDINALITY AS ${sql.id(
-      alias,
-    )}("key", "value", "idx")`,
+  // Values of any SQL type become JSON through job_json (a timestamptz as ISO text with Z).
+  embedJson: (doc) => sql`(${doc})::jsonb`,
+  emptyObject: sql`'{}'::jsonb`,
+  eachElement: (doc, path) => sql`job_elements(${at(doc, path)})`,
+  eachMember: (doc) => sql`job_members(${doc})`,
+  elementJson: (alias) => sql.id(alias, "value"),
+  elementKey: (alias) => sql.id(alias, "key"),
+  elementIsNull: (alias) => sql<SqlBool>`(${sql.id(alias, "value")} = 'null'::jsonb)`,
   jsonReplaceAt: (doc, path, value) =>
     path.length === 0
-      ? sql`coalesce(${value}, 'null'::jsonb)`
-      : sql`jsonb_set(${doc}, ${[...path]}::text[], coalesce(${value}, 'null'::jsonb))`,
+      ? sql`coalesce(job_json(${value}), 'null'::jsonb)`
+      : sql`jsonb_set(${doc}, ${[...path]}::text[], coalesce(job_json(${value}), 'null'::jsonb))`,
   jsonArrayAgg: (value, options = {}) => {
     const distinct = options.distinct ? sql`DISTINCT ` : sql``;
     const order =
@@ -164,16 +201,16 @@ export const postgresDialect: Dialect = {
         : sql``;
     const filter = options.where ? sql` FILTER (WHERE ${options.where})` : sql``;
     // jsonb_agg of no rows is NULL; SQLite's json_group_array is [].
-    return sql`coalesce(jsonb_agg(${distinct}${value}${order})${filter}, '[]'::jsonb)`;
+    return sql`coalesce(jsonb_agg(${distinct}job_json(${value})${order})${filter}, '[]'::jsonb)`;
   },
   jsonObjectAgg: (key, value) =>
-    sql`coalesce(jsonb_object_agg(${key}, ${value}) FILTER (WHERE ${key} IS NOT NULL), '{}'::jsonb)`,
+    sql`coalesce(jsonb_object_agg(${key}, coalesce(job_json(${value}), 'null'::jsonb)) FILTER (WHERE ${key} IS NOT NULL), '{}'::jsonb)`,
   jsonObject: (pairs) => {
     if (pairs.length === 0) return sql`'{}'::jsonb`;
     // jsonb_build_object takes at most 100 arguments: 50 pairs per call, joined with ||.
     const chunks: Expr[] = [];
     for (let i = 0; i < pairs.length; i += 50) {
-      const args = pairs.slice(i, i + 50).map(([name, value]) => sql`${name}::text, ${value}`);
+      const args = pairs.slice(i, i + 50).map(([name, value]) => sql`${name}::text, job_json(${value})`);
       chunks.push(sql`jsonb_build_object(${sql.join(args)})`);
     }
     return chunks.length === 1 ? (chunks[0] as Expr) : sql`(${sql.join(chunks, sql` || `)})`;
@@ -185,7 +222,6 @@ export const postgresDialect: Dialect = {
     sql`(CASE WHEN ${typeOf(doc)} = 'array' THEN (SELECT coalesce(jsonb_object_agg("__k", coalesce("__v", 'null'::jsonb) ORDER BY "__i"), '{}'::jsonb) FROM (SELECT CASE jsonb_typeof("__x") WHEN 'array' THEN "__x" ->> 0 ELSE "__x" ->> 'k' END AS "__k", CASE jsonb_typeof("__x") WHEN 'array' THEN "__x" -> 1 ELSE "__x" -> 'v' END AS "__v", "__i" FROM jsonb_array_elements(${doc}) WITH ORDINALITY AS "__a"("__x", "__i") WHERE jsonb_typeof("__x") IN ('array', 'object')) AS "__p" WHERE "__k" IS NOT NULL) END)`,
   objectToArray: (doc) =>
     sql`(CASE WHEN ${typeOf(doc)} = 'object' THEN (SELECT coalesce(jsonb_agg(jsonb_build_object('k', "__m"."key", 'v', "__m"."value") ORDER BY "__m"."idx"), '[]'::jsonb) FROM jsonb_each(${doc}) WITH ORDINALITY AS "__m"("key", "value", "idx")) END)`,
-  jsonText: (doc) => sql`(${doc})::text`,
 
   // Mongo's null order: NULLs first ascending, last descending (PostgreSQL's default is the opposite).
   orderList: (terms: readonly OrderTerm[]) =>

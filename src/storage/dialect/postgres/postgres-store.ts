@@ -15,6 +15,7 @@ import type pg from "pg";
 import { SpaceOneError } from "../../../errors.js";
 import type { Condition } from "../../../query/ast.js";
 import type { StatQuery } from "../../../query/stat-ast.js";
+import { compileStat } from "../../compile-stat.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../../schema.js";
 import type {
   ChangeCursor,
@@ -142,12 +143,14 @@ export class PostgresStore implements JobStore {
     });
   }
 
-  async stat(_query: StatQuery, _statOptions: StatOptions, _options?: ReadOptions): Promise<StatResult> {
-    throw new SpaceOneError(
-      "ERROR_NOT_IMPLEMENTED",
-      "unimplemented",
-      "Not implemented. (stat on PostgreSQL waits for the dialect-driven stat compiler)",
-    );
+  stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
+    const plan = compileStat(postgresDialect, query, { maxRows: statOptions.maxRows });
+    return this.snapshot(options, async (client) => {
+      const rows = await runQuery<Record<string, unknown>>(client, plan.rows);
+      const total =
+        plan.total === null ? null : ((await runQuery<{ n: number }>(client, plan.total))[0]?.n ?? 0);
+      return { rows, total, shape: plan.result, cap: plan.cap };
+    });
   }
 
   async tombstone(

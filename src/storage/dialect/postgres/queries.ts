@@ -49,7 +49,9 @@ export class PostgresQueries {
   constructor(readonly dialect: Dialect) {}
 
   private scoped(conditions: readonly Condition[]) {
-    return conditions.length === 0 ? this.dialect.true : compileWhere({ and: conditions, or: [] });
+    return conditions.length === 0
+      ? this.dialect.true
+      : compileWhere(this.dialect, { and: conditions, or: [] });
   }
 
   /** One job by id within a scope; `lock` takes the row lock of a write transaction. */
@@ -93,7 +95,7 @@ export class PostgresQueries {
     return this.dialect.builder
       .selectFrom("jobs")
       .select(sql<number>`count(*)`.as("n"))
-      .where(compileWhere(request.where))
+      .where(compileWhere(this.dialect, request.where))
       .compile();
   }
 
@@ -102,8 +104,8 @@ export class PostgresQueries {
     return this.dialect.builder
       .selectFrom("jobs")
       .select(columns)
-      .where(compileWhere(request.where))
-      .orderBy(compileOrder(request.sort))
+      .where(compileWhere(this.dialect, request.where))
+      .orderBy(compileOrder(this.dialect, request.sort))
       .limit(request.page.limit ?? request.unpagedMax)
       .offset(request.page.offset)
       .compile();
