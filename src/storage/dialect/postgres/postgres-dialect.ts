@@ -160,11 +160,13 @@ export const postgresDialect: Dialect = {
   jsonCompare: (doc, path, op, value) => {
     const v = at(doc, path);
     const token = sql.raw(COMPARATORS[op]);
+    // CASE, not AND: PostgreSQL may evaluate AND's operands in any order, and the cast of a value
+    // of another type would fail.
     if (typeof value === "number")
-      return sql<SqlBool>`(${typeOf(v)} = 'number' AND (${v})::numeric ${token} ${String(value)}::numeric)`;
+      return sql<SqlBool>`((CASE WHEN ${typeOf(v)} = 'number' THEN (${v})::numeric END) ${token} ${String(value)}::numeric)`;
     if (typeof value === "boolean")
-      return sql<SqlBool>`(${typeOf(v)} = 'boolean' AND (${v})::boolean ${token} ${value}::boolean)`;
-    return sql<SqlBool>`(${typeOf(v)} = 'string' AND ${textOf(v)} ${token} (${value}::text COLLATE "C"))`;
+      return sql<SqlBool>`((CASE WHEN ${typeOf(v)} = 'boolean' THEN (${v})::boolean END) ${token} ${value}::boolean)`;
+    return sql<SqlBool>`((CASE WHEN ${typeOf(v)} = 'string' THEN ${textOf(v)} END) ${token} (${value}::text COLLATE "C"))`;
   },
   jsonSortTerms: (doc, path, desc) => {
     const v = at(doc, path);

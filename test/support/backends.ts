@@ -1,0 +1,84 @@
+/**
+ * The storage backends a suite runs against: `describe.each(BACKENDS)` runs it once per backend.
+ * SQLite is an in-memory database; PostgreSQL a fresh database per `open()` (dropped by `close()`),
+ * skipped with its reason when the server is unreachable (under CI=true that fails instead: see
+ * postgres.ts).
+ */
+import { openDatabase } from "../../src/storage/database.js";
+import { copyRows } from "../../src/storage/dialect/postgres/copy-rows.js";
+import { openPostgresStore } from "../../src/storage/dialect/postgres/open.js";
+import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
+import type { JobStore } from "../../src/storage/store.js";
+import { createTestDatabase, postgres } from "./postgres.js";
+
+export type BackendName = "sqlite" | "postgres";
+
+/** A store for one suite, with a way to load fixture rows directly. */
+export interface TestStore {
+  readonly store: JobStore;
+  /** Insert jobs as they are (fixtures; no events or change rows). */
+  insertJobs(rows: readonly Omit<JobRow, "seq">[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Why this backend is skipped here, or null when it runs. */
+  readonly skip: string | null;
+  open(options?: { now?: () => Date }): Promise<TestStore>;
+}
+
+const JOB_INSERT_COLUMNS = (rows: readonly Omit<JobRow, "seq">[]): string[] => {
+  const columns = new Set<string>();
+  for (const row of rows)
+    for (const key of Object.keys(row)) if (key !== "duration_seconds") columns.add(key);
+  return [...columns];
+};
+
+const sqlite: Backend = {
+  name: "sqlite",
+  skip: null,
+  async open(options = {}) {
+    const store = new SqliteStore(openDatabase({ file: ":memory:" }), {
+      now: options.now,
+      ownsConnection: true,
+    });
+    return {
+      store,
+      insertJobs: async (rows) => store.insertRows(rows),
+      close: () => store.close(),
+    };
+  },
+};
+
+const postgresBackend: Backend = {
+  name: "postgres",
+  skip: postgres.available ? null : postgres.reason,
+  async open(options = {}) {
+    const database = await createTestDatabase();
+    const store = await openPostgresStore(
+      { url: database.url, size: 4, statementTimeoutMs: 30_000, connectTimeoutMs: 5000 },
+      options.now,
+    );
+    return {
+      store,
+      async insertJobs(rows) {
+        if (rows.length === 0) return;
+        const client = await store.pool.connect();
+        try {
+          await copyRows(client, "jobs", JOB_INSERT_COLUMNS(rows), rows as Iterable<Record<string, unknown>>);
+          await client.query("ANALYZE jobs");
+        } finally {
+          client.release();
+        }
+      },
+      async close() {
+        await store.close();
+        await database.drop();
+      },
+    };
+  },
+};
+
+export const BACKENDS: readonly Backend[] = [sqlite, postgresBackend];
