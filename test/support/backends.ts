@@ -19,6 +19,8 @@ export interface TestStore {
   readonly store: JobStore;
   /** Insert jobs as they are (fixtures; no events or change rows). */
   insertJobs(rows: readonly Omit<JobRow, "seq">[]): Promise<void>;
+  /** Every job row as stored (options as JSON text), in insertion order. */
+  rows(): Promise<JobRow[]>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ const sqlite: Backend = {
     return {
       store,
       insertJobs: async (rows) => store.insertRows(rows),
+      rows: async () => store.db.prepare("SELECT * FROM jobs ORDER BY seq").all() as JobRow[],
       close: () => store.close(),
     };
   },
@@ -73,6 +76,7 @@ const postgresBackend: Backend = {
           client.release();
         }
       },
+      rows: async () => (await store.pool.query("SELECT * FROM jobs ORDER BY seq")).rows as JobRow[],
       async close() {
         await store.close();
         await database.drop();

@@ -161,6 +161,18 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT t.k COLLATE "C", t.v FROM jsonb_each(CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ELSE '{}'::jsonb END) AS t(k, v) $$;
 
+      -- min/max of JSON values (group fields over options paths), in Mongo's type order: numbers,
+      -- strings, objects, lists, booleans; within a type jsonb's own order. NULLs are skipped.
+      CREATE FUNCTION job_json_rank(v jsonb) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE jsonb_typeof(v) WHEN 'number' THEN 1 WHEN 'string' THEN 2 WHEN 'object' THEN 3
+          WHEN 'array' THEN 4 WHEN 'boolean' THEN 5 ELSE 0 END $$;
+      CREATE FUNCTION job_json_smaller(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT CASE WHEN (job_json_rank(a), a) <= (job_json_rank(b), b) THEN a ELSE b END $$;
+      CREATE FUNCTION job_json_larger(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT CASE WHEN (job_json_rank(a), a) >= (job_json_rank(b), b) THEN a ELSE b END $$;
+      CREATE AGGREGATE min(jsonb) (sfunc = job_json_smaller, stype = jsonb, combinefunc = job_json_smaller, parallel = safe);
+      CREATE AGGREGATE max(jsonb) (sfunc = job_json_larger, stype = jsonb, combinefunc = job_json_larger, parallel = safe);
+
       -- A datetime from a column or from an ISO-8601 string inside options; NULL for anything else
       -- (as SQLite's strftime answers NULL for a value that is not a date).
       CREATE FUNCTION job_ts(v timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT v $$;

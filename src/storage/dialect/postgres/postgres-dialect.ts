@@ -196,14 +196,25 @@ export const postgresDialect: Dialect = {
       ? sql`coalesce(job_json(${value}), 'null'::jsonb)`
       : sql`jsonb_set(${doc}, ${[...path]}::text[], coalesce(job_json(${value}), 'null'::jsonb))`,
   jsonArrayAgg: (value, options = {}) => {
-    const distinct = options.distinct ? sql`DISTINCT ` : sql``;
-    const order =
-      options.order && options.order.length > 0
-        ? sql` ORDER BY ${postgresDialect.orderList(options.order)}`
-        : sql``;
     const filter = options.where ? sql` FILTER (WHERE ${options.where})` : sql``;
+    const order = options.order ?? [];
+    if (options.distinct && order.length > 0) {
+      // PostgreSQL wants a DISTINCT aggregate ordered by its argument only: aggregate distinct
+      // [sort keys..., value] tuples, then list the values in the requested order.
+      const tuple = sql`jsonb_build_array(${sql.join([...order.map((t) => sql`job_json(${t.expr})`), sql`job_json(${value})`])})`;
+      const terms = order.map((t, i) => ({
+        expr: sql`("__d"."e" -> ${sql.lit(i)})`,
+        desc: t.desc,
+        nullsLast: t.nullsLast,
+      }));
+      return sql`(SELECT coalesce(jsonb_agg("__d"."e" -> ${sql.lit(order.length)} ORDER BY ${postgresDialect.orderList(
+        terms,
+      )}), '[]'::jsonb) FROM jsonb_array_elements(jsonb_agg(DISTINCT ${tuple})${filter}) AS "__d"("e"))`;
+    }
+    const distinct = options.distinct ? sql`DISTINCT ` : sql``;
+    const orderBy = order.length > 0 ? sql` ORDER BY ${postgresDialect.orderList(order)}` : sql``;
     // jsonb_agg of no rows is NULL; SQLite's json_group_array is [].
-    return sql`coalesce(jsonb_agg(${distinct}job_json(${value})${order})${filter}, '[]'::jsonb)`;
+    return sql`coalesce(jsonb_agg(${distinct}job_json(${value})${orderBy})${filter}, '[]'::jsonb)`;
   },
   jsonObjectAgg: (key, value) =>
     sql`coalesce(jsonb_object_agg(${key}, coalesce(job_json(${value}), 'null'::jsonb)) FILTER (WHERE ${key} IS NOT NULL), '{}'::jsonb)`,
