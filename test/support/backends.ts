@@ -21,6 +21,10 @@ export interface TestStore {
   insertJobs(rows: readonly Omit<JobRow, "seq">[]): Promise<void>;
   /** Every job row as stored (options as JSON text), in insertion order. */
   rows(): Promise<JobRow[]>;
+  /** Run SQL written with `?` placeholders (the same text on both databases); the rows it returns. */
+  sql<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Empty every table (ids start again at 1), for a suite that reuses one database. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,16 @@ const sqlite: Backend = {
       store,
       insertJobs: async (rows) => store.insertRows(rows),
       rows: async () => store.db.prepare("SELECT * FROM jobs ORDER BY seq").all() as JobRow[],
+      async sql<T>(text: string, params: readonly unknown[] = []) {
+        const statement = store.db.prepare(text);
+        if (statement.reader) return statement.all(...params) as T[];
+        statement.run(...params);
+        return [];
+      },
+      async reset() {
+        for (const table of ["job_events", "job_changes", "job_tombstones", "jobs"])
+          store.db.prepare(`DELETE FROM ${table}`).run();
+      },
       close: () => store.close(),
     };
   },
@@ -77,6 +91,16 @@ const postgresBackend: Backend = {
         }
       },
       rows: async () => (await store.pool.query("SELECT * FROM jobs ORDER BY seq")).rows as JobRow[],
+      async sql<T>(text: string, params: readonly unknown[] = []) {
+        let n = 0;
+        const numbered = text.replace(/\?/g, () => `$${++n}`);
+        return (await store.pool.query(numbered, params as unknown[])).rows as T[];
+      },
+      async reset() {
+        await store.pool.query(
+          "TRUNCATE jobs, job_events, job_tombstones, job_changes RESTART IDENTITY CASCADE",
+        );
+      },
       async close() {
         await store.close();
         await database.drop();
