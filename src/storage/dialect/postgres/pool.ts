@@ -65,5 +65,11 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle pooled connection that dies (server restart) emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout simply opens a new connection.
   pool.on("error", () => {});
+  // A checked-out connection that dies between two statements (failover, pg_terminate_backend)
+  // emits 'error' on the client too: the transaction's next statement fails and is classified and
+  // retried there, so the event itself must not become an uncaught exception that ends the process.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   return pool;
 }
