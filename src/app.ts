@@ -9,6 +9,7 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { setRegexCacheLimits } from "./query/linear-regex.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
@@ -19,9 +20,11 @@ import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
+import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
-  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle">;
+  readonly config: Pick<Config, "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits"> &
+    Partial<Pick<Config, "wireUnary">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
   readonly store: JobStore;
   readonly verifier: TokenVerifier;
@@ -30,6 +33,8 @@ export interface AppOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Injected clock for tests. */
   readonly now?: () => Date;
+  /** Told of every call the lean unary path serves (WIRE_UNARY=lean): tests, metrics. */
+  readonly onLeanCall?: ((procedure: string) => void) | undefined;
 }
 
 export interface App {
@@ -56,8 +61,13 @@ const jsonOptions = {
 
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
+  setRegexCacheLimits(config.limits.regexCache);
   const store = options.store;
-  const service = new JobService(store, { maxPageSize: config.maxPageSize, now: options.now });
+  const service = new JobService(store, {
+    maxPageSize: config.maxPageSize,
+    queryLimits: config.limits.query,
+    now: options.now,
+  });
   const timings = config.lifecycle;
   const lifecycle = new JobLifecycleService(store, {
     duplicateWindowMs: timings.duplicateWindowMs,
@@ -77,19 +87,25 @@ export function createApp(options: AppOptions): App {
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  const services = [
+    { service: Job, impl: jobHandlers(service) },
+    { service: JobLifecycle, impl: jobLifecycleHandlers(lifecycle) },
+  ];
+  // Error mapping outermost, so authentication failures are mapped too.
+  const interceptors = [
+    createErrorInterceptor((err, procedure) =>
+      logger.error({ err, procedure }, "unexpected error in handler"),
+    ),
+    createAuthInterceptor(options.verifier),
+  ];
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
-      router.service(Job, jobHandlers(service));
-      router.service(JobLifecycle, jobLifecycleHandlers(lifecycle));
+      for (const s of services) router.service(s.service, s.impl);
     },
-    // Error mapping outermost, so authentication failures are mapped too.
-    interceptors: [
-      createErrorInterceptor((err, procedure) =>
-        logger.error({ err, procedure }, "unexpected error in handler"),
-      ),
-      createAuthInterceptor(options.verifier),
-    ],
+    interceptors,
     readMaxBytes: config.maxBodyBytes,
+    // An answer over this is resource_exhausted (docs/limits.md).
+    writeMaxBytes: config.limits.maxResponseBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
@@ -100,8 +116,22 @@ export function createApp(options: AppOptions): App {
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
+  const appHandler = createAppHandler({ connectHandler, rest });
+  let handler: NodeHandler = appHandler;
+  if (config.wireUnary === "lean") {
+    const lean = createLeanUnaryHandler({
+      routes: services,
+      interceptors,
+      readMaxBytes: config.maxBodyBytes,
+      jsonOptions,
+      shutdownSignal: options.shutdownSignal,
+      onWriteError: (err) => logger.warn({ err }, "could not write a response"),
+      onCall: options.onLeanCall,
+    });
+    handler = (req, res) => lean(req, res, () => appHandler(req, res));
+  }
   return {
-    handler: createAppHandler({ connectHandler, rest }),
+    handler,
     store,
     service,
     lifecycle,

@@ -5,6 +5,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { type LimitsConfig, limitsFromEnv, limitsSchema } from "./config-limits.js";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -59,6 +60,11 @@ const schema = z.object({
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * Who answers plain unary calls: `connect` (connect-node, as always) or `lean` (src/wire/unary/, the
+   * same answers with less per-call work; everything it does not take still goes to connect-node).
+   */
+  WIRE_UNARY: z.enum(["connect", "lean"]).default("connect"),
   // Job lifecycle (docs/lifecycle.md).
   /** A create while the same trusted account's job is IN_PROGRESS for less than this is a duplicate (upstream: 10 min). */
   JOB_DUPLICATE_WINDOW_SECONDS: positiveInt.max(31_536_000).default(600),
@@ -80,6 +86,8 @@ const schema = z.object({
   JOB_RETENTION_INTERVAL_SECONDS: nonNegativeInt.max(604_800).default(3_600),
   /** Jobs the reaper finishes or retention purges per transaction; they yield to requests between batches. */
   JOB_HOUSEKEEPING_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  // Cost model, caches, answer size, connections and streams (config-limits.ts, docs/limits.md).
+  ...limitsSchema,
 });
 
 export interface Config {
@@ -104,7 +112,9 @@ export interface Config {
   readonly maxTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly wireUnary: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
+  readonly limits: LimitsConfig;
 }
 
 /** The PostgreSQL connection pool (src/storage/dialect/postgres/pool.ts). */
@@ -189,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: c.MAX_BODY_BYTES,
     maxPageSize: c.MAX_PAGE_SIZE,
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
+    wireUnary: c.WIRE_UNARY,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
     lifecycle: {
@@ -203,5 +214,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionIntervalMs: c.JOB_RETENTION_INTERVAL_SECONDS * SECOND,
       housekeepingBatchSize: c.JOB_HOUSEKEEPING_BATCH_SIZE,
     },
+    limits: limitsFromEnv(c),
   };
 }

@@ -64,6 +64,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     host: config.host,
     port: config.port,
     shutdownGraceMs: config.shutdownGraceMs,
+    limits: config.limits.wire,
     logger,
   });
   logger.info(

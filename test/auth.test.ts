@@ -216,6 +216,10 @@ describe("HS256 tokens", () => {
     ["an unknown token type", { typ: "REFRESH_TOKEN" }, "invalid token type."],
     ["no token type", { typ: undefined }, "invalid token type."],
     ["a workspace role without wid", { rol: "WORKSPACE_MEMBER" }, "empty workspace_id provided."],
+    // "*" marks domain-level jobs; as a token's workspace it would reach them (issue 9.7).
+    ["an owner token with wid *", { rol: "WORKSPACE_OWNER", wid: "*" }, "invalid workspace_id."],
+    ["a member token with wid *", { rol: "WORKSPACE_MEMBER", wid: " * " }, "invalid workspace_id."],
+    ["a system token with wid *", { typ: "SYSTEM_TOKEN", rol: undefined, wid: "*" }, "invalid workspace_id."],
     ["a non-string did", { did: 42 }, "invalid domain_id."],
     ["non-string permissions", { permissions: ["a", 1] }, "invalid permissions."],
     [
@@ -271,6 +275,14 @@ describe("HS256 tokens", () => {
         ttlSeconds: 60,
       }),
     ).rejects.toThrow(/must not carry a workspace/);
+    await expect(
+      signToken(config(), {
+        domainId: "domain-1",
+        role: "WORKSPACE_OWNER",
+        workspaceId: "*",
+        ttlSeconds: 60,
+      }),
+    ).rejects.toThrow(/"\*" is not a workspace/);
     await expect(signToken(config(), { domainId: "", role: "DOMAIN_ADMIN", ttlSeconds: 60 })).rejects.toThrow(
       /domain id/,
     );

@@ -83,6 +83,8 @@ describe("npm run token", () => {
 
   it.each([
     [["--role", "WORKSPACE_OWNER"], /needs a workspace id/],
+    // "*" marks domain-level jobs; a token naming it would reach them (issue 9.7).
+    [["--role", "WORKSPACE_OWNER", "--workspace", "*"], /"\*" is not a workspace/],
     [["--role", "ROOT"], /--role must be one of/],
     [["--ttl", "-5"], /--ttl/],
     [["--bogus"], /Unknown option/],

@@ -1,43 +1,23 @@
 /**
- * Regex agreement: for patterns of the portable subset, PostgreSQL's case-insensitive `~*` (as the
- * PostgreSQL dialect emits it) and JavaScript's `RegExp(pattern, "i")` (what the SQLite backend runs)
- * answer the same for every subject. Patterns are generated from the subset's building blocks;
+ * Regex agreement: for patterns of the portable subset (the parser's `regexProblem` admits them),
+ * PostgreSQL's case-insensitive `~*` (as the PostgreSQL dialect emits it) and the JavaScript engine
+ * the SQLite backend runs (`linearRegex`) answer the same for every subject. Patterns are generated from the subset's building blocks;
  * subjects mix ASCII letters of both cases, digits, spaces, punctuation and non-ASCII letters.
  */
 import fc from "fast-check";
 import { sql } from "kysely";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { linearRegex } from "../src/query/linear-regex.js";
+import { regexProblem } from "../src/query/regex.js";
 import { migratePostgres } from "../src/storage/dialect/postgres/migrations.js";
 import { createPool } from "../src/storage/dialect/postgres/pool.js";
 import { postgresDialect } from "../src/storage/dialect/postgres/postgres-dialect.js";
 import { createTestDatabase, describePostgres, type TestDatabase } from "./support/postgres.js";
 
 const atoms = fc.constantFrom(
-  "a",
-  "B",
-  "z",
-  "0",
-  "7",
-  "-",
-  "_",
-  " ",
-  ".",
-  "\\d",
-  "\\s",
-  "\\w",
-  "\\D",
-  "\\S",
-  "\\W",
-  "[a-c]",
-  "[^x]",
-  "[0-9]",
-  "[\\w-]",
-  "[\\s.]",
-  "\\.",
-  "\\-",
-  "é",
-  "K",
+  ...["a", "B", "z", "k", "S", "0", "7", "-", "_", " ", ".", "\\d", "\\D", "[a-c]", "[^x]", "[0-9]", "[^a-z]"],
+  ...["[A-Z0-9_-]", "\\.", "\\-", "\\$", "(?:ab)", "→"],
 );
 const quantifier = fc.constantFrom("", "", "*", "+", "?", "{1,2}", "{2}");
 const piece = fc.tuple(atoms, quantifier).map(([a, q]) => a + q);
@@ -94,11 +74,13 @@ describePostgres("regex: PostgreSQL ~* agrees with JavaScript /i on the portable
   });
 
   it("answers every generated (pattern, subject) pair alike", async () => {
-    const cases = fc.sample(fc.tuple(pattern, fc.array(subject, { minLength: 8, maxLength: 8 })), {
+    const all = fc.sample(fc.tuple(pattern, fc.array(subject, { minLength: 8, maxLength: 8 })), {
       numRuns: 1000,
       seed: 11,
     });
-    expect(cases.length).toBe(1000);
+    // Only what the parser admits reaches the database.
+    const cases = all.filter(([p]) => regexProblem(p) === null);
+    expect(cases.length).toBeGreaterThan(500);
     const disagreements: string[] = [];
     for (const [p, subjects] of cases) {
       // The dialect's own expression, over a text column as a job field would be.
@@ -109,7 +91,7 @@ describePostgres("regex: PostgreSQL ~* agrees with JavaScript /i on the portable
         postgresDialect.builder,
       );
       const { rows } = await pool.query<{ s: string; m: boolean }>(query.sql, query.parameters as unknown[]);
-      const js = new RegExp(p, "i");
+      const js = linearRegex(p);
       for (const row of rows) {
         if (row.m !== js.test(row.s))
           disagreements.push(`${JSON.stringify(p)} on ${JSON.stringify(row.s)}: pg ${row.m}, js ${!row.m}`);

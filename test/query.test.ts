@@ -12,6 +12,7 @@ import { domainAdmin, JOBS, NOW } from "./support/fixture.js";
 
 /** The service on the backend of the describe block that is running (set in its beforeAll). */
 let service: JobService;
+let opened: TestStore | undefined;
 const domainA = JOBS.filter((j) => j.domain_id === "domain-a");
 const opts = (j: Omit<JobRow, "seq">) => (j.options ? JSON.parse(j.options) : undefined);
 
@@ -38,7 +39,6 @@ async function failure(fn: () => unknown): Promise<SpaceOneError> {
 }
 
 describe.each(BACKENDS)("on $name", (backend) => {
-  let opened: TestStore | undefined;
   beforeAll(async () => {
     if (backend.skip) return;
     opened = await backend.open();
@@ -355,8 +355,8 @@ describe.each(BACKENDS)("on $name", (backend) => {
         ],
         ["bad regex", { query: { filter: [{ k: "job_id", v: "(", o: "regex" }] } }, "query.filter[0].value"],
         [
-          "catastrophic regex",
-          { query: { filter: [{ k: "job_id", v: "(a+)+$", o: "regex" }] } },
+          "regex outside the portable subset",
+          { query: { filter: [{ k: "job_id", v: "\\s+", o: "regex" }] } },
           "query.filter[0].value",
         ],
         [

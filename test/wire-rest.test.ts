@@ -3,7 +3,6 @@
  * a stub Job service.
  */
 import http from "node:http";
-import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { create, fromJson } from "@bufbuild/protobuf";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
@@ -33,6 +32,7 @@ import {
   restRoutes,
 } from "../src/wire/rest.js";
 import { type RunningServer, startServer } from "../src/wire/server.js";
+import { h2Connect, h2Exchange } from "./support/http-client.js";
 
 const readMaxBytes = 16 * 1024;
 
@@ -185,16 +185,20 @@ describe("REST calls", () => {
   });
 
   it("works over h2c, errors included", async () => {
-    const session = http2.connect(url);
-    try {
-      const ok = await h2Post(session, "/identity/job/get", JSON.stringify({ job_id: "echo" }), {
-        token: "tok-2",
+    const session = await h2Connect(url);
+    const jsonPost = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      h2Exchange(session, {
+        path,
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
       });
+    try {
+      const ok = await jsonPost("/identity/job/get", { job_id: "echo" }, { token: "tok-2" });
       expect(ok.status).toBe(200);
-      expect(JSON.parse(ok.body)).toMatchObject({ job_id: "echo", plugin_id: "tok-2" });
-      const missing = await h2Post(session, "/identity/v2/job/get", JSON.stringify({ job_id: "nope" }));
+      expect(JSON.parse(ok.body.toString())).toMatchObject({ job_id: "echo", plugin_id: "tok-2" });
+      const missing = await jsonPost("/identity/v2/job/get", { job_id: "nope" });
       expect(missing.status).toBe(404);
-      expect(JSON.parse(missing.body)).toEqual({
+      expect(JSON.parse(missing.body.toString())).toEqual({
         detail: {
           code: "ERROR_NOT_FOUND",
           message: "Resource cannot be found or access is denied. (job_id = nope)",
@@ -399,33 +403,6 @@ describe("error mapping (unit)", () => {
     expect(minimalPercentEncode("ERROR_X: a = 100% ü")).toBe("ERROR_X: a = 100%25 %C3%BC");
   });
 });
-
-function h2Post(
-  session: http2.ClientHttp2Session,
-  path: string,
-  body: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/json",
-      ...headers,
-    });
-    let status = 0;
-    let text = "";
-    stream.on("response", (h) => {
-      status = Number(h[":status"]);
-    });
-    stream.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    stream.on("end", () => resolve({ status, body: text }));
-    stream.on("error", reject);
-    stream.end(body);
-  });
-}
 
 /** node:http, so the response is seen exactly as sent (fetch would transparently decompress). */
 function rawPost(

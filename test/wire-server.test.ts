@@ -37,6 +37,7 @@ import { errors } from "../src/errors.js";
 import { createErrorInterceptor, errorCodeHeader, toConnectError } from "../src/wire/errors.js";
 import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "../src/wire/rest.js";
 import { type RunningServer, startServer } from "../src/wire/server.js";
+import { h2Exchange } from "./support/http-client.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const readMaxBytes = 64 * 1024;
@@ -439,23 +440,10 @@ describe("graceful shutdown", () => {
     const { server } = await startStub();
     const session = http2.connect(server.url);
     const goaway = new Promise<void>((resolve) => session.once("goaway", () => resolve()));
-    const stream = session.request({
-      ":method": "POST",
-      ":path": `${jobProcedure}/list`,
-      "content-type": "application/json",
-    });
-    stream.end(JSON.stringify({ job_id: "slow" }));
-    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      let status = 0;
-      let body = "";
-      stream.on("response", (headers) => {
-        status = Number(headers[":status"]);
-      });
-      stream.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      stream.on("end", () => resolve({ status, body }));
-      stream.on("error", reject);
+    const response = h2Exchange(session, {
+      path: `${jobProcedure}/list`,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ job_id: "slow" }),
     });
     await waitFor(() => server.inFlight() === 1);
     const closeStarted = Date.now();
@@ -463,7 +451,7 @@ describe("graceful shutdown", () => {
     await goaway;
     const { status, body } = await response;
     expect(status).toBe(200);
-    expect(JSON.parse(body).total_count).toBe(1);
+    expect(JSON.parse(body.toString()).total_count).toBe(1);
     await closed;
     // Well inside the 5 s grace period: the drain ended because the connections did, not the timer.
     expect(Date.now() - closeStarted).toBeLessThan(2_000);
@@ -534,17 +522,8 @@ describe("connection sniffing", () => {
       },
     });
     try {
-      const stream = session.request({ ":path": "/healthz" });
-      stream.end();
-      const text = await new Promise<string>((resolve, reject) => {
-        let data = "";
-        stream.on("data", (chunk: Buffer) => {
-          data += chunk.toString();
-        });
-        stream.on("end", () => resolve(data));
-        stream.on("error", reject);
-      });
-      expect(text).toBe("ok");
+      const health = await h2Exchange(session, { method: "GET", path: "/healthz" });
+      expect(health.body.toString()).toBe("ok");
     } finally {
       session.destroy();
     }

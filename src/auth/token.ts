@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type JWTPayload, type JWTVerifyResult, errors as jose, jwtVerify, SignJWT } from "jose";
+import { LRUCache } from "lru-cache";
 import { errors } from "../errors.js";
 import { type JwtConfig, loadSigningKey, loadVerificationKey, type VerificationKey } from "./keys.js";
 import { type Principal, ROLE_TYPES, type RoleType } from "./principal.js";
@@ -18,6 +19,9 @@ export type TokenType = (typeof TOKEN_TYPES)[number];
 export const TOKEN_VERSION = "2.0";
 
 /** Roles whose token is scoped to one workspace, so it must carry `wid` (spec §3.6, mutation table). */
+/** The workspace id of domain-level jobs; never a workspace a token may name. */
+const DOMAIN_WORKSPACE_ID = "*";
+
 const WORKSPACE_ROLES: ReadonlySet<RoleType> = new Set(["WORKSPACE_OWNER", "WORKSPACE_MEMBER"]);
 
 /**
@@ -37,10 +41,21 @@ export interface TokenVerifier {
  * start-up calls `ensureLocalSecret` first, so a verifier never invents a key nobody else knows.
  * Throws KeyError when the key material is missing or unusable.
  */
-export async function createTokenVerifier(config: { readonly jwt: JwtConfig }): Promise<TokenVerifier> {
+/** Bounds of the verified-token cache (TOKEN_CACHE_ENTRIES, TOKEN_CACHE_BYTES; docs/limits.md). */
+export interface TokenCacheLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
+export const defaultTokenCacheLimits: TokenCacheLimits = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+export async function createTokenVerifier(config: {
+  readonly jwt: JwtConfig;
+  readonly limits?: { readonly tokenCache: TokenCacheLimits };
+}): Promise<TokenVerifier> {
   const algorithm = config.jwt.algorithm;
   const key = await loadVerificationKey(config);
-  const verified = new VerifiedTokens(VERIFIED_CACHE_SIZE);
+  const verified = new VerifiedTokens(config.limits?.tokenCache ?? defaultTokenCacheLimits);
   return {
     algorithm,
     async verify(token: string): Promise<Principal> {
@@ -62,23 +77,27 @@ export async function createTokenVerifier(config: { readonly jwt: JwtConfig }): 
   };
 }
 
-/** How many verified tokens are remembered (a few MB at most). */
-const VERIFIED_CACHE_SIZE = 10_000;
-
 /**
  * Tokens already verified, by their exact bytes, until they expire: signature checks are most of the
  * per-call cost of authentication, and a client sends the same token on every call. Only successes are
  * kept (a forged token is checked every time), and an entry is never used at or after the token's `exp`
- * or before its `nbf`, so the cache answers exactly as a fresh verification would. Oldest entries go
- * first when it is full.
+ * or before its `nbf`, so the cache answers exactly as a fresh verification would. A least-recently-used
+ * cache bounded by entries and by bytes (the token text counts twice: key and UTF-16), so many distinct
+ * long tokens evict old ones instead of growing the heap.
  */
 class VerifiedTokens {
-  private readonly entries = new Map<
+  private readonly entries: LRUCache<
     string,
     { principal: Principal; notBeforeMs: number; expiresMs: number }
-  >();
+  >;
 
-  constructor(private readonly capacity: number) {}
+  constructor(limits: TokenCacheLimits) {
+    this.entries = new LRUCache({
+      max: limits.maxEntries,
+      maxSize: limits.maxBytes,
+      sizeCalculation: (entry, token) => token.length * 2 + principalBytes(entry.principal),
+    });
+  }
 
   get(token: string, nowMs: number): Principal | undefined {
     const entry = this.entries.get(token);
@@ -92,16 +111,22 @@ class VerifiedTokens {
 
   set(token: string, principal: Principal, claims: { exp?: number; nbf?: number }): void {
     if (typeof claims.exp !== "number") return;
-    if (this.entries.size >= this.capacity) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     this.entries.set(token, {
       principal,
       notBeforeMs: typeof claims.nbf === "number" ? claims.nbf * 1000 : 0,
       expiresMs: claims.exp * 1000,
     });
   }
+}
+
+/** A principal's approximate heap size: its strings (UTF-16) plus a fixed overhead per object. */
+function principalBytes(principal: Principal): number {
+  let bytes = 256;
+  for (const value of Object.values(principal)) {
+    if (typeof value === "string") bytes += value.length * 2;
+    else if (Array.isArray(value)) for (const item of value) bytes += 16 + String(item).length * 2;
+  }
+  return bytes;
 }
 
 /**
@@ -161,6 +186,9 @@ export async function signToken(config: { readonly jwt: JwtConfig }, claims: Tok
     throw new Error("a domain id is required");
   }
   const workspaceId = claims.workspaceId?.trim() || undefined;
+  if (workspaceId === DOMAIN_WORKSPACE_ID) {
+    throw new Error('"*" is not a workspace: it marks domain-level jobs; give a real workspace id');
+  }
   if (WORKSPACE_ROLES.has(claims.role) && workspaceId === undefined) {
     throw new Error(`role ${claims.role} needs a workspace id`);
   }
@@ -243,6 +271,8 @@ function principalFromClaims(claims: JWTPayload): Principal {
 
   const domainId = optionalString(claims.did, "domain_id");
   const workspaceId = optionalString(claims.wid, "workspace_id");
+  // "*" is the workspace id of domain-level jobs, never a caller's workspace (issue 9.7).
+  if (workspaceId === DOMAIN_WORKSPACE_ID) throw fail("invalid workspace_id.");
 
   if (tokenType === "ACCESS_TOKEN") {
     if (domainId === null) throw fail("empty domain_id provided.");

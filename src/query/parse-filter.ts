@@ -6,6 +6,7 @@
  */
 import { errors, show } from "../errors.js";
 import type { Condition, FieldRef, Scalar } from "./ast.js";
+import { CostBudget, type QueryLimits } from "./cost.js";
 import { parseIsoDatetime, parseTimediff, toStorage } from "./datetime.js";
 import { type FieldSpec, isJobColumn, JOB_FIELDS, JSON_SEGMENT, MAX_JSON_DEPTH } from "./fields.js";
 import { regexProblem } from "./regex.js";
@@ -50,13 +51,21 @@ const TEXT_OPERATORS = new Set<Operator>([
   "regex_in",
 ]);
 
-/** Most values a list operator may carry, and the longest string value. */
-export const MAX_LIST_VALUES = 1000;
+/** The longest string value. */
 export const MAX_STRING_VALUE = 4096;
 
 export interface FilterContext {
   /** "now" for timediff; injected so tests and a request see one instant. */
   readonly now: Date;
+  /** The cost model's bounds (cost.ts); the defaults when absent. */
+  readonly limits?: QueryLimits;
+  /** This request's running cost; the parse entry points create it, one per request. */
+  readonly budget?: CostBudget;
+}
+
+/** The request's budget, or a fresh one for a condition parsed on its own. */
+export function budgetOf(ctx: FilterContext): CostBudget {
+  return ctx.budget ?? new CostBudget(ctx.limits);
 }
 
 /** A dotted path under a json column: bounded depth, whitelisted segments (safe inside a JSON path). */
@@ -105,12 +114,16 @@ function pick(obj: Record<string, unknown>, long: string, short: string): unknow
 export function parseConditions(raw: unknown, at: string, ctx: FilterContext): Condition[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw errors.invalidParameterType(at, "list");
-  if (raw.length > MAX_LIST_VALUES)
-    throw errors.invalidParameter(at, `more than ${MAX_LIST_VALUES} conditions`);
-  return raw.map((item, i) => parseCondition(item, `${at}[${i}]`, ctx));
+  const budget = budgetOf(ctx);
+  const budgeted = { ...ctx, budget };
+  // Charged before any condition is parsed: a huge list is refused without being read.
+  budget.condition(at, raw.length);
+  return raw.map((item, i) => parseCondition(item, `${at}[${i}]`, budgeted, false));
 }
 
-export function parseCondition(raw: unknown, at: string, ctx: FilterContext): Condition {
+export function parseCondition(raw: unknown, at: string, ctx: FilterContext, charge = true): Condition {
+  const budget = budgetOf(ctx);
+  if (charge) budget.condition(at);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw errors.invalidParameterType(at, "object");
   const obj = raw as Record<string, unknown>;
@@ -133,8 +146,8 @@ export function parseCondition(raw: unknown, at: string, ctx: FilterContext): Co
 
   if (LIST_OPERATORS.has(op)) {
     if (!Array.isArray(value)) throw errors.operatorListValueType(field.name, op, obj);
-    if (value.length > MAX_LIST_VALUES)
-      throw errors.invalidParameter(valueAt, `more than ${MAX_LIST_VALUES} values`);
+    budget.listValues(value.length, valueAt);
+    if (isJsonPath) budget.pathValues(value.length, valueAt);
   } else if (Array.isArray(value)) {
     throw errors.operatorValueType(field.name, op, obj);
   }
@@ -188,9 +201,13 @@ export function parseCondition(raw: unknown, at: string, ctx: FilterContext): Co
     case "not_contain_in":
       return { op, field, values: (value as unknown[]).map((v, i) => text(v, `${valueAt}[${i}]`)) };
     case "regex":
-      return { op, field, value: pattern(value, valueAt) };
+      return { op, field, value: pattern(value, valueAt, budget) };
     case "regex_in":
-      return { op, field, values: (value as unknown[]).map((v, i) => pattern(v, `${valueAt}[${i}]`)) };
+      return {
+        op,
+        field,
+        values: (value as unknown[]).map((v, i) => pattern(v, `${valueAt}[${i}]`, budget)),
+      };
     case "match": {
       if (typeof value !== "object" || value === null)
         throw errors.operatorDictValueType(field.name, op, obj);
@@ -255,7 +272,10 @@ function text(value: unknown, at: string): string {
   return value;
 }
 
-function pattern(value: unknown, at: string): string {
+function pattern(value: unknown, at: string, budget: CostBudget): string {
+  if (typeof value !== "string") throw errors.invalidParameterType(at, "string");
+  // Counted before it is compiled, so validation work is bounded by the budget too.
+  budget.pattern(value, at);
   const p = text(value, at);
   const problem = regexProblem(p);
   if (problem) throw errors.invalidParameter(at, problem);

@@ -4,8 +4,15 @@
  */
 import { errors } from "../errors.js";
 import type { Condition, FieldRef, ListQuery, Page, SortKey } from "./ast.js";
+import { CostBudget } from "./cost.js";
 import { JOB_FIELDS, type JobColumn, MINIMAL_FIELDS } from "./fields.js";
-import { type FilterContext, MAX_STRING_VALUE, parseConditions, parseFieldRef } from "./parse-filter.js";
+import {
+  budgetOf,
+  type FilterContext,
+  MAX_STRING_VALUE,
+  parseConditions,
+  parseFieldRef,
+} from "./parse-filter.js";
 
 export interface QueryContext extends FilterContext {
   /** Largest page.limit accepted. */
@@ -13,7 +20,6 @@ export interface QueryContext extends FilterContext {
 }
 
 const MAX_SORT_KEYS = 8;
-const MAX_ONLY = 64;
 const MAX_KEYWORD_TOKENS = 16;
 
 type Json = Record<string, unknown>;
@@ -64,11 +70,15 @@ export function parseSort(raw: unknown, at: string): SortKey[] {
   });
 }
 
-export function parseOnly(raw: unknown, at: string): FieldRef[] | null {
+export function parseOnly(
+  raw: unknown,
+  at: string,
+  budget: CostBudget = new CostBudget(),
+): FieldRef[] | null {
   if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw)) throw errors.invalidParameterType(at, "list");
   if (raw.length === 0) return null;
-  if (raw.length > MAX_ONLY) throw errors.invalidParameter(at, `more than ${MAX_ONLY} fields`);
+  budget.list(raw.length, at, "maxFields", "fields");
   return raw.map((name, i) => parseFieldRef(name, `${at}[${i}]`));
 }
 
@@ -76,7 +86,12 @@ export function parseOnly(raw: unknown, at: string): FieldRef[] | null {
  * `keyword`: split on whitespace; for each keyword field, a `contain_in` over the tokens that is
  * ORed with the caller's `filter_or` (upstream `append_keyword_filter`, spec §2.2).
  */
-export function keywordConditions(raw: unknown, at: string, fields: readonly JobColumn[]): Condition[] {
+export function keywordConditions(
+  raw: unknown,
+  at: string,
+  fields: readonly JobColumn[],
+  budget: CostBudget = new CostBudget(),
+): Condition[] {
   if (raw === undefined || raw === null || raw === "") return [];
   if (typeof raw !== "string") throw errors.invalidParameterType(at, "string");
   if (raw.length > MAX_STRING_VALUE)
@@ -85,6 +100,9 @@ export function keywordConditions(raw: unknown, at: string, fields: readonly Job
   if (tokens.length === 0) return [];
   if (tokens.length > MAX_KEYWORD_TOKENS)
     throw errors.invalidParameter(at, `more than ${MAX_KEYWORD_TOKENS} words`);
+  // One contain_in per keyword field, each with every word.
+  budget.condition(at, fields.length);
+  for (let i = 0; i < fields.length; i++) budget.listValues(tokens.length, at);
   return fields.map((column) => ({
     op: "contain_in" as const,
     field: { column, path: [], name: column },
@@ -109,16 +127,18 @@ export function parseListQuery(
   for (const [key, reason] of Object.entries(REJECTED_LIST_OPTIONS)) {
     if (q[key] !== undefined && q[key] !== null) throw errors.invalidParameter(`${at}.${key}`, reason);
   }
-  const and = parseConditions(q.filter, `${at}.filter`, ctx);
+  const budget = budgetOf(ctx);
+  const costed = { ...ctx, budget };
+  const and = parseConditions(q.filter, `${at}.filter`, costed);
   const or = [
-    ...parseConditions(q.filter_or, `${at}.filter_or`, ctx),
-    ...keywordConditions(q.keyword, `${at}.keyword`, keywordFields),
+    ...parseConditions(q.filter_or, `${at}.filter_or`, costed),
+    ...keywordConditions(q.keyword, `${at}.keyword`, keywordFields, budget),
   ];
   const minimal = q.minimal ?? false;
   const countOnly = q.count_only ?? false;
   if (typeof minimal !== "boolean") throw errors.invalidParameterType(`${at}.minimal`, "boolean");
   if (typeof countOnly !== "boolean") throw errors.invalidParameterType(`${at}.count_only`, "boolean");
-  let only = parseOnly(q.only, `${at}.only`);
+  let only = parseOnly(q.only, `${at}.only`, budget);
   // Upstream applies minimal after only, so minimal wins.
   if (minimal) only = MINIMAL_FIELDS.map((column) => ({ column, path: [], name: column }));
   return {

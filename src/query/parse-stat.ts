@@ -17,9 +17,11 @@
  */
 import { errors, show } from "../errors.js";
 import type { Condition, FieldRef, Scalar } from "./ast.js";
+import type { CostBudget } from "./cost.js";
 import { parseIsoDatetime, toStorage } from "./datetime.js";
 import { type FieldType, JOB_FIELDS, STAT_KEYWORD_FIELDS } from "./fields.js";
 import {
+  budgetOf,
   MAX_STRING_VALUE,
   parseCondition,
   parseConditions,
@@ -47,7 +49,7 @@ import type {
   ValueKind,
 } from "./stat-ast.js";
 
-export type StatContext = QueryContext;
+export type StatContext = QueryContext & { readonly budget: CostBudget };
 
 /**
  * Stage-made names: a letter or `_`, then up to 63 letters, digits or `_`; a leading `__` is
@@ -56,16 +58,16 @@ export type StatContext = QueryContext;
 export const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const RESERVED_PREFIX = "__";
 
-/** Bounds that keep one request's SQL small (each is far above what the console sends). */
+/**
+ * Fixed bounds of the message's shape; the bounds on work and output are the cost model's
+ * (cost.ts, configurable, checked through `ctx.budget`).
+ */
 export const STAT_LIMITS = {
-  stages: 32,
-  groupKeys: 16,
-  groupFields: 64,
-  subFields: 32,
   conditions: 32,
-  projectFields: 64,
   sortKeys: 8,
   dateFormatLength: 64,
+  /** Structural ceilings over any configured value, so a list is never read unbounded. */
+  list: 1000,
 } as const;
 
 export const STAGE_TYPES = ["unwind", "group", "count", "sort", "project", "limit", "skip"] as const;
@@ -295,6 +297,7 @@ function parseStatCondition(
     const condition: Condition = parseCondition(obj, at, ctx);
     return { on: "job", condition };
   }
+  ctx.budget.condition(at);
   const ref = resolveRef(alias(obj, "key", "k", at), `${at}.key`, shape);
   const value = alias(obj, "value", "v", at);
   const valueAt = `${at}.value`;
@@ -323,7 +326,7 @@ function parseStatCondition(
         on: "named",
         op,
         ref,
-        values: asList(value, valueAt, 1000).map((v, i) => namedScalar(v, ref, `${valueAt}[${i}]`, true)),
+        values: listValues(value, valueAt, ctx).map((v, i) => namedScalar(v, ref, `${valueAt}[${i}]`, true)),
       };
     case "contain":
     case "not_contain":
@@ -338,9 +341,14 @@ function parseStatCondition(
         on: "named",
         op,
         ref,
-        values: asList(value, valueAt, 1000).map((v, i) => text(v, `${valueAt}[${i}]`)),
+        values: listValues(value, valueAt, ctx).map((v, i) => text(v, `${valueAt}[${i}]`)),
       };
   }
+}
+
+function listValues(value: unknown[], at: string, ctx: StatContext): unknown[] {
+  ctx.budget.listValues(value.length, at);
+  return value;
 }
 
 function requireTextual(ref: StatRef, at: string, op: string): void {
@@ -417,8 +425,10 @@ function claim(names: Set<string>, name: string, at: string): void {
 function parseGroup(raw: unknown, at: string, shape: RowShape, ctx: StatContext): Stage {
   const group = asObject(raw, at);
   onlyMembers(group, at, ["keys", "fields"]);
-  const rawKeys = asList(group.keys, `${at}.keys`, STAT_LIMITS.groupKeys);
-  const rawFields = asList(group.fields, `${at}.fields`, STAT_LIMITS.groupFields);
+  const rawKeys = asList(group.keys, `${at}.keys`, STAT_LIMITS.list);
+  const rawFields = asList(group.fields, `${at}.fields`, STAT_LIMITS.list);
+  ctx.budget.list(rawKeys.length, `${at}.keys`, "maxGroupKeys", "group keys");
+  ctx.budget.list(rawFields.length, `${at}.fields`, "maxGroupFields", "group fields");
   if (rawKeys.length === 0 && rawFields.length === 0)
     throw errors.requiredParameter(`${at}.keys or ${at}.fields`);
   const names = new Set<string>();
@@ -449,7 +459,9 @@ function parseGroup(raw: unknown, at: string, shape: RowShape, ctx: StatContext)
     const name = parseName(alias(obj, "name", "n", fat), `${fat}.name`);
     claim(names, name, `${fat}.name`);
     const rawKey = alias(obj, "key", "k", fat);
-    const rawSub = asList(obj.fields, `${fat}.fields`, STAT_LIMITS.subFields);
+    const rawSub = asList(obj.fields, `${fat}.fields`, STAT_LIMITS.list);
+    ctx.budget.list(rawSub.length, `${fat}.fields`, "maxPushSubFields", "push sub-fields");
+    if (op === "push" || op === "add_to_set" || op === "merge_objects") ctx.budget.collect(`${fat}.operator`);
     const rawConditions = asList(obj.conditions, `${fat}.conditions`, STAT_LIMITS.conditions);
     if (rawSub.length > 0 && op !== "push") {
       throw errors.invalidParameter(`${fat}.fields`, `sub-fields apply to push only, not to ${op}`);
@@ -524,6 +536,7 @@ function parseGroup(raw: unknown, at: string, shape: RowShape, ctx: StatContext)
 function parseUnwind(raw: unknown, at: string, shape: RowShape, ctx: StatContext): Stage {
   const unwind = asObject(raw, at);
   onlyMembers(unwind, at, ["path", "filter"]);
+  ctx.budget.unwind(at);
   const path = resolveRef(unwind.path, `${at}.path`, shape);
   if (path.kind !== "json" || (shape.kind === "jobs" && path.path.length === 0)) {
     throw errors.invalidParameter(
@@ -565,12 +578,13 @@ function parseSortStage(raw: unknown, at: string, shape: RowShape): Stage {
 
 const UNREACHABLE_PROJECT_OPERATORS = ["add", "subtract", "multiply", "divide"];
 
-function parseProject(raw: unknown, at: string, shape: RowShape): Stage {
+function parseProject(raw: unknown, at: string, shape: RowShape, ctx: StatContext): Stage {
   const project = asObject(raw, at);
   onlyMembers(project, at, ["fields", "exclude_keys"]);
   const excludeKeys = project.exclude_keys ?? false;
   if (typeof excludeKeys !== "boolean") throw errors.invalidParameterType(`${at}.exclude_keys`, "boolean");
-  const rawFields = asList(project.fields, `${at}.fields`, STAT_LIMITS.projectFields);
+  const rawFields = asList(project.fields, `${at}.fields`, STAT_LIMITS.list);
+  ctx.budget.list(rawFields.length, `${at}.fields`, "maxFields", "fields");
   if (rawFields.length === 0) throw errors.requiredParameter(`${at}.fields`);
   const names = new Set<string>();
   const fields: ProjectField[] = rawFields.map((item, i) => {
@@ -655,7 +669,7 @@ function parseStage(raw: unknown, at: string, shape: RowShape, ctx: StatContext)
     case "sort":
       return parseSortStage(body, sat, shape);
     case "project":
-      return parseProject(body, sat, shape);
+      return parseProject(body, sat, shape, ctx);
     case "limit":
       // Mongo rejects $limit 0; a limit of 0 rows is never what a client means.
       return { type, count: parseCountArg(body, sat, 1), output: shape };
@@ -673,20 +687,22 @@ const QUERY_MEMBERS = ["filter", "filter_or", "aggregate", "page", "distinct", "
  * (`parseConditions`, `keywordConditions` with the stat keyword field `job_id`, spec §2.2);
  * the service ANDs its scope in. `aggregate` wins over `distinct` when both are given (§2.3).
  */
-export function parseStatQuery(raw: unknown, ctx: StatContext): StatQuery {
+export function parseStatQuery(raw: unknown, context: QueryContext): StatQuery {
   const at = "query";
   if (raw === undefined || raw === null) throw errors.requiredParameter(at);
   const q = asObject(raw, at);
   onlyMembers(q, at, QUERY_MEMBERS);
+  const ctx: StatContext = { ...context, budget: budgetOf(context) };
   const where = {
     and: parseConditions(q.filter, `${at}.filter`, ctx),
     or: [
       ...parseConditions(q.filter_or, `${at}.filter_or`, ctx),
-      ...keywordConditions(q.keyword, `${at}.keyword`, STAT_KEYWORD_FIELDS),
+      ...keywordConditions(q.keyword, `${at}.keyword`, STAT_KEYWORD_FIELDS, ctx.budget),
     ],
   };
   const page = parsePage(q.page, `${at}.page`, ctx.maxPageSize);
-  const aggregate = asList(q.aggregate, `${at}.aggregate`, STAT_LIMITS.stages);
+  const aggregate = asList(q.aggregate, `${at}.aggregate`, STAT_LIMITS.list);
+  ctx.budget.list(aggregate.length, `${at}.aggregate`, "maxStages", "stages");
   if (q.distinct !== undefined && q.distinct !== null && typeof q.distinct !== "string") {
     throw errors.invalidParameterType(`${at}.distinct`, "string");
   }

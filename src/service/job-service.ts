@@ -6,6 +6,7 @@
 import type { Principal } from "../auth/principal.js";
 import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
+import type { QueryLimits } from "../query/cost.js";
 import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobStore, ReadOptions } from "../storage/store.js";
@@ -16,6 +17,8 @@ import { type JobView, type JsonObject, toJobView } from "./job-view.js";
 
 export interface JobServiceOptions {
   readonly maxPageSize: number;
+  /** The query cost model's bounds (query/cost.ts); its defaults when absent. */
+  readonly queryLimits?: QueryLimits;
   /** Injected clock (timediff, tests). */
   readonly now?: () => Date;
 }
@@ -65,7 +68,7 @@ export class JobService {
     const scope = authorize(principal, "list", request.workspace_id);
     const query = parseListQuery(
       request.query,
-      { now: this.now(), maxPageSize: this.options.maxPageSize },
+      { now: this.now(), maxPageSize: this.options.maxPageSize, limits: this.options.queryLimits },
       scope.rule.keywordFields,
     );
     const shortcuts: Condition[] = [];
@@ -109,7 +112,7 @@ export class JobService {
       this.store,
       scopeConditions(scope),
       request,
-      { now: this.now(), maxPageSize: this.options.maxPageSize },
+      { now: this.now(), maxPageSize: this.options.maxPageSize, limits: this.options.queryLimits },
       read,
     );
   }

@@ -9,6 +9,7 @@
  */
 import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
+import type { QueryLimits } from "../query/cost.js";
 import { parseStatQuery } from "../query/parse-stat.js";
 import type { StatQuery, ValueKind } from "../query/stat-ast.js";
 import type { StatResultShape } from "../storage/compile-stat.js";
@@ -21,6 +22,7 @@ export interface StatContext {
   readonly now: Date;
   /** Largest page.limit, and the most rows a stat without page.limit may return. */
   readonly maxPageSize: number;
+  readonly limits?: QueryLimits | undefined;
 }
 
 export interface StatRequest {

@@ -14,6 +14,13 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import {
+  defaultWireLimits,
+  h2ServerOptions,
+  limitStreamReadTime,
+  refuseWithoutHost,
+  type WireLimits,
+} from "./limits.js";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -40,9 +47,9 @@ export interface ServerTimeouts {
 }
 
 export const defaultTimeouts: ServerTimeouts = {
-  headersTimeoutMs: 20_000,
-  requestTimeoutMs: 60_000,
-  idleTimeoutMs: 65_000,
+  headersTimeoutMs: defaultWireLimits.headersTimeoutMs,
+  requestTimeoutMs: defaultWireLimits.requestTimeoutMs,
+  idleTimeoutMs: defaultWireLimits.idleTimeoutMs,
 };
 
 export interface StartServerOptions {
@@ -53,6 +60,8 @@ export interface StartServerOptions {
   /** How long `close()` lets in-flight requests run before destroying their connections. */
   readonly shutdownGraceMs: number;
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** Connections, streams and read time (limits.ts); the timeouts above override theirs. */
+  readonly limits?: Partial<WireLimits>;
   readonly logger?: WireLogger;
 }
 
@@ -77,11 +86,13 @@ const drainPollMs = 25;
 const unreadBodyPollMs = 10;
 const unreadBodyWaitMs = 5_000;
 
-/** h2 settings: Node's default concurrent-stream limit is unbounded; one client must not take it all. */
-const h2MaxConcurrentStreams = 256;
-
 export function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  const limits: WireLimits = { ...defaultWireLimits, ...options.limits, ...options.timeouts };
+  // Headers are part of the request: their time cannot exceed the whole request's (Node refuses it).
+  const timeouts: ServerTimeouts = {
+    ...limits,
+    headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+  };
   const log = options.logger;
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -103,7 +114,12 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       inFlight--;
       if (isH1) h1Responses.delete(res);
     });
-    if (!isH1) resetUnreadBody(res.stream);
+    if (!isH1) {
+      resetUnreadBody(res.stream);
+      limitStreamReadTime(res.stream, timeouts.requestTimeoutMs);
+    } else if (refuseWithoutHost(req as http.IncomingMessage, res)) {
+      return;
+    }
     try {
       options.handler(req, res);
     } catch (err) {
@@ -122,6 +138,7 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       headersTimeout: timeouts.headersTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
       keepAliveTimeout: timeouts.idleTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
       // Node enforces the two timeouts above only when it checks its connections, every 30 s by
       // default: a client trickling a body could hold a request up to 30 s past requestTimeout.
       // Check a few times per timeout instead (a cheap walk over open connections).
@@ -132,7 +149,7 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
     },
     handle,
   );
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: h2MaxConcurrentStreams } }, handle);
+  const h2 = http2.createServer(h2ServerOptions(limits), handle);
 
   h2.on("session", (session) => {
     sessions.add(session);
@@ -145,6 +162,7 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
   h2.on("sessionError", (err) => log?.warn({ err }, "http2 session error"));
 
   const outer = net.createServer((socket) => {
+    // Over maxConnections Node closes the socket before this runs (net.Server.maxConnections).
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     sniff(socket, timeouts.headersTimeoutMs, (isH2) => {
@@ -178,6 +196,8 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       h2.close();
     }
   };
+
+  outer.maxConnections = limits.maxConnections;
 
   return new Promise<RunningServer>((resolve, reject) => {
     outer.once("error", reject);

@@ -11,7 +11,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AppServer, startAppServer } from "../support/app-server.js";
 import { JOBS } from "../support/fixture.js";
-import { grpcFrame, rawHttp1, rawHttp2 } from "../support/raw-http.js";
+import { grpcFrame, grpcStatusOf, http2Request } from "../support/http-client.js";
+import { rawHttp1 } from "../support/raw-http.js";
 
 const LIST = "/spaceone.api.identity.v2.Job/list";
 const REST_LIST = "/identity/v2/job/list";
@@ -223,9 +224,9 @@ describe("bad values the wire accepts but the query refuses", () => {
     ["timediff far past", filterBody("created_at", "timediff_gt", "now-999999999w")],
     ["timediff garbage", filterBody("created_at", "timediff_gt", "now/x")],
     ["invalid regex", filterBody("job_id", "regex", "(")],
-    ["catastrophic regex (a+)+$", filterBody("job_id", "regex", "(a+)+$")],
-    ["catastrophic regex (.*a){20}", filterBody("job_id", "regex", "(.*a){20}")],
-    ["catastrophic regex in regex_in", filterBody("job_id", "regex_in", ["ok", "(x*)*y"])],
+    ["regex outside the portable subset (\\w)", filterBody("job_id", "regex", "\\w+")],
+    ["regex with inline options", filterBody("job_id", "regex", "(?i)a")],
+    ["regex outside the subset in regex_in", filterBody("job_id", "regex_in", ["ok", "a*?"])],
     ["regex with a backreference", filterBody("job_id", "regex", "(a)\\1")],
     ["regex with lookahead", filterBody("job_id", "regex", "a(?=b)")],
     ["257-character regex", filterBody("job_id", "regex", "a".repeat(257))],
@@ -285,7 +286,8 @@ describe("bad values the wire accepts but the query refuses", () => {
   it("a pathological pattern that passes the checks cannot stall the server", async () => {
     // `^(a|a)*$` has no nested quantifier, so it is accepted; on BAIT's 5,001 characters a backtracking
     // engine would run for longer than the universe has existed. Answered (no match) within the deadline.
-    for (const pattern of ["^(a|a)*$", "^a*a*a*a*a*a*b", "^(a|aa)*$"]) {
+    // Nested quantifiers too: the engine is linear whatever the shape (docs/regex.md).
+    for (const pattern of ["^(a|a)*$", "^a*a*a*a*a*a*b", "^(a|aa)*$", "^(a+)+$", "(.*a){20}b", "^(x*)*y$"]) {
       const started = performance.now();
       const answer = await post(LIST, filterBody("error_message", "regex", pattern));
       expect(answer.status, answer.body).toBe(200);
@@ -439,17 +441,14 @@ describe("bad gRPC frames over HTTP/2", () => {
 
   async function grpcCall(body: Buffer, headers: Record<string, string> = {}) {
     tally.tried++;
-    const outcome = await rawHttp2(
-      server.url,
-      LIST,
-      { "content-type": "application/grpc", te: "trailers", token, ...headers },
+    const outcome = await http2Request(server.url, {
+      path: LIST,
+      headers: { "content-type": "application/grpc", te: "trailers", token, ...headers },
       body,
-      DEADLINE_MS,
-    );
+      timeoutMs: DEADLINE_MS,
+    });
     expect(outcome.kind).toBe("response");
-    const status = outcome.trailers?.["grpc-status"] ?? outcome.headers?.["grpc-status"];
-    const message = outcome.trailers?.["grpc-message"] ?? outcome.headers?.["grpc-message"];
-    return { status, message, http: outcome.status };
+    return { ...grpcStatusOf(outcome), http: outcome.status };
   }
 
   const valid = Buffer.from([0x0a, 0x00]); // field 1 (query), empty message

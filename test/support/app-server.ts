@@ -18,6 +18,7 @@ import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
 import type { Backend } from "./backends.js";
 import { JOBS, NOW } from "./fixture.js";
+import { wireEnv } from "./wire-env.js";
 
 export interface AppServer {
   readonly url: string;
@@ -47,11 +48,19 @@ export interface AppServerOptions {
   readonly logLevel?: string;
   /** SQLite busy timeout of the app's connection (default: openDatabase's). */
   readonly busyTimeoutMs?: number;
+  /** Told of every call the lean unary path serves (WIRE_UNARY=lean). */
+  readonly onLeanCall?: (procedure: string) => void;
 }
 
 export async function startAppServer(options: AppServerOptions = {}): Promise<AppServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-hardening-"));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...wireEnv(),
+    ...options.env,
+  });
   ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: options.busyTimeoutMs });
   const store = new SqliteStore(db, { now: options.now ?? (() => NOW) });
@@ -61,6 +70,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     verifier: await createTokenVerifier(config),
     logger: createLogger(options.logLevel ?? "silent"),
     now: options.now ?? (() => NOW),
+    onLeanCall: options.onLeanCall,
   });
   store.insertRows(options.jobs ?? JOBS);
   const server = await startServer({
@@ -68,6 +78,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     host: "127.0.0.1",
     port: 0,
     shutdownGraceMs: options.shutdownGraceMs ?? 2000,
+    limits: config.limits.wire,
     timeouts: options.timeouts,
   });
   let closed = false;

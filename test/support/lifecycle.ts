@@ -11,6 +11,7 @@ import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { Backend, TestStore } from "./backends.js";
 import { principal } from "./fixture.js";
+import { wireEnv } from "./wire-env.js";
 
 export const T0 = new Date("2026-03-15T12:00:00.000Z");
 
@@ -34,7 +35,7 @@ const noTokens: TokenVerifier = {
 export function harness(env: Record<string, string> = {}): Harness {
   let clock = T0;
   const db = openDatabase({ file: ":memory:" });
-  const config = loadConfig({ DATA_DIR: "/nonexistent", LOG_LEVEL: "silent", ...env });
+  const config = loadConfig({ DATA_DIR: "/nonexistent", LOG_LEVEL: "silent", ...wireEnv(), ...env });
   const store = new SqliteStore(db, { now: () => clock });
   const app = createApp({
     config,

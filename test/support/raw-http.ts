@@ -1,11 +1,10 @@
 /**
- * Clients that send exactly the bytes a test asks for, which fetch and the Connect clients refuse to:
- * HTTP/1.1 over a raw socket (lying Content-Length, truncated bodies, invalid UTF-8, no content type)
- * and HTTP/2 streams with hand-made gRPC frames. Every call has a deadline and reports what happened
+ * HTTP/1.1 over a raw socket, sending exactly the bytes a test asks for, which fetch, `node:http` and
+ * the Connect clients refuse to (lying Content-Length, truncated bodies, invalid UTF-8, no content
+ * type). HTTP/2 and ordinary HTTP/1.1 requests are in http-client.ts. Every call has a deadline and reports what happened
  * (a response, the server closing the connection, or the deadline) instead of throwing, so a test can
  * assert "answered or closed, never hung".
  */
-import http2 from "node:http2";
 import net from "node:net";
 
 export type RawOutcome =
@@ -101,80 +100,4 @@ export function rawHttp1(port: number, request: RawHttp1Request): Promise<RawOut
     socket.on("error", (err) => finish(parseResponse(data, true) ?? { kind: "closed", detail: err.message }));
     socket.on("close", () => finish(parseResponse(data, true) ?? { kind: "closed", detail: "close" }));
   });
-}
-
-export interface H2Outcome {
-  readonly kind: "response" | "closed" | "timeout";
-  readonly status?: number;
-  readonly headers?: Record<string, string>;
-  readonly trailers?: Record<string, string>;
-  readonly body?: Buffer;
-  readonly detail?: string;
-}
-
-/** One HTTP/2 (h2c prior knowledge) request with a raw body; gRPC status comes from headers or trailers. */
-export function rawHttp2(
-  url: string,
-  path: string,
-  headers: Record<string, string>,
-  body: Buffer,
-  timeoutMs = 10_000,
-): Promise<H2Outcome> {
-  return new Promise((resolve) => {
-    const session = http2.connect(url);
-    let done = false;
-    const finish = (outcome: H2Outcome) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
-    session.on("error", (err) => finish({ kind: "closed", detail: err.message }));
-    const stream = session.request({ ":method": "POST", ":path": path, ...headers });
-    let status = 0;
-    let responseHeaders: Record<string, string> = {};
-    let trailers: Record<string, string> = {};
-    const chunks: Buffer[] = [];
-    const flatten = (h: http2.IncomingHttpHeaders) =>
-      Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : String(v)]));
-    stream.on("response", (h) => {
-      status = Number(h[":status"]);
-      responseHeaders = flatten(h);
-    });
-    stream.on("trailers", (t) => {
-      trailers = flatten(t);
-    });
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () =>
-      finish({ kind: "response", status, headers: responseHeaders, trailers, body: Buffer.concat(chunks) }),
-    );
-    stream.on("error", (err) =>
-      finish(
-        status
-          ? { kind: "response", status, headers: responseHeaders, trailers, body: Buffer.concat(chunks) }
-          : { kind: "closed", detail: err.message },
-      ),
-    );
-    stream.on("close", () =>
-      finish(
-        status
-          ? { kind: "response", status, headers: responseHeaders, trailers, body: Buffer.concat(chunks) }
-          : { kind: "closed", detail: `rst ${stream.rstCode}` },
-      ),
-    );
-    stream.end(body);
-  });
-}
-
-/** A gRPC length-prefixed message: flag byte, big-endian length (default: the payload's), payload. */
-export function grpcFrame(
-  payload: Buffer,
-  options: { compressed?: boolean; declaredLength?: number } = {},
-): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = options.compressed ? 1 : 0;
-  head.writeUInt32BE(options.declaredLength ?? payload.length, 1);
-  return Buffer.concat([head, payload]);
 }

@@ -13,6 +13,7 @@ import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { startServer } from "../../src/wire/server.js";
 import { JOBS, NOW } from "./fixture.js";
+import { wireEnv } from "./wire-env.js";
 
 export interface TestServer {
   readonly url: string;
@@ -35,7 +36,13 @@ export async function startTestServer(
   options: { jobs?: Omit<JobRow, "seq">[]; env?: Record<string, string>; now?: () => Date } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-test-"));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...wireEnv(),
+    ...options.env,
+  });
   ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile });
   const insert = db.prepare(

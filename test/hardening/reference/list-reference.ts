@@ -95,7 +95,8 @@ function containsCI(text: string, needle: string): boolean {
 }
 
 function regexTest(text: string, pattern: string): boolean {
-  return new RegExp(pattern, "i").test(text);
+  // "s": in the portable subset `.` matches newlines too, as in PostgreSQL (docs/regex.md).
+  return new RegExp(pattern, "is").test(text);
 }
 
 /** The predicate of one condition (`{k|key, v|value, o|operator}`). */

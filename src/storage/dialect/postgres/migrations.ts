@@ -115,19 +115,6 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       CREATE INDEX job_changes_by_created ON job_changes (created_at);
 
-      -- The collation of regex matching: it folds non-ASCII letters as JavaScript's /i does. ICU's
-      -- root locale where the server has ICU, else the libc UTF-8 C locale, else plain C (ASCII only).
-      DO $$
-      BEGIN
-        CREATE COLLATION job_regex (provider = icu, locale = 'und');
-      EXCEPTION WHEN others THEN
-        BEGIN
-          CREATE COLLATION job_regex (provider = libc, locale = 'C.UTF-8');
-        EXCEPTION WHEN others THEN
-          CREATE COLLATION job_regex FROM "C";
-        END;
-      END $$;
-
       -- Helpers the dialect (postgres-dialect.ts) uses where a value is needed as text or JSON:
       -- overloaded by argument type, so a timestamptz becomes ISO-8601 with milliseconds and Z, as
       -- SQLite stores it. SQL functions: PostgreSQL inlines them into the query.

@@ -249,7 +249,7 @@ export const postgresDialect: Dialect = {
     sql<SqlBool>`(strpos(lower(job_text(${expr}) COLLATE "C"), lower(${needle}::text COLLATE "C")) > 0)`,
   // The parser admits only the portable pattern subset; regex.ts makes `~*` read it as JavaScript's /i.
   regexMatches: (expr, pattern) =>
-    sql<SqlBool>`((job_text(${expr}) COLLATE job_regex) ~* ${portableRegex(pattern)}::text)`,
+    sql<SqlBool>`((job_text(${expr}) COLLATE "C") ~* ${portableRegex(pattern)}::text)`,
 
   datePart: (part: DatePart, value) =>
     sql`extract(${sql.raw(part)} FROM job_ts(${value}) AT TIME ZONE 'UTC')::integer`,

@@ -3,13 +3,12 @@
  * `~*` matches exactly what JavaScript's `RegExp(pattern, "i")` matches:
  * - `\d`, `\w`, `\s` and their negations are ASCII classes in JavaScript (without the `u` flag) but
  *   locale classes in PostgreSQL: they become explicit bracket expressions;
- * - `.` does not match line terminators in JavaScript but does in PostgreSQL: it becomes the bracket
- *   expression of everything else.
- * Case-insensitivity itself comes from the `job_regex` collation (migrations.ts), which folds
- * non-ASCII letters like JavaScript does (`é` matches `É`).
+ * Case-insensitivity comes from the "C" collation the dialect applies: PostgreSQL then folds exactly
+ * the ASCII letters, as the JavaScript side does (the subset refuses cased non-ASCII letters, and the
+ * Kelvin sign or the long s in a subject never match `k` or `s`). `.` matches any character,
+ * newlines included, on both sides.
  */
 
-const LINE_TERMINATORS = "\\n\\r\\u2028\\u2029";
 /** JavaScript's `\s` (WhiteSpace and LineTerminator), as PostgreSQL bracket-expression content. */
 const SPACE = " \\t\\n\\r\\f\\v\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff";
 const CLASSES: Readonly<Record<string, string>> = { d: "0-9", w: "A-Za-z0-9_", s: SPACE };
@@ -50,7 +49,7 @@ export function portableRegex(pattern: string): string {
       }
       continue;
     }
-    out += ch === "." ? `[^${LINE_TERMINATORS}]` : ch;
+    out += ch;
   }
   return out;
 }

@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { sleep } from "./common.js";
+import { sleep } from "./measure.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -93,9 +93,17 @@ export interface Child {
 export function startNode(
   script: string,
   args: readonly string[],
-  options: { cpu: string | null; env?: NodeJS.ProcessEnv; name: string },
+  options: {
+    cpu: string | null;
+    env?: NodeJS.ProcessEnv;
+    name: string;
+    nodeFlags?: readonly string[] | undefined;
+  },
 ): Child {
-  const nodeArgs = script.endsWith(".js") ? [script, ...args] : ["--import", "tsx", script, ...args];
+  const flags = options.nodeFlags ?? [];
+  const nodeArgs = script.endsWith(".js")
+    ? [...flags, script, ...args]
+    : [...flags, "--import", "tsx", script, ...args];
   const [cmd, argv] =
     options.cpu === null
       ? [process.execPath, nodeArgs]

@@ -3,7 +3,7 @@
  * run. Argument: one JSON object (see `H1LoadSpec`). Prints one JSON line (`LoadResult`) on stdout.
  */
 import autocannon from "autocannon";
-import type { LoadResult } from "./lib/load-types.js";
+import type { LoadResult } from "../core/load-result.js";
 
 export interface H1LoadSpec {
   url: string;

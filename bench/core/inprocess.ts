@@ -12,7 +12,14 @@ import { JobService, type JobsQueryRequest } from "../../src/service/job-service
 import type { JsonObject } from "../../src/service/job-view.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { toJobInfo } from "../../src/wire/job-handlers.js";
-import { BENCH_DOMAIN, microsPerAsyncCall, microsPerCall, percentile, sampleLatency } from "./common.js";
+import {
+  type LatencyBudget,
+  microsPerAsyncCall,
+  microsPerCall,
+  percentile,
+  sampleLatency,
+} from "./measure.js";
+import { BENCH_DOMAIN } from "./workload.js";
 
 export const BENCH_PRINCIPAL: Principal = {
   tokenType: "ACCESS_TOKEN",
@@ -67,13 +74,6 @@ export function captureStatements(
   });
   fn(proxyDb);
   return captured;
-}
-
-export interface LatencyBudget {
-  minIterations: number;
-  minMs: number;
-  maxIterations: number;
-  warmup: number;
 }
 
 /** A function running captured statements (prepared once) in one deferred transaction, as the store does. */

@@ -5,9 +5,10 @@
  * when it is HTTP 200 and, for gRPC, ends with grpc-status 0. Argument: one JSON object (`H2LoadSpec`).
  * Prints one JSON line (`LoadResult`) on stdout.
  */
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import { createHistogram } from "node:perf_hooks";
-import { toLoadResult } from "./lib/load-types.js";
+import { grpcStatusOf, h2Connect, h2Exchange } from "../../test/support/http-client.js";
+import { toLoadResult } from "../core/load-result.js";
 
 export interface H2LoadSpec {
   /** `http://127.0.0.1:port` */
@@ -23,22 +24,13 @@ export interface H2LoadSpec {
   warmupS: number;
 }
 
-function connect(origin: string): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(origin, { settings: { enablePush: false } });
-    session.once("connect", () => resolve(session));
-    session.once("error", reject);
-  });
-}
-
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as H2LoadSpec;
   const body = Buffer.from(spec.bodyBase64, "base64");
   const sessions = await Promise.all(
-    Array.from({ length: Math.max(1, spec.sessions) }, () => connect(spec.origin)),
+    Array.from({ length: Math.max(1, spec.sessions) }, () => h2Connect(spec.origin)),
   );
-  for (const s of sessions) s.on("error", () => {});
-  const headers = { ":method": "POST", ":path": spec.path, ...spec.headers };
+  const request = { path: spec.path, headers: spec.headers, body, timeoutMs: 0 };
 
   const histogram = createHistogram();
   let recording = false;
@@ -60,33 +52,15 @@ async function main(): Promise<void> {
     inFlight++;
     sent++;
     const start = process.hrtime.bigint();
-    let status = 0;
-    let grpcStatus: string | undefined;
-    let grpcMessage: string | undefined;
-    let failed: string | null = null;
-    const req = session.request(headers);
-    req.on("response", (h) => {
-      status = Number(h[":status"]);
-      if (h["grpc-status"] !== undefined) {
-        grpcStatus = String(h["grpc-status"]);
-        grpcMessage = h["grpc-message"] === undefined ? undefined : String(h["grpc-message"]);
-      }
-    });
-    req.on("trailers", (t) => {
-      if (t["grpc-status"] !== undefined) {
-        grpcStatus = String(t["grpc-status"]);
-        grpcMessage = t["grpc-message"] === undefined ? undefined : String(t["grpc-message"]);
-      }
-    });
-    req.on("data", () => {});
-    req.on("error", (err: Error) => {
-      failed = `stream error: ${err.message}`;
-    });
-    req.on("close", () => {
+    h2Exchange(session, request).then((outcome) => {
       inFlight--;
-      if (failed === null && status !== 200) failed = `HTTP ${status}`;
-      if (failed === null && spec.grpc && grpcStatus !== "0") {
-        failed = `grpc-status ${grpcStatus ?? "missing"}${grpcMessage ? `: ${decodeURIComponent(grpcMessage)}` : ""}`;
+      let failed: string | null = null;
+      if (outcome.kind !== "response") failed = `stream ${outcome.kind}: ${outcome.detail ?? ""}`;
+      else if (outcome.status !== 200) failed = `HTTP ${outcome.status}`;
+      else if (spec.grpc) {
+        const gs = grpcStatusOf(outcome);
+        if (gs.status !== "0")
+          failed = `grpc-status ${gs.status ?? "missing"}${gs.message ? `: ${gs.message}` : ""}`;
       }
       if (failed !== null) {
         noteError(failed);
@@ -102,7 +76,6 @@ async function main(): Promise<void> {
         drained();
       }
     });
-    req.end(body);
   };
 
   const perSession = Math.max(1, Math.ceil(spec.concurrency / sessions.length));

@@ -1,8 +1,8 @@
 /** The results: a table on the terminal, `latest.json` and `latest.md`. */
 import fs from "node:fs";
 import path from "node:path";
-import { type Figure, fmt, round, targetText } from "./common.js";
-import type { LoadResult } from "./load-types.js";
+import { type Figure, fmt, round, targetText } from "./figure.js";
+import type { LoadResult } from "./load-result.js";
 import type { machineInfo } from "./proc.js";
 
 export interface RunRecord {

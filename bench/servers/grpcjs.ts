@@ -11,7 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import Database from "better-sqlite3";
 import { jwtVerify } from "jose";
-import type { JobRow } from "../src/storage/schema.js";
+import type { JobRow } from "../../src/storage/schema.js";
 
 export interface GrpcJsSpec {
   port: number;

@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import { createHistogram } from "node:perf_hooks";
-import { toLoadResult } from "./lib/load-types.js";
+import { toLoadResult } from "../core/load-result.js";
 
 export interface WriteLoadSpec {
   url: string;

@@ -6,9 +6,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { generateJobs, insertJobs } from "../../src/seed/generate.js";
+import { generateJobs, insertJobs, type SeedJob } from "../../src/seed/generate.js";
 import { openDatabase } from "../../src/storage/database.js";
-import { BENCH_DOMAIN, SEED, SEED_NOW } from "./common.js";
+import { BENCH_DOMAIN, SEED, SEED_NOW } from "./workload.js";
 
 export interface SeededDb {
   readonly file: string;
@@ -25,8 +25,20 @@ interface Meta {
   now: string;
 }
 
-export function seedDatabase(dir: string, jobs: number, log: (line: string) => void): SeededDb {
-  const file = path.join(dir, `jobs-${jobs}.db`);
+/** A data set other than the standard one: its own file name, each generated job rewritten by `map`. */
+export interface SeedVariant {
+  /** File name stem, e.g. "unpaged" (the file is `<name>-<jobs>.db`). */
+  readonly name: string;
+  readonly map: (job: SeedJob) => SeedJob;
+}
+
+export function seedDatabase(
+  dir: string,
+  jobs: number,
+  log: (line: string) => void,
+  variant?: SeedVariant,
+): SeededDb {
+  const file = path.join(dir, `${variant?.name ?? "jobs"}-${jobs}.db`);
   const metaFile = `${file}.json`;
   const want: Meta = { jobs, seed: SEED, now: SEED_NOW.toISOString() };
   const start = performance.now();
@@ -42,7 +54,9 @@ export function seedDatabase(dir: string, jobs: number, log: (line: string) => v
   }
   for (const suffix of ["", "-wal", "-shm", ".json"]) fs.rmSync(`${file}${suffix}`, { force: true });
   const db = openDatabase({ file });
-  const inserted = insertJobs(db, generateJobs({ count: jobs, seed: SEED, now: SEED_NOW }), 10_000);
+  const generated = generateJobs({ count: jobs, seed: SEED, now: SEED_NOW });
+  const rows = variant ? Array.from(generated, variant.map) : generated;
+  const inserted = insertJobs(db, rows, 10_000);
   db.pragma("wal_checkpoint(TRUNCATE)");
   const domainJobs = countDomain(db);
   db.close();

@@ -10,9 +10,9 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type DescField, type DescMethod, type DescService, ScalarType } from "@bufbuild/protobuf";
 import { seedWorld } from "../../src/seed/generate.js";
-import { h1Post } from "./client.js";
-import { BENCH_DOMAIN, JOB_SERVICE } from "./common.js";
+import { h1Post } from "../../test/support/http-client.js";
 import { REPO_ROOT } from "./proc.js";
+import { BENCH_DOMAIN, JOB_SERVICE } from "./workload.js";
 
 export type LifecycleProbe =
   | { found: false; reason: string }

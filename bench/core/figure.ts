@@ -1,15 +1,7 @@
 /**
- * Shared pieces of the benchmark: the figure record written to `latest.json`, the fixed workload
- * (which job, which list and stat queries), small statistics helpers and the gRPC frame format.
+ * The figure record written to `latest.json`: a value, the baseline measured in the same run, their ratio
+ * and the target it is held to; and the number formatting of the reports.
  */
-
-/** `jobs` rows are generated as of this instant, so every run of a size sees the same data. */
-export const SEED_NOW = new Date("2026-01-01T00:00:00.000Z");
-export const SEED = 1;
-/** The largest seeded domain (about half of all jobs): every request is scoped to it. */
-export const BENCH_DOMAIN = "domain-seed0001";
-
-export const JOB_SERVICE = "spaceone.api.identity.v2.Job";
 
 /** A target on the ratio to the baseline, or on the value itself. */
 export interface Target {
@@ -87,70 +79,6 @@ export function targetText(t: Target | null): string {
   return `${t.on === "ratio" ? "ratio" : "value"} ${t.op} ${n}`;
 }
 
-/** Percentile (nearest rank) of an unsorted sample. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
-}
-
-/** Repeat `fn` until both `minIterations` and `minMs` are reached (or `maxIterations`); latencies in ms. */
-export async function sampleLatency(
-  fn: () => unknown | Promise<unknown>,
-  budget: { minIterations: number; minMs: number; maxIterations: number; warmup: number },
-): Promise<number[]> {
-  for (let i = 0; i < budget.warmup; i++) await fn();
-  const samples: number[] = [];
-  const start = performance.now();
-  while (
-    samples.length < budget.maxIterations &&
-    (samples.length < budget.minIterations || performance.now() - start < budget.minMs)
-  ) {
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
-  }
-  return samples;
-}
-
-/** Mean cost of a synchronous call in microseconds, over about `ms` milliseconds. */
-export function microsPerCall(fn: () => unknown, ms: number): number {
-  for (let i = 0; i < 200; i++) fn();
-  let calls = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    for (let i = 0; i < 100; i++) fn();
-    calls += 100;
-    elapsed = performance.now() - start;
-  }
-  return (elapsed * 1000) / calls;
-}
-
-/** Same for an async call (awaited one at a time). */
-export async function microsPerAsyncCall(fn: () => Promise<unknown>, ms: number): Promise<number> {
-  for (let i = 0; i < 200; i++) await fn();
-  let calls = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    for (let i = 0; i < 50; i++) await fn();
-    calls += 50;
-    elapsed = performance.now() - start;
-  }
-  return (elapsed * 1000) / calls;
-}
-
-/** gRPC length-prefixed message: 1 flag byte (0 = uncompressed), 4-byte big-endian length, bytes. */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt8(0, 0);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
-
 export function round(n: number | null, digits = 2): number | null {
   if (n === null || !Number.isFinite(n)) return null;
   const f = 10 ** digits;
@@ -166,8 +94,4 @@ export function fmt(n: number | null): string {
   if (abs >= 10) return n.toFixed(1);
   if (abs >= 1) return n.toFixed(2);
   return n.toPrecision(3);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

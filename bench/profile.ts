@@ -1,0 +1,149 @@
+/**
+ * `npx tsx bench/profile.ts [--jobs N] [--seconds S] [--env K=V ...] [--data-dir DIR]`: where the server's
+ * CPU goes on `get` over Connect JSON HTTP/1.1. Starts the built service pinned to one CPU with
+ * `--cpu-prof`, loads it with autocannon on the other, and prints the server's CPU µs per call split by
+ * where the samples fall (node internals, connect-node, protobuf-es, our src/, GC...), plus the top
+ * functions by self time. `--env WIRE_UNARY=lean` (or any other setting) profiles a variant.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createRunState } from "./core/context.js";
+import { fmt } from "./core/figure.js";
+import { LOAD_H1 } from "./core/load.js";
+import { parseOptions } from "./core/options.js";
+import { detectPinning, pinSelf } from "./core/proc.js";
+import { startRealServer } from "./core/service.js";
+import { GET_PATH } from "./core/workload.js";
+import type { H1LoadSpec } from "./load/h1.js";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+/** Where a frame's code lives, coarse enough to act on. */
+export function area(url: string, fn: string): string {
+  if (fn === "(garbage collector)") return "GC";
+  if (fn === "(program)" || fn === "(idle)" || fn === "(root)") return fn;
+  if (url === "") return "native / V8 builtins";
+  if (url.startsWith("node:"))
+    return `node internals (${url.replace(/^node:(internal\/)?/, "").split("/")[0]})`;
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1] as string;
+  const src = /\/(src|gen)\/(.*)$/.exec(url);
+  if (src)
+    return `${src[1]}/${(src[2] as string)
+      .split("/")
+      .slice(0, src[1] === "src" ? 2 : 1)
+      .join("/")}`;
+  return url;
+}
+
+/** Self-time samples per area and per function, over the last `windowS` seconds of the profile only. */
+export function summarize(
+  file: string,
+  windowS: number,
+): { byArea: Map<string, number>; byFunction: Map<string, number>; total: number } {
+  const profile = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+    endTime: number;
+    startTime: number;
+  };
+  // Start-up (module loading, first compilation) and shutdown are not the calls: count the load window.
+  const hitsById = new Map<number, number>();
+  let t = profile.startTime;
+  const from = profile.endTime - windowS * 1e6;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < from) continue;
+    const id = profile.samples[i] as number;
+    hitsById.set(id, (hitsById.get(id) ?? 0) + 1);
+  }
+  const byArea = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const hits = hitsById.get(node.id) ?? 0;
+    if (hits === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const a = area(url, functionName);
+    if (a === "(idle)") continue;
+    total += hits;
+    byArea.set(a, (byArea.get(a) ?? 0) + hits);
+    const key = `${functionName || "(anonymous)"} ${url.split("/").slice(-2).join("/")}:${lineNumber + 1}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + hits);
+  }
+  return { byArea, byFunction, total };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      jobs: { type: "string", default: "20000" },
+      seconds: { type: "string", default: "8" },
+      connections: { type: "string", default: "50" },
+      env: { type: "string", multiple: true, default: [] },
+      "data-dir": { type: "string" },
+      top: { type: "string", default: "25" },
+    },
+  });
+  const opts = parseOptions(["--quick", "--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
+  if (opts === "help") return;
+  const o = { ...opts, dataDir: values["data-dir"] ? path.resolve(values["data-dir"]) : null };
+  const pinning = detectPinning(false);
+  pinSelf(pinning.clientCpu);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const run = await createRunState(o, pinning, log);
+  const profDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-prof-"));
+  try {
+    const env = Object.fromEntries((values.env ?? []).map((kv) => kv.split("=", 2) as [string, string]));
+    const server = await startRealServer({
+      dataDir: run.workDir,
+      dbFile: run.largest.file,
+      pinning,
+      env,
+      nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
+    });
+    run.track(server.child);
+    const spec: H1LoadSpec = {
+      url: `${server.baseUrl}${GET_PATH}`,
+      headers: { authorization: `Bearer ${run.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ job_id: run.jobId }),
+      connections: Number(values.connections),
+      durationS: Number(values.seconds),
+      warmupS: 1,
+    };
+    const r = await run.load(LOAD_H1, spec, "service / get Connect JSON HTTP/1.1", server.child.pid);
+    await server.child.stop();
+    const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) throw new Error("the server wrote no .cpuprofile");
+    const { byArea, byFunction, total } = summarize(path.join(profDir, file), spec.durationS + spec.warmupS);
+    // The profile spans start-up and warm-up too: shares are of its busy samples, applied to the load run's CPU/call.
+    const cpuUs = r.serverCpuUsPerRequest ?? Number.NaN;
+    log(
+      `\nserver CPU per call ${fmt(cpuUs)} µs (${fmt(r.result.rps)} req/s); ${total} busy samples; env ${JSON.stringify(env)}`,
+    );
+    log("\nby area (share of busy samples, and µs per call):");
+    for (const [a, hits] of [...byArea].sort((x, y) => y[1] - x[1])) {
+      log(
+        `  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${fmt((hits / total) * cpuUs).padStart(6)} µs  ${a}`,
+      );
+    }
+    log(`\ntop ${values.top} functions by self time:`);
+    for (const [f, hits] of [...byFunction].sort((x, y) => y[1] - x[1]).slice(0, Number(values.top))) {
+      log(`  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${f}`);
+    }
+    log(`\nprofile: ${path.join(profDir, file)}`);
+  } finally {
+    await run.close();
+  }
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`profile failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,365 @@
+/**
+ * `get` throughput over Connect JSON (HTTP/1.1), Connect binary (h2c) and gRPC, against the bare
+ * `node:http`/`node:http2` ceiling answering the same bytes and `@grpc/grpc-js` + SQLite, interleaved
+ * (each baseline right after the run it is compared with, so drift on a shared machine hits both), the
+ * median of `--rounds`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { JobRequestSchema } from "../../gen/spaceone/api/identity/v2/job_pb.js";
+import { grpcFrame, grpcStatusOf, h1Post, http2Request } from "../../test/support/http-client.js";
+import type { BenchContext } from "../core/context.js";
+import { CannotMeasure } from "../core/errors.js";
+import { type Figure, figure } from "../core/figure.js";
+import { LOAD_H1, LOAD_H2, medianRun } from "../core/load.js";
+import { freePort, memoryOf, REPO_ROOT, startNode, waitHttpOk, waitTcp } from "../core/proc.js";
+import type { RunRecord } from "../core/report.js";
+import type { Scenario } from "../core/scenario.js";
+import { GET_PATH } from "../core/workload.js";
+import type { H1LoadSpec } from "../load/h1.js";
+import type { H2LoadSpec } from "../load/h2.js";
+import type { BareSpec } from "../servers/bare.js";
+
+type Protocol = "json" | "proto" | "grpc";
+
+const PROTOCOL_LABEL: Record<Protocol, string> = {
+  json: "Connect JSON, HTTP/1.1",
+  proto: "Connect binary, h2c",
+  grpc: "gRPC",
+};
+
+export interface GetTarget {
+  /** "service", "bare node:http", "@grpc/grpc-js + SQLite" */
+  readonly name: string;
+  readonly pid: number;
+  readonly h1Url: string;
+  readonly h2Origin: string;
+  /** Stops a baseline server (the shared service is not stopped here). */
+  readonly stop?: () => Promise<void>;
+}
+
+type Captured = Record<Protocol, { contentType: string; body: Buffer }>;
+
+function getRequest(jobId: string): Uint8Array {
+  return toBinary(JobRequestSchema, create(JobRequestSchema, { jobId }));
+}
+
+/** One `get` per protocol: checks the answers and keeps their bytes for the bare server. */
+async function captureGet(baseUrl: string, token: string, jobId: string): Promise<Captured> {
+  const auth = { authorization: `Bearer ${token}` };
+  const json = await h1Post(
+    `${baseUrl}${GET_PATH}`,
+    { ...auth, "content-type": "application/json" },
+    JSON.stringify({ job_id: jobId }),
+  );
+  const jsonText = json.body.toString("utf8");
+  if (json.status !== 200 || (JSON.parse(jsonText) as { job_id?: string }).job_id !== jobId) {
+    throw new CannotMeasure(`get over Connect JSON answered HTTP ${json.status}: ${jsonText.slice(0, 300)}`);
+  }
+  const request = getRequest(jobId);
+  const proto = await http2Request(baseUrl, {
+    path: GET_PATH,
+    headers: { ...auth, "content-type": "application/proto" },
+    body: request,
+  });
+  if (proto.status !== 200 || !proto.body.includes(Buffer.from(jobId))) {
+    throw new CannotMeasure(
+      `get over Connect binary h2c answered HTTP ${proto.status}: ${proto.body.toString("utf8").slice(0, 300)}`,
+    );
+  }
+  const grpc = await http2Request(baseUrl, {
+    path: GET_PATH,
+    headers: { ...auth, "content-type": "application/grpc", te: "trailers" },
+    body: grpcFrame(request),
+  });
+  const gs = grpcStatusOf(grpc);
+  if (grpc.status !== 200 || gs.status !== "0" || !grpc.body.includes(Buffer.from(jobId))) {
+    throw new CannotMeasure(
+      `get over gRPC answered HTTP ${grpc.status} grpc-status ${gs.status}: ${gs.message}`,
+    );
+  }
+  return {
+    json: { contentType: String(json.headers["content-type"] ?? "application/json"), body: json.body },
+    proto: { contentType: proto.headers["content-type"] ?? "application/proto", body: proto.body },
+    grpc: { contentType: grpc.headers["content-type"] ?? "application/grpc", body: grpc.body },
+  };
+}
+
+/** One load run of `get` against one server over one protocol. */
+export function loadGet(
+  ctx: BenchContext,
+  target: GetTarget,
+  protocol: Protocol,
+  round: number | null,
+): Promise<RunRecord> {
+  const { o } = ctx;
+  const auth = { authorization: `Bearer ${ctx.token}` };
+  const label = `${target.name} / ${PROTOCOL_LABEL[protocol]}${round === null ? "" : ` (round ${round})`}`;
+  if (protocol === "json") {
+    const h1: H1LoadSpec = {
+      url: `${target.h1Url}${GET_PATH}`,
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ job_id: ctx.jobId }),
+      connections: o.connections,
+      durationS: o.durationS,
+      warmupS: o.warmupS,
+    };
+    return ctx.load(LOAD_H1, h1, label, target.pid);
+  }
+  const grpc = protocol === "grpc";
+  const request = getRequest(ctx.jobId);
+  const h2: H2LoadSpec = {
+    origin: target.h2Origin,
+    path: GET_PATH,
+    headers: grpc
+      ? { ...auth, "content-type": "application/grpc", te: "trailers" }
+      : { ...auth, "content-type": "application/proto" },
+    bodyBase64: Buffer.from(grpc ? grpcFrame(request) : request).toString("base64"),
+    grpc,
+    sessions: o.h2Sessions,
+    concurrency: o.connections,
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+  };
+  return ctx.load(LOAD_H2, h2, label, target.pid);
+}
+
+async function startBare(ctx: BenchContext, captured: Captured): Promise<GetTarget> {
+  const h1Port = await freePort();
+  const h2Port = await freePort();
+  const specFile = path.join(ctx.workDir, "bare-spec.json");
+  const bytes = (c: { contentType: string; body: Buffer }) => ({
+    contentType: c.contentType,
+    bodyBase64: c.body.toString("base64"),
+  });
+  const spec: BareSpec = {
+    h1Port,
+    h2Port,
+    json: bytes(captured.json),
+    proto: bytes(captured.proto),
+    grpc: bytes(captured.grpc),
+  };
+  fs.writeFileSync(specFile, JSON.stringify(spec));
+  const bare = ctx.track(
+    startNode("bench/servers/bare.ts", [specFile], { cpu: ctx.pinning.serverCpu, name: "bare server" }),
+  );
+  try {
+    await waitHttpOk(`http://127.0.0.1:${h1Port}/healthz`, bare, 30_000);
+    await waitTcp(h2Port, bare, 30_000);
+  } catch (error) {
+    throw new CannotMeasure(`the bare server did not start: ${(error as Error).message}`);
+  }
+  return {
+    name: "bare node:http",
+    pid: bare.pid,
+    h1Url: `http://127.0.0.1:${h1Port}`,
+    h2Origin: `http://127.0.0.1:${h2Port}`,
+    stop: () => bare.stop(),
+  };
+}
+
+async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
+  const port = await freePort();
+  const child = ctx.track(
+    startNode(
+      "bench/servers/grpcjs.ts",
+      [
+        JSON.stringify({
+          port,
+          databaseFile: ctx.largest.file,
+          secretFile: ctx.config.jwt.secretFile,
+          repoRoot: REPO_ROOT,
+        }),
+      ],
+      { cpu: ctx.pinning.serverCpu, name: "grpc-js server" },
+    ),
+  );
+  try {
+    await waitTcp(port, child, 60_000);
+    const check = await http2Request(`http://127.0.0.1:${port}`, {
+      path: GET_PATH,
+      headers: { authorization: `Bearer ${ctx.token}`, "content-type": "application/grpc", te: "trailers" },
+      body: grpcFrame(getRequest(ctx.jobId)),
+    });
+    const gs = grpcStatusOf(check);
+    if (gs.status !== "0" || !check.body.includes(Buffer.from(ctx.jobId))) {
+      throw new Error(`get answered grpc-status ${gs.status}: ${gs.message}`);
+    }
+  } catch (error) {
+    throw new CannotMeasure(`the grpc-js server does not work: ${(error as Error).message}`);
+  }
+  return {
+    name: "@grpc/grpc-js + SQLite",
+    pid: child.pid,
+    h1Url: "",
+    h2Origin: `http://127.0.0.1:${port}`,
+    stop: () => child.stop(),
+  };
+}
+
+export const getScenario: Scenario = {
+  name: "get",
+  title: "the service, bare node:http and @grpc/grpc-js, interleaved",
+  async run(ctx) {
+    const server = await ctx.service();
+    const captured = await captureGet(server.baseUrl, ctx.token, ctx.jobId);
+    const bare = await startBare(ctx, captured);
+    const grpcjs = await startGrpcJs(ctx);
+    const service: GetTarget = {
+      name: "service",
+      pid: server.child.pid,
+      h1Url: server.baseUrl,
+      h2Origin: server.baseUrl,
+    };
+    const plan: [GetTarget, Protocol][] = [
+      [service, "json"],
+      [bare, "json"],
+      [service, "proto"],
+      [bare, "proto"],
+      [service, "grpc"],
+      [grpcjs, "grpc"],
+      [bare, "grpc"],
+    ];
+    const byKey = new Map<string, RunRecord[]>();
+    for (let round = 1; round <= ctx.o.rounds; round++) {
+      for (const [target, protocol] of plan) {
+        const r = await loadGet(ctx, target, protocol, ctx.o.rounds > 1 ? round : null);
+        const key = `${target.name}|${protocol}`;
+        byKey.set(key, [...(byKey.get(key) ?? []), r]);
+      }
+    }
+    const pick = (target: GetTarget, protocol: Protocol) =>
+      medianRun(byKey.get(`${target.name}|${protocol}`) ?? []);
+    const real = { json: pick(service, "json"), proto: pick(service, "proto"), grpc: pick(service, "grpc") };
+    const bareRuns = { json: pick(bare, "json"), proto: pick(bare, "proto"), grpc: pick(bare, "grpc") };
+    const grpcjsRun = pick(grpcjs, "grpc");
+    const grpcjsMemory = memoryOf(grpcjs.pid);
+    await bare.stop?.();
+    await grpcjs.stop?.();
+    return getFigures(ctx, real, bareRuns, grpcjsRun, grpcjsMemory.peakMb);
+  },
+};
+
+function getFigures(
+  ctx: BenchContext,
+  real: Record<Protocol, RunRecord | undefined>,
+  bare: Record<Protocol, RunRecord | undefined>,
+  grpcjs: RunRecord | undefined,
+  grpcjsPeakMb: number | null,
+): Figure[] {
+  const rps = (r: RunRecord | undefined) => r?.result.rps ?? null;
+  const p50 = (r: RunRecord | undefined) => r?.result.p50Ms ?? null;
+  const p99 = (r: RunRecord | undefined) => r?.result.p99Ms ?? null;
+  const cpu = (r: RunRecord | undefined) => r?.serverCpuUsPerRequest ?? null;
+  const sameBytes = "bare node:http, same bytes";
+  const bareH2 = "bare node:http2, same bytes";
+  const grpcjsName = "@grpc/grpc-js + SQLite";
+  const latency = (
+    name: string,
+    title: string,
+    r: RunRecord | undefined,
+    b: RunRecord | undefined,
+    bn: string,
+  ) => [
+    figure({
+      name: `${name}.p50_ms`,
+      title: `${title}, p50`,
+      value: p50(r),
+      unit: "ms",
+      baseline: p50(b),
+      baselineName: bn,
+    }),
+    figure({
+      name: `${name}.p99_ms`,
+      title: `${title}, p99`,
+      value: p99(r),
+      unit: "ms",
+      baseline: p99(b),
+      baselineName: bn,
+    }),
+  ];
+  const figures = [
+    figure({
+      name: "get.connect_json_h1.rps",
+      title: "get, Connect JSON over HTTP/1.1, requests/s",
+      value: rps(real.json),
+      unit: "req/s",
+      baseline: rps(bare.json),
+      baselineName: sameBytes,
+      target: { on: "ratio", op: ">=", threshold: 0.25 },
+      note: `autocannon, ${ctx.o.connections} connections; the baseline may be limited by autocannon itself on one core`,
+    }),
+    ...latency("get.connect_json_h1", "get, Connect JSON HTTP/1.1", real.json, bare.json, sameBytes),
+    figure({
+      name: "get.connect_json_h1.server_cpu_us",
+      title: "get, Connect JSON HTTP/1.1, server CPU per request",
+      value: cpu(real.json),
+      unit: "µs",
+      baseline: cpu(bare.json),
+      baselineName: sameBytes,
+      target: { on: "value", op: "<=", threshold: 100 },
+    }),
+    figure({
+      name: "get.connect_proto_h2c.rps",
+      title: "get, Connect binary over h2c, requests/s",
+      value: rps(real.proto),
+      unit: "req/s",
+      baseline: rps(bare.proto),
+      baselineName: bareH2,
+    }),
+    ...latency("get.connect_proto_h2c", "get, Connect binary h2c", real.proto, bare.proto, bareH2),
+    figure({
+      name: "get.grpc.rps",
+      title: "get, gRPC, requests/s",
+      value: rps(real.grpc),
+      unit: "req/s",
+      baseline: rps(grpcjs),
+      baselineName: grpcjsName,
+      target: { on: "ratio", op: ">=", threshold: 1.5 },
+    }),
+    ...latency("get.grpc", "get, gRPC", real.grpc, grpcjs, grpcjsName),
+    figure({
+      name: "get.grpc.server_cpu_us",
+      title: "get, gRPC, server CPU per request",
+      value: cpu(real.grpc),
+      unit: "µs",
+      baseline: cpu(grpcjs),
+      baselineName: grpcjsName,
+    }),
+    figure({
+      name: "get.grpc.rps_vs_bare",
+      title: "get, gRPC, requests/s against the bare ceiling",
+      value: rps(real.grpc),
+      unit: "req/s",
+      baseline: rps(bare.grpc),
+      baselineName: bareH2,
+    }),
+    figure({
+      name: "get.grpcjs.rps_vs_bare",
+      title: "get, @grpc/grpc-js + SQLite against the bare ceiling",
+      value: rps(grpcjs),
+      unit: "req/s",
+      baseline: rps(bare.grpc),
+      baselineName: bareH2,
+    }),
+    figure({
+      name: "get.grpcjs.peak_rss_mb",
+      title: "peak RSS (VmHWM) of the @grpc/grpc-js + SQLite baseline after its load",
+      value: grpcjsPeakMb,
+      unit: "MB",
+    }),
+  ];
+  if (real.json && bare.json) {
+    figures.push(
+      figure({
+        name: "breakdown.get.connect_json_h1_extra_us",
+        title: "get, Connect JSON HTTP/1.1: time per call above the bare server (1/rps difference)",
+        value: 1e6 / real.json.result.rps - 1e6 / bare.json.result.rps,
+        unit: "µs",
+        note: "compare with the in-process pieces: what they do not explain is the protocol layer",
+      }),
+    );
+  }
+  return figures;
+}
