@@ -16,7 +16,25 @@ import { postgresDialect } from "../src/storage/dialect/postgres/postgres-dialec
 import { createTestDatabase, describePostgres, type TestDatabase } from "./support/postgres.js";
 
 const atoms = fc.constantFrom(
-  ...["a", "B", "z", "k", "S", "0", "7", "-", "_", " ", ".", "\\d", "\\D", "[a-c]", "[^x]", "[0-9]", "[^a-z]"],
+  ...[
+    "a",
+    "B",
+    "z",
+    "k",
+    "S",
+    "0",
+    "7",
+    "-",
+    "_",
+    " ",
+    ".",
+    "\\d",
+    "\\D",
+    "[a-c]",
+    "[^x]",
+    "[0-9]",
+    "[^a-z]",
+  ],
   ...["[A-Z0-9_-]", "\\.", "\\-", "\\$", "(?:ab)", "→"],
 );
 const quantifier = fc.constantFrom("", "", "*", "+", "?", "{1,2}", "{2}");
