@@ -28,6 +28,20 @@ const schema = z.object({
   /** RS256/ES256: PEM private key (PKCS#8), used only by `npm run token`. */
   JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   /**
+   * `postgres://user:password@host:port/database` selects PostgreSQL (docs/scale-out.md); unset, the
+   * SQLite file above. It may hold a password: it is never logged or echoed in an error.
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional(),
+  /** PostgreSQL connections per instance (the pool's bound; docs/scale-out.md sizes it). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** PostgreSQL `statement_timeout` of every connection (ms): no statement runs longer. 0 = none. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** How long a request waits for a PostgreSQL connection (new or from the pool) before `unavailable` (ms). */
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt.max(600_000).default(5_000),
+  /**
    * How long a write waits for the database file lock held by another process (ms). better-sqlite3
    * waits synchronously, freezing every request meanwhile, so keep it short.
    */
@@ -129,6 +143,8 @@ export interface Config {
   readonly databaseBusyTimeoutMs: number;
   /** SQLite read worker threads for list and stat (0: main thread). */
   readonly databaseReadWorkers: number;
+  /** Set when DATABASE_URL selects PostgreSQL; null for SQLite. */
+  readonly postgres: PostgresConfig | null;
   /** Server processes (resolved: `auto` is the CPU count). */
   readonly workers: number;
   readonly jwt: {
@@ -178,6 +194,15 @@ export interface WatchConfig {
   readonly waitMaxSeconds: number;
 }
 
+/** The PostgreSQL connection pool (src/storage/dialect/postgres/pool.ts). */
+export interface PostgresConfig {
+  /** Connection string; holds the password when there is one: never log it. */
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
 export interface LifecycleConfig {
   readonly duplicateWindowMs: number;
@@ -221,7 +246,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "?");
-      return `${name}=${JSON.stringify(input[name] ?? "")}: ${issue.message}`;
+      // The connection string may carry a password: name the variable, never echo it.
+      const shown = name === "DATABASE_URL" ? "<hidden>" : JSON.stringify(input[name] ?? "");
+      return `${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
@@ -239,6 +266,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseFile: path.resolve(c.DATABASE_FILE ?? path.join(dataDir, "jobs.db")),
     databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
     databaseReadWorkers: c.DATABASE_READ_WORKERS,
+    postgres: c.DATABASE_URL
+      ? {
+          url: c.DATABASE_URL,
+          poolSize: c.DATABASE_POOL_SIZE,
+          statementTimeoutMs: c.DATABASE_STATEMENT_TIMEOUT_MS,
+          connectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS,
+        }
+      : null,
     workers: c.WORKERS === "auto" ? os.availableParallelism() : c.WORKERS,
     jwt: {
       algorithm: c.JWT_ALGORITHM,

@@ -18,7 +18,6 @@ import { createLogger, type Logger } from "./log.js";
 import { instrumentPass } from "./observability/housekeeping-metrics.js";
 import { startMetricsServer } from "./observability/metrics-endpoint.js";
 import { startHousekeeping } from "./service/housekeeping.js";
-import { openDatabase } from "./storage/database.js";
 import { openStore } from "./storage/open-store.js";
 import { startServer } from "./wire/server.js";
 
@@ -71,7 +70,12 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     logger,
   });
   logger.info(
-    { url: server.url, database: config.databaseFile, jwt: config.jwt.algorithm, worker: role.workerIndex },
+    {
+      url: server.url,
+      database: config.postgres ? "postgresql (DATABASE_URL)" : config.databaseFile,
+      jwt: config.jwt.algorithm,
+      worker: role.workerIndex,
+    },
     "listening",
   );
   // METRICS_PORT: /metrics on a port of its own (one process serves it; with WORKERS > 1, worker 0).
@@ -138,7 +142,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
 async function supervise(config: Config, logger: Logger): Promise<void> {
   const createdSecret = config.jwt.algorithm === "HS256" && !config.identity && ensureLocalSecret(config);
   // Migrate before any worker opens the database, so they never race to apply a migration.
-  openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs }).close();
+  await (await openStore(config)).close();
 
   const workers = new Map<Worker, number>();
   let stopping = false;
