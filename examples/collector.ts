@@ -2,8 +2,9 @@
  * An example collector: what a plugin worker does with the JobLifecycle API, using the generated
  * TypeScript client. It creates a job (with an idempotency key, so retrying the create is safe),
  * starts it, reports progress every half second for a few seconds, stops if a user cancels the job,
- * and finishes it. The README ("Jobs that move: the lifecycle API") runs it next to the curl calls that
- * watch and cancel it.
+ * and finishes it. It learns of a cancel at once from a `watch` on its own job (the answer to its next
+ * progress report says so too, up to half a second later). docs/lifecycle.md walks through it next
+ * to the curl calls; docs/watch.md describes watch.
  *
  *   TOKEN=$(npm run -s token -- --system) SECONDS=20 TRUSTED_ACCOUNT_ID=ta-example npx tsx examples/collector.ts
  *
@@ -18,7 +19,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import { JobLifecycle, JobWatchEvent_Type } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import {
   type JobInfo,
   JobInfo_ResourceGroup,
@@ -78,6 +79,36 @@ async function main(): Promise<void> {
   job = await client.start({ jobId: job.jobId, expectedVersion: job.version }, { headers });
   say(job, "started");
 
+  // Follow this job live: a cancel request shows up here the moment a user makes it.
+  const following = new AbortController();
+  let cancelRequested = false;
+  const jobId = job.jobId;
+  const watching = (async () => {
+    try {
+      for await (const event of client.watch({ jobId }, { headers, signal: following.signal })) {
+        if (event.type === JobWatchEvent_Type.UPDATED && event.job?.cancelRequestedAt && !cancelRequested) {
+          cancelRequested = true;
+          process.stdout.write(`${jobId} watch: cancel requested by ${event.event?.actor ?? "?"}\n`);
+        }
+      }
+    } catch (error) {
+      // The progress answers still carry cancel_requested_at: the watch only makes it faster.
+      if (!following.signal.aborted) {
+        process.stderr.write(`watch ended: ${ConnectError.from(error).rawMessage}\n`);
+      }
+    }
+  })();
+  try {
+    await collect(job, () => cancelRequested);
+  } finally {
+    following.abort();
+    await watching;
+  }
+}
+
+/** The pretend collection. `canceled()` is true once the watch saw a cancel request. */
+async function collect(started: JobInfo, canceled: () => boolean): Promise<void> {
+  let job = started;
   // Ctrl-C: tell the service the job failed, rather than leaving it to the reaper.
   let interrupted = false;
   process.once("SIGINT", () => {
@@ -88,7 +119,8 @@ async function main(): Promise<void> {
   const ticks = Math.max(1, Math.round(seconds * 2));
   let processed = 0;
   for (let tick = 1; tick <= ticks; tick++) {
-    await sleep(500);
+    // Half a second of work, cut short by a cancel request.
+    for (let slice = 0; slice < 10 && !canceled() && !interrupted; slice++) await sleep(50);
     if (interrupted) {
       job = await client.fail(
         { jobId: job.jobId, errorCode: "ERROR_COLLECTOR_INTERRUPTED", errorMessage: "collector interrupted" },
@@ -97,35 +129,33 @@ async function main(): Promise<void> {
       say(job, "interrupted");
       return;
     }
-    processed = Math.round((total * tick) / ticks);
-    job = await client.report_progress(
-      {
-        jobId: job.jobId,
-        progressPercent: (100 * processed) / total,
-        currentStep: tick < ticks / 2 ? "listing accounts" : "syncing service accounts",
-        recordsProcessed: processed,
-        recordsTotal: total,
-        recordsCreated: Math.floor(processed / 10),
-        recordsUpdated: Math.floor(processed / 4),
-        recordsDeleted: 0,
-      },
-      { headers },
-    );
-    say(
-      job,
-      `${job.progressPercent?.toFixed(0)}% ${job.currentStep} (${job.recordsProcessed}/${job.recordsTotal})`,
-    );
-    if (job.cancelRequestedAt) {
-      // A user asked to stop: stop, and confirm by failing; the job ends CANCELED.
-      job = await client.fail(
+    if (!canceled()) {
+      processed = Math.round((total * tick) / ticks);
+      job = await client.report_progress(
         {
           jobId: job.jobId,
-          errorCode: "ERROR_JOB_CANCELED",
-          errorMessage: `stopped on request: ${job.cancelReason}`,
+          progressPercent: (100 * processed) / total,
+          currentStep: tick < ticks / 2 ? "listing accounts" : "syncing service accounts",
+          recordsProcessed: processed,
+          recordsTotal: total,
+          recordsCreated: Math.floor(processed / 10),
+          recordsUpdated: Math.floor(processed / 4),
+          recordsDeleted: 0,
         },
         { headers },
       );
-      say(job, `canceled by ${job.canceledBy}`);
+      say(
+        job,
+        `${job.progressPercent?.toFixed(0)}% ${job.currentStep} (${job.recordsProcessed}/${job.recordsTotal})`,
+      );
+    }
+    if (canceled() || job.cancelRequestedAt) {
+      // A user asked to stop: stop, and confirm by failing; the job ends CANCELED.
+      job = await client.fail(
+        { jobId: job.jobId, errorCode: "ERROR_JOB_CANCELED", errorMessage: "stopped on request" },
+        { headers },
+      );
+      say(job, `canceled by ${job.canceledBy}: ${job.cancelReason}`);
       return;
     }
   }

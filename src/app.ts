@@ -10,12 +10,22 @@ import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { createCallInterceptor } from "./observability/call-interceptor.js";
+import { registerJobCounts } from "./observability/job-counts.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { metricsMiddleware } from "./observability/metrics-endpoint.js";
+import { createCallObserver } from "./observability/observe-calls.js";
+import { ObservedStore } from "./observability/observed-store.js";
+import { storeJobCounts } from "./observability/store-job-counts.js";
 import { setRegexCacheLimits } from "./query/linear-regex.js";
 import { JobLifecycleService } from "./service/job-lifecycle.js";
 import { JobReaper } from "./service/job-reaper.js";
 import { JobRetention } from "./service/job-retention.js";
 import { JobService } from "./service/job-service.js";
+import { WatchHub } from "./service/watch/watch-hub.js";
+import { WatchService } from "./service/watch/watch-service.js";
 import type { JobStore } from "./storage/store.js";
+import { apiDocsMiddleware } from "./wire/api-docs.js";
 import { withCors } from "./wire/cors.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { HealthState } from "./wire/health/health-state.js";
@@ -23,10 +33,19 @@ import { withReadyz } from "./wire/health/readyz.js";
 import { Health, healthService } from "./wire/health/service.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
+import { jobWatchHandlers } from "./wire/job-watch-handlers.js";
 import { unknownMethodHandler, withProtocolRefusals } from "./wire/protocol-refusals.js";
 import { registerReflection } from "./wire/reflection/index.js";
-import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "./wire/rest.js";
+import {
+  createAppHandler,
+  createRestHandler,
+  notFoundHandler,
+  procedurePath,
+  restRoutes,
+} from "./wire/rest.js";
 import type { NodeHandler, NodeResponse } from "./wire/server.js";
+import { createSseWatchHandler, SSE_WATCH_PATHS } from "./wire/sse.js";
+import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
 import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 
 export interface AppOptions {
@@ -39,8 +58,9 @@ export interface AppOptions {
     | "lifecycle"
     | "limits"
     | "corsAllowedOrigins"
+    | "watch"
   > &
-    Partial<Pick<Config, "wireUnary">>;
+    Partial<Pick<Config, "wireUnary" | "metrics">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
   readonly store: JobStore;
   readonly verifier: TokenVerifier;
@@ -49,6 +69,8 @@ export interface AppOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Injected clock for tests. */
   readonly now?: () => Date;
+  /** The built web page served at /ui/ (default: the package's `dist/ui`). */
+  readonly uiDir?: string;
   /** Told of every call the lean unary path serves (WIRE_UNARY=lean): tests, metrics. */
   readonly onLeanCall?: ((procedure: string) => void) | undefined;
   /** How often a health Watch re-checks the database (ms; default 1000). */
@@ -65,6 +87,10 @@ export interface App {
   readonly retention: JobRetention;
   /** Readiness for gRPC health and /readyz; `main.ts` calls `startDrain()` on SIGTERM. */
   readonly health: HealthState;
+  /** watch and wait; `main.ts` closes its hub at shutdown so streams end at once. */
+  readonly watch: WatchService;
+  /** Prometheus metrics; `/metrics` serves them unless they have a port of their own. */
+  readonly metrics: Metrics;
 }
 
 /**
@@ -82,7 +108,14 @@ const jsonOptions = {
 export function createApp(options: AppOptions): App {
   const { config, logger } = options;
   setRegexCacheLimits(config.limits.regexCache);
-  const store = options.store;
+  const metrics = createMetrics();
+  // Every store call timed, and every committed transition counted, whatever the backend.
+  const store = new ObservedStore(options.store, metrics);
+  registerJobCounts({
+    registry: metrics.registry,
+    count: storeJobCounts(store, options.now),
+    maxAgeMs: config.metrics?.jobCountsMaxAgeMs ?? 30_000,
+  });
   const service = new JobService(store, {
     maxPageSize: config.maxPageSize,
     maxUnpagedRows: config.maxUnpagedRows,
@@ -108,24 +141,60 @@ export function createApp(options: AppOptions): App {
     batchSize: timings.housekeepingBatchSize,
     now: options.now,
   });
+  // For the SSE path and watch streams, which end outside the Connect interceptors; the Connect calls'
+  // internal errors are logged once, with their request id, by the call interceptor.
+  const onUnknown = (err: unknown, procedure: string) =>
+    logger.error({ err, procedure }, "unexpected error in handler");
+  const hub = new WatchHub(store, {
+    pollIntervalMs: config.watch.pollIntervalMs,
+    batchSize: config.watch.batchSize,
+    heartbeatMs: config.watch.heartbeatMs,
+    onError: (err) => logger.warn({ err }, "reading the change feed failed; retrying"),
+  });
+  const watch = new WatchService(store, hub, {
+    ...config.watch,
+    maxPageSize: config.maxPageSize,
+    now: options.now,
+  });
+  options.shutdownSignal?.addEventListener("abort", () => hub.close(), { once: true });
   const services = [
     { service: Job, impl: jobHandlers(service) },
-    { service: JobLifecycle, impl: jobLifecycleHandlers(lifecycle) },
+    {
+      service: JobLifecycle,
+      impl: { ...jobLifecycleHandlers(lifecycle), ...jobWatchHandlers(watch, onUnknown) },
+    },
   ];
   const served: string[] = [];
   const procedures = new Map<string, DescMethod>();
+  const backend = options.store;
   const health = new HealthState(
     // A store that can say more (schema not migrated) says it; any store can show it is reachable.
-    () => (store.ping ? store.ping() : store.changeHead().then(() => null)),
+    () => (backend.ping ? backend.ping() : backend.changeHead().then(() => null)),
     () => served,
     (err) => logger.warn({ err }, "readiness probe failed"),
   );
-  const errorInterceptor = createErrorInterceptor((err, procedure) =>
-    logger.error({ err, procedure }, "unexpected error in handler"),
-  );
-  // Error mapping outermost, so authentication failures are mapped too.
-  const interceptors = [errorInterceptor, createAuthInterceptor(options.verifier)];
+  // The Connect calls' internal errors are logged once, with their request id, by the call interceptor.
+  const errorInterceptor = createErrorInterceptor();
+  // Outermost the error mapping, so authentication failures are mapped too; inside it the call
+  // observer, which sees the raw error (and logs an internal one's cause once) and the caller.
+  const interceptors = [
+    errorInterceptor,
+    createCallInterceptor(logger, metrics.watch),
+    createAuthInterceptor(options.verifier),
+  ];
   const unknownMethod = unknownMethodHandler(notFoundHandler);
+  const restPathRoutes = mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle));
+  const watchProcedure = procedurePath(JobLifecycle.method.watch);
+  const calls = createCallObserver({
+    metrics,
+    logger,
+    restPaths: new Map([
+      ...[...restPathRoutes].map(([path, method]) => [path, procedurePath(method)] as const),
+      ...SSE_WATCH_PATHS.map((path) => [path, watchProcedure] as const),
+    ]),
+    streamPaths: new Set(SSE_WATCH_PATHS),
+    procedures: new Set([Job, JobLifecycle].flatMap((s) => s.methods.map(procedurePath))),
+  });
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
       for (const s of services) router.service(s.service, s.impl);
@@ -137,6 +206,7 @@ export function createApp(options: AppOptions): App {
       for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
     },
     interceptors,
+    contextValues: calls.contextValues,
     readMaxBytes: config.maxBodyBytes,
     // An answer over this is resource_exhausted (docs/limits.md).
     writeMaxBytes: config.limits.maxResponseBytes,
@@ -147,13 +217,21 @@ export function createApp(options: AppOptions): App {
     fallback: (req, res) => unknownMethod(req, res as unknown as NodeResponse),
   });
   const rest = createRestHandler({
-    routes: mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle)),
+    routes: restPathRoutes,
     connectHandler,
     maxBodyBytes: config.maxBodyBytes,
   });
+  // POST /identity/v2/job/watch answers Server-Sent Events; every other REST path is unary.
+  const sse = createSseWatchHandler({
+    service: watch,
+    verifier: options.verifier,
+    maxBodyBytes: config.maxBodyBytes,
+    shutdownSignal: options.shutdownSignal,
+    onUnknown: (err) => onUnknown(err, "REST watch"),
+  });
   const appHandler = createAppHandler({
     connectHandler: withProtocolRefusals(procedures, connectHandler),
-    rest,
+    rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
   });
   let handler: NodeHandler = appHandler;
   if (config.wireUnary === "lean") {
@@ -168,14 +246,32 @@ export function createApp(options: AppOptions): App {
     });
     handler = (req, res) => lean(req, res, () => appHandler(req, res));
   }
+  const ops = [
+    ...(config.metrics?.ownPort !== undefined ? [] : [metricsMiddleware(metrics)]),
+    apiDocsMiddleware(),
+  ];
+  const guarded = withCors(config.corsAllowedOrigins, withReadyz(health, handler));
   return {
-    handler: withCors(config.corsAllowedOrigins, withReadyz(health, handler)),
+    // Every request observed (request id, access log, metrics); then the operator's endpoints.
+    handler: createUiHandler(
+      { dir: options.uiDir ?? defaultUiDir() },
+      calls.wrap((req, res) => {
+        const step = (i: number): void => {
+          const middleware = ops[i];
+          if (middleware) middleware(req, res, () => step(i + 1));
+          else guarded(req, res);
+        };
+        step(0);
+      }),
+    ),
     store,
     service,
     lifecycle,
     reaper,
     retention,
     health,
+    watch,
+    metrics,
   };
 }
 

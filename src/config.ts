@@ -28,10 +28,30 @@ const schema = z.object({
   /** RS256/ES256: PEM private key (PKCS#8), used only by `npm run token`. */
   JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   /**
+   * `postgres://user:password@host:port/database` selects PostgreSQL (docs/scale-out.md); unset, the
+   * SQLite file above. It may hold a password: it is never logged or echoed in an error.
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional(),
+  /** PostgreSQL connections per instance (the pool's bound; docs/scale-out.md sizes it). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** PostgreSQL `statement_timeout` of every connection (ms): no statement runs longer. 0 = none. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** How long a request waits for a PostgreSQL connection (new or from the pool) before `unavailable` (ms). */
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt.max(600_000).default(5_000),
+  /**
    * How long a write waits for the database file lock held by another process (ms). better-sqlite3
    * waits synchronously, freezing every request meanwhile, so keep it short.
    */
   DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /**
+   * Worker threads (each with its own read-only SQLite connection) that run list and stat, so a long
+   * query never blocks other calls and a deadline can stop it; 0 runs them on the main thread.
+   * Default 0 for now: see docs/design.md "Heavy reads off the event loop".
+   */
+  DATABASE_READ_WORKERS: nonNegativeInt.max(64).default(0),
   /**
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.
@@ -54,6 +74,10 @@ const schema = z.object({
   MAX_TIMEOUT_MS: positiveInt.default(30_000),
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  /** Serve `/metrics` on this port (on HOST) instead of the service's port; unset: same port. */
+  METRICS_PORT: port.optional(),
+  /** How long the job counts of `/metrics` (by status, domains) are reused before a recount. */
+  JOB_COUNTS_MAX_AGE_SECONDS: positiveInt.max(86_400).default(30),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /**
    * Who answers plain unary calls: `connect` (connect-node, as always) or `lean` (src/wire/unary/, the
@@ -95,6 +119,20 @@ const schema = z.object({
   JOB_RETENTION_INTERVAL_SECONDS: nonNegativeInt.max(604_800).default(3_600),
   /** Jobs the reaper finishes or retention purges per transaction; they yield to requests between batches. */
   JOB_HOUSEKEEPING_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  // watch and wait (docs/watch.md).
+  /** An open watch stream that was sent nothing for this long gets a HEARTBEAT (seconds, decimals allowed). */
+  WATCH_HEARTBEAT_SECONDS: z.coerce.number().min(0.05).max(3_600).default(15),
+  /** Events a watch stream may have waiting for its client before it is closed with resource_exhausted. */
+  WATCH_BUFFER_EVENTS: positiveInt.max(100_000).default(1000),
+  /** Most jobs a watch with send_initial may start with (more: narrow the filter, or list then watch). */
+  WATCH_MAX_INITIAL: positiveInt.max(1_000_000).default(10_000),
+  /** How often the change feed is read for other processes' commits (this process's are seen at once). */
+  WATCH_POLL_MS: positiveInt.max(60_000).default(50),
+  /** Changes read from the feed per query. */
+  WATCH_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  /** `wait` without timeout_seconds waits this long; longer requests are capped at WAIT_MAX_SECONDS. */
+  WAIT_DEFAULT_SECONDS: positiveInt.max(3_600).default(30),
+  WAIT_MAX_SECONDS: positiveInt.max(3_600).default(300),
   // Cost model, caches, answer size, connections and streams (config-limits.ts, docs/limits.md).
   ...limitsSchema,
 });
@@ -108,6 +146,10 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseFile: string;
   readonly databaseBusyTimeoutMs: number;
+  /** SQLite read worker threads for list and stat (0: main thread). */
+  readonly databaseReadWorkers: number;
+  /** Set when DATABASE_URL selects PostgreSQL; null for SQLite. */
+  readonly postgres: PostgresConfig | null;
   /** Server processes (resolved: `auto` is the CPU count). */
   readonly workers: number;
   readonly jwt: {
@@ -125,6 +167,8 @@ export interface Config {
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly wireUnary: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
+  readonly metrics: MetricsConfig;
+  readonly watch: WatchConfig;
   readonly limits: LimitsConfig;
   /** `["*"]` or the exact origins allowed. */
   readonly corsAllowedOrigins: readonly string[];
@@ -137,6 +181,32 @@ export interface IdentityConfig {
   readonly keyTtlMs: number;
   readonly timeoutMs: number;
   readonly token: string | undefined;
+}
+
+export interface MetricsConfig {
+  /** `METRICS_PORT`: `/metrics` is served there instead of on the service's port. */
+  readonly ownPort: number | undefined;
+  readonly jobCountsMaxAgeMs: number;
+}
+
+/** watch and wait (docs/watch.md). */
+export interface WatchConfig {
+  readonly heartbeatMs: number;
+  readonly bufferEvents: number;
+  readonly maxInitial: number;
+  readonly pollIntervalMs: number;
+  readonly batchSize: number;
+  readonly waitDefaultSeconds: number;
+  readonly waitMaxSeconds: number;
+}
+
+/** The PostgreSQL connection pool (src/storage/dialect/postgres/pool.ts). */
+export interface PostgresConfig {
+  /** Connection string; holds the password when there is one: never log it. */
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
 }
 
 /** Job lifecycle timings, in milliseconds (0 = off where the variable allows it). */
@@ -182,7 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "?");
-      return `${name}=${JSON.stringify(input[name] ?? "")}: ${issue.message}`;
+      // The connection string may carry a password: name the variable, never echo it.
+      const shown = name === "DATABASE_URL" ? "<hidden>" : JSON.stringify(input[name] ?? "");
+      return `${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
@@ -199,6 +271,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseFile: path.resolve(c.DATABASE_FILE ?? path.join(dataDir, "jobs.db")),
     databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
+    databaseReadWorkers: c.DATABASE_READ_WORKERS,
+    postgres: c.DATABASE_URL
+      ? {
+          url: c.DATABASE_URL,
+          poolSize: c.DATABASE_POOL_SIZE,
+          statementTimeoutMs: c.DATABASE_STATEMENT_TIMEOUT_MS,
+          connectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS,
+        }
+      : null,
     workers: c.WORKERS === "auto" ? os.availableParallelism() : c.WORKERS,
     jwt: {
       algorithm: c.JWT_ALGORITHM,
@@ -225,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           token: c.IDENTITY_TOKEN,
         }
       : undefined,
+    metrics: { ownPort: c.METRICS_PORT, jobCountsMaxAgeMs: c.JOB_COUNTS_MAX_AGE_SECONDS * SECOND },
     lifecycle: {
       duplicateWindowMs: c.JOB_DUPLICATE_WINDOW_SECONDS * SECOND,
       reaperIntervalMs: c.JOB_REAPER_INTERVAL_SECONDS * SECOND,
@@ -236,6 +318,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       changeFeedMs: c.JOB_CHANGE_FEED_HOURS * HOUR,
       retentionIntervalMs: c.JOB_RETENTION_INTERVAL_SECONDS * SECOND,
       housekeepingBatchSize: c.JOB_HOUSEKEEPING_BATCH_SIZE,
+    },
+    watch: {
+      heartbeatMs: Math.round(c.WATCH_HEARTBEAT_SECONDS * SECOND),
+      bufferEvents: c.WATCH_BUFFER_EVENTS,
+      maxInitial: c.WATCH_MAX_INITIAL,
+      pollIntervalMs: c.WATCH_POLL_MS,
+      batchSize: c.WATCH_BATCH_SIZE,
+      waitDefaultSeconds: Math.min(c.WAIT_DEFAULT_SECONDS, c.WAIT_MAX_SECONDS),
+      waitMaxSeconds: c.WAIT_MAX_SECONDS,
     },
     limits: limitsFromEnv(c),
   };

@@ -15,6 +15,7 @@ export type StatusName =
   | "unauthenticated"
   | "failed_precondition"
   | "aborted"
+  | "out_of_range"
   | "resource_exhausted"
   | "deadline_exceeded"
   | "unavailable"
@@ -114,6 +115,12 @@ export const errors = {
       "ERROR_INVALID_PARAMETER",
       "invalid_argument",
       `Parameter is invalid. (key = ${key}, reason = ${reason})`,
+    ),
+  outOfRange: (key: string, reason: string) =>
+    new SpaceOneError(
+      "ERROR_OUT_OF_RANGE",
+      "out_of_range",
+      `Parameter is out of range. (key = ${key}, reason = ${reason})`,
     ),
   unknown: (message: string) => new SpaceOneError("ERROR_UNKNOWN", "internal", message),
 };

@@ -6,7 +6,8 @@ import { pino } from "pino";
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string): Logger {
+/** `destination` defaults to stderr; tests pass a stream to read the lines. */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
@@ -16,6 +17,6 @@ export function createLogger(level: string): Logger {
         censor: "[redacted]",
       },
     },
-    pino.destination(2),
+    destination ?? pino.destination(2),
   );
 }

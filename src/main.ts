@@ -15,8 +15,9 @@ import { ensureLocalSecret } from "./auth/keys.js";
 import { createTokenVerifier, signToken } from "./auth/token.js";
 import { CONFIG_VARIABLES, type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
+import { instrumentPass } from "./observability/housekeeping-metrics.js";
+import { startMetricsServer } from "./observability/metrics-endpoint.js";
 import { startHousekeeping } from "./service/housekeeping.js";
-import { openDatabase } from "./storage/database.js";
 import { openStore } from "./storage/open-store.js";
 import { startServer } from "./wire/server.js";
 
@@ -69,9 +70,20 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     logger,
   });
   logger.info(
-    { url: server.url, database: config.databaseFile, jwt: config.jwt.algorithm, worker: role.workerIndex },
+    {
+      url: server.url,
+      database: config.postgres ? "postgresql (DATABASE_URL)" : config.databaseFile,
+      jwt: config.jwt.algorithm,
+      worker: role.workerIndex,
+    },
     "listening",
   );
+  // METRICS_PORT: /metrics on a port of its own (one process serves it; with WORKERS > 1, worker 0).
+  const metricsServer =
+    config.metrics.ownPort !== undefined && (role.workerIndex === null || role.workerIndex === 0)
+      ? await startMetricsServer(app.metrics, config.host, config.metrics.ownPort)
+      : undefined;
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, "metrics listening");
   // No job stays stuck, and finished jobs do not pile up for ever (docs/lifecycle.md). One process
   // is enough, and two would only race each other for the same rows.
   const runsHousekeeping = role.workerIndex === null || role.workerIndex === 0;
@@ -81,12 +93,12 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
           {
             name: "reaper",
             intervalMs: config.lifecycle.reaperIntervalMs,
-            run: (signal) => app.reaper.run(signal),
+            run: instrumentPass(app.metrics, "reaper", (signal) => app.reaper.run(signal)),
           },
           {
             name: "retention",
             intervalMs: config.lifecycle.retentionIntervalMs,
-            run: (signal) => app.retention.run(signal),
+            run: instrumentPass(app.metrics, "retention", (signal) => app.retention.run(signal)),
           },
         ]
       : [],
@@ -107,10 +119,14 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
     logger.info({ signal, inFlight: server.inFlight() }, "draining");
     // Health Check/Watch and /readyz say NOT_SERVING from here on (watchers hear it at once).
     app.health.startDrain();
+    // Watch streams never finish on their own: end them now (clients resume elsewhere from their
+    // cursor), and answer waits with the job as it is.
+    app.watch.hub.close();
     // Calls observe ctx.signal; abort it only near the end of the grace period so the drain lets
     // in-flight calls finish instead of cancelling them all at once.
     const abortTimer = setTimeout(() => shutdown.abort(), Math.floor(config.shutdownGraceMs * 0.8));
     await server.close();
+    await metricsServer?.close();
     clearTimeout(abortTimer);
     // Before the database closes: a pass stops between batches, and no timer fires on a closed DB.
     await housekeeping.stop();
@@ -126,7 +142,7 @@ async function serve(config: Config, logger: Logger, role: { workerIndex: number
 async function supervise(config: Config, logger: Logger): Promise<void> {
   const createdSecret = config.jwt.algorithm === "HS256" && !config.identity && ensureLocalSecret(config);
   // Migrate before any worker opens the database, so they never race to apply a migration.
-  openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs }).close();
+  await (await openStore(config)).close();
 
   const workers = new Map<Worker, number>();
   let stopping = false;

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../src/auth/principal.js";
 import { SpaceOneError } from "../src/errors.js";
+import { BACKENDS } from "./support/backends.js";
 import { principal } from "./support/fixture.js";
-import { type Harness, harness, worker } from "./support/lifecycle.js";
+import { type BackendHarness, closeSharedStores, harnessOn, worker } from "./support/lifecycle.js";
 
 const CALLERS: Record<string, Principal> = {
   "system token": worker,
@@ -66,11 +67,7 @@ function expected(caller: string, rpc: Rpc, target: Target): Expect {
   return rpc === "create" ? "denied" : "not_found";
 }
 
-let h: Harness;
-beforeAll(() => {
-  h = harness();
-});
-afterAll(() => h.close());
+let h: BackendHarness;
 
 let seq = 0;
 /** A fresh job in `target`, in the state the rpc needs. */
@@ -118,29 +115,45 @@ const cases = Object.keys(CALLERS).flatMap((caller) =>
   RPCS.flatMap((rpc) => (["ws-1", "ws-2", "*"] as Target[]).map((target) => [caller, rpc, target] as const)),
 );
 
-describe("JobLifecycle roles and scopes", () => {
-  it.each(cases)("%s: %s on a %s job", async (caller, rpc, target) => {
-    const want = expected(caller, rpc, target);
-    let outcome: Expect = "ok";
-    try {
-      await callAs(CALLERS[caller] as Principal, rpc, target);
-    } catch (e) {
-      if (!(e instanceof SpaceOneError)) throw e;
-      outcome =
-        e.code === "ERROR_PERMISSION_DENIED" ? "denied" : e.code === "ERROR_NOT_FOUND" ? "not_found" : "ok";
-      if (outcome === "ok") throw e;
-    }
-    expect(outcome).toBe(want);
+describe.each(BACKENDS)("on $name", (backend) => {
+  beforeAll(async () => {
+    if (!backend.skip) h = await harnessOn(backend);
   });
+  afterAll(async () => {
+    await h?.close();
+    await closeSharedStores();
+  });
+  if (backend.skip) it.skip(`skipped: ${backend.skip}`, () => {});
+  else {
+    describe("JobLifecycle roles and scopes", () => {
+      it.each(cases)("%s: %s on a %s job", async (caller, rpc, target) => {
+        const want = expected(caller, rpc, target);
+        let outcome: Expect = "ok";
+        try {
+          await callAs(CALLERS[caller] as Principal, rpc, target);
+        } catch (e) {
+          if (!(e instanceof SpaceOneError)) throw e;
+          outcome =
+            e.code === "ERROR_PERMISSION_DENIED"
+              ? "denied"
+              : e.code === "ERROR_NOT_FOUND"
+                ? "not_found"
+                : "ok";
+          if (outcome === "ok") throw e;
+        }
+        expect(outcome).toBe(want);
+      });
 
-  it("a system token must name its domain", async () => {
-    const noDomain = principal({ tokenType: "SYSTEM_TOKEN", role: null, domainId: null });
-    let error: unknown;
-    try {
-      await h.app.lifecycle.create(noDomain, { trusted_account_id: "ta", resource_group: "DOMAIN" });
-    } catch (e) {
-      error = e;
-    }
-    expect((error as SpaceOneError).code).toBe("ERROR_REQUIRED_PARAMETER");
-  });
+      it("a system token must name its domain", async () => {
+        const noDomain = principal({ tokenType: "SYSTEM_TOKEN", role: null, domainId: null });
+        let error: unknown;
+        try {
+          await h.app.lifecycle.create(noDomain, { trusted_account_id: "ta", resource_group: "DOMAIN" });
+        } catch (e) {
+          error = e;
+        }
+        expect((error as SpaceOneError).code).toBe("ERROR_REQUIRED_PARAMETER");
+      });
+    });
+  }
 });

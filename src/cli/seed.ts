@@ -1,7 +1,8 @@
 /**
  * `npm run seed -- --jobs N [--seed S] [--reset | --if-empty]`
  *
- * Fills the configured database (`DATA_DIR` / `DATABASE_FILE`) with generated jobs. Without `--reset`
+ * Fills the configured database (`DATA_DIR` / `DATABASE_FILE`, or PostgreSQL when `DATABASE_URL` is
+ * set) with generated jobs. Without `--reset`
  * the new jobs are appended: they continue the seed's job sequence after the rows already there, so
  * running it twice adds new ids instead of failing on duplicates. With `--if-empty` it inserts only into
  * an empty database (the README's first-run command, safe to repeat). Prints one summary line on stdout.
@@ -10,6 +11,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
 import { generateJobs, insertJobs } from "../seed/generate.js";
 import { openDatabase } from "../storage/database.js";
+import { seedPostgres } from "../storage/dialect/postgres/seed.js";
 
 const DEFAULT_JOBS = 10_000;
 /** Up to this many jobs are inserted in one transaction (with the reset): all or nothing. */
@@ -18,7 +20,7 @@ const BATCH = 10_000;
 
 const USAGE = "usage: npm run seed -- [--jobs N] [--seed S] [--reset | --if-empty]";
 
-function main(argv: string[]): string {
+async function main(argv: string[]): Promise<string> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -41,6 +43,26 @@ function main(argv: string[]): string {
   if (values.reset && values["if-empty"]) throw new Error("--reset and --if-empty exclude each other");
   const config = loadConfig();
   const started = performance.now();
+  if (config.postgres) {
+    const domains = new Set<string>();
+    const pg = config.postgres;
+    const result = await seedPostgres(
+      {
+        url: pg.url,
+        size: 1,
+        statementTimeoutMs: pg.statementTimeoutMs,
+        connectTimeoutMs: pg.connectTimeoutMs,
+      },
+      {
+        reset: values.reset ?? false,
+        ifEmpty: values["if-empty"] ?? false,
+        rows: (firstIndex) => track(generateJobs({ count, seed, firstIndex }), domains),
+      },
+    );
+    if (result.kind === "kept") return `kept the ${result.existing} jobs already in PostgreSQL (--if-empty)`;
+    const elapsed = Math.round(performance.now() - started);
+    return `inserted ${result.count} jobs across ${domains.size} domains (seed ${seed}${values.reset ? ", reset" : ""}) in ${elapsed} ms into PostgreSQL`;
+  }
   const db = openDatabase({ file: config.databaseFile });
   try {
     if (values["if-empty"]) {
@@ -84,7 +106,7 @@ function integerOption(name: string, text: string, min: number, max: number): nu
 }
 
 try {
-  process.stdout.write(`${main(process.argv.slice(2))}\n`);
+  process.stdout.write(`${await main(process.argv.slice(2))}\n`);
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message}\n${USAGE}\n`);

@@ -372,7 +372,7 @@ export function actorOf(principal: Principal): string {
   return `user:${principal.subject ?? "unknown"}`;
 }
 
-function toEventView(event: JobEventRow): JobEventView {
+export function toEventView(event: JobEventRow): JobEventView {
   const view: JobEventView = {
     job_id: event.job_id,
     seq: event.seq,

@@ -84,6 +84,19 @@ export const JOB_RULES = {
     workspaceMatch: "exact",
     keywordFields: [],
   },
+  // watch and wait (docs/watch.md): a stream of what list shows, and get that waits.
+  watch: {
+    roles: READERS,
+    permission: "identity:Job.read",
+    workspaceMatch: "with_domain_jobs",
+    keywordFields: LIST_KEYWORD_FIELDS,
+  },
+  wait: {
+    roles: READERS,
+    permission: "identity:Job.read",
+    workspaceMatch: "with_domain_jobs",
+    keywordFields: [],
+  },
   list_events: {
     roles: READERS,
     permission: "identity:Job.read",

@@ -15,6 +15,7 @@ import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js
 import { authorize, scopeConditions } from "./job-rules.js";
 import { runStat, type StatRequest } from "./job-stat.js";
 import { type JobView, type JsonObject, toJobView } from "./job-view.js";
+import { encodeCursor } from "./watch/cursor.js";
 
 export interface JobServiceOptions {
   readonly maxPageSize: number;
@@ -45,6 +46,8 @@ export interface JobsQueryRequest {
 export interface JobList {
   results: JobView[];
   total_count: number;
+  /** The change-feed position of the snapshot the page was read from (a `watch` resumes from it). */
+  cursor: string;
 }
 
 /**
@@ -54,6 +57,8 @@ export interface JobList {
 export interface JobRows {
   readonly rows: readonly JobRow[];
   readonly total_count: number;
+  /** As `JobList.cursor`. */
+  readonly cursor: string;
   readonly view: (row: JobRow) => JobView;
 }
 
@@ -85,8 +90,8 @@ export class JobService {
   }
 
   async list(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobList> {
-    const { rows, total_count, view } = await this.listRows(principal, request, read);
-    return { results: rows.map(view), total_count };
+    const { rows, total_count, cursor, view } = await this.listRows(principal, request, read);
+    return { results: rows.map(view), total_count, cursor };
   }
 
   /** `list` without shaping: the rows, their total and how to shape one (the wire encodes row by row). */
@@ -123,7 +128,12 @@ export class JobService {
       );
     }
     const only = query.only;
-    return { rows: result.rows, total_count: result.total, view: (row) => toJobView(row, only) };
+    return {
+      rows: result.rows,
+      total_count: result.total,
+      cursor: encodeCursor(result.cursor),
+      view: (row) => toJobView(row, only),
+    };
   }
 
   async delete(principal: Principal, request: JobRequest): Promise<void> {

@@ -119,7 +119,8 @@ export function compileOrder(d: Dialect, sort: readonly SortKey[]): RawBuilder<u
   const terms = sort.flatMap((s) =>
     s.field.path.length > 0
       ? d.jsonSortTerms(sql.ref(s.field.column), s.field.path, s.desc)
-      : [sql`${fieldValue(d, s.field)} ${sql.raw(s.desc ? "DESC" : "ASC")}`],
+      : // Through the dialect: Mongo's null order (first ascending) is not every database's default.
+        [d.orderList([{ expr: fieldValue(d, s.field), desc: s.desc }])],
   );
   terms.push(sql`${sql.ref("seq")} ASC`);
   return sql.join(terms);

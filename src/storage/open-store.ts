@@ -1,9 +1,11 @@
 /**
  * The storage backend the configuration selects, behind the `JobStore` interface. SQLite (one file
- * under DATA_DIR) is the embedded default; the PostgreSQL backend plugs in here.
+ * under DATA_DIR) is the embedded default; `DATABASE_URL` selects PostgreSQL (docs/scale-out.md).
  */
 import type { Config } from "../config.js";
 import { openDatabase } from "./database.js";
+import { openPostgresStore } from "./dialect/postgres/open.js";
+import { SqliteReadPool } from "./sqlite/read-pool.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { JobStore } from "./store.js";
 
@@ -14,9 +16,35 @@ export interface OpenStoreOptions {
 
 /** Open (and migrate) the configured database. `close()` on the store releases everything. */
 export async function openStore(
-  config: Pick<Config, "databaseFile" | "databaseBusyTimeoutMs">,
+  config: Pick<
+    Config,
+    "databaseFile" | "databaseBusyTimeoutMs" | "databaseReadWorkers" | "maxTimeoutMs" | "postgres"
+  >,
   options: OpenStoreOptions = {},
 ): Promise<JobStore> {
+  if (config.postgres) {
+    const pg = config.postgres;
+    return openPostgresStore(
+      {
+        url: pg.url,
+        size: pg.poolSize,
+        statementTimeoutMs: pg.statementTimeoutMs,
+        connectTimeoutMs: pg.connectTimeoutMs,
+      },
+      options.now,
+    );
+  }
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs });
-  return new SqliteStore(db, { now: options.now, ownsConnection: true });
+  // Heavy reads go to worker threads with their own connections (an in-memory database has no file
+  // to share, so it keeps them on the main thread).
+  const reader =
+    config.databaseReadWorkers > 0 && config.databaseFile !== ":memory:"
+      ? new SqliteReadPool({
+          file: config.databaseFile,
+          size: config.databaseReadWorkers,
+          busyTimeoutMs: config.databaseBusyTimeoutMs,
+          maxTimeMs: config.maxTimeoutMs,
+        })
+      : undefined;
+  return new SqliteStore(db, { now: options.now, ownsConnection: true, reader });
 }

@@ -23,6 +23,7 @@ const codeByStatus: Record<StatusName, Code> = {
   unauthenticated: Code.Unauthenticated,
   failed_precondition: Code.FailedPrecondition,
   aborted: Code.Aborted,
+  out_of_range: Code.OutOfRange,
   resource_exhausted: Code.ResourceExhausted,
   deadline_exceeded: Code.DeadlineExceeded,
   unavailable: Code.Unavailable,

@@ -31,7 +31,7 @@ import type { StatRequest } from "../service/job-stat.js";
 import type { JobView } from "../service/job-view.js";
 import { requestJson } from "./request-json.js";
 
-const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
+export const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
   description: "authenticated caller",
 });
 
@@ -102,9 +102,10 @@ export function jobsInfo(list: JobRows, json: boolean): JobsInfo {
     return create(JobsInfoSchema, {
       results: list.rows.map((row) => toJobInfo(list.view(row))),
       totalCount: list.total_count,
+      cursor: list.cursor,
     });
   }
-  const answer = create(JobsInfoSchema, { totalCount: list.total_count });
+  const answer = create(JobsInfoSchema, { totalCount: list.total_count, cursor: list.cursor });
   answer.$unknown = list.rows.map((row) => ({
     no: RESULTS_FIELD,
     wireType: WireType.LengthDelimited,

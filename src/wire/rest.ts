@@ -210,7 +210,7 @@ export function writeRestError(
 const jsonBodyTypes = new Set(["application/json", "application/x-www-form-urlencoded", "text/plain"]);
 
 /** A JSON-bodied type (optionally `charset=utf-8`), or no content type at all (also read as JSON). */
-function isJsonOrMissing(contentType: string | undefined): boolean {
+export function isJsonOrMissing(contentType: string | undefined): boolean {
   if (contentType === undefined || contentType.trim() === "") return true;
   const [type = "", ...params] = contentType.split(";").map((part) => part.trim().toLowerCase());
   if (!jsonBodyTypes.has(type)) return false;

@@ -7,7 +7,8 @@ import { expect } from "vitest";
 import type { Principal } from "../../src/auth/principal.js";
 import { SpaceOneError } from "../../src/errors.js";
 import { JobService, type JobsQueryRequest } from "../../src/service/job-service.js";
-import { generateRefJobs, storeWith } from "./arbitraries/jobs.js";
+import type { Backend } from "../support/backends.js";
+import { generateRefJobs, rowsOf, storeWith } from "./arbitraries/jobs.js";
 import type { GeneratedCaller } from "./arbitraries/list-query.js";
 import { NOW_MS } from "./arbitraries/values.js";
 import type { RefJob } from "./reference/job-model.js";
@@ -25,6 +26,19 @@ export interface Subject {
 export function subject(seed: number, count: number): Subject {
   const jobs = generateRefJobs(seed, count);
   return { jobs, service: serviceOver(jobs) };
+}
+
+/** The same, on a backend's store (a fresh PostgreSQL database, or SQLite); `close()` drops it. */
+export async function subjectOn(
+  backend: Backend,
+  seed: number,
+  count: number,
+): Promise<Subject & { close(): Promise<void> }> {
+  const jobs = generateRefJobs(seed, count);
+  const opened = await backend.open();
+  await opened.insertJobs(rowsOf(jobs));
+  const service = new JobService(opened.store, { maxPageSize: MAX_PAGE_SIZE, now: () => new Date(NOW_MS) });
+  return { jobs, service, close: () => opened.close() };
 }
 
 export function serviceOver(jobs: readonly RefJob[]): JobService {
@@ -51,7 +65,9 @@ export async function serviceOutcome(
   request: unknown,
 ): Promise<Outcome> {
   try {
-    return await service.list(principalFor(caller), request as JobsQueryRequest);
+    // The reference has no change feed: compare the page and the count (the cursor is watch's, tested there).
+    const { results, total_count } = await service.list(principalFor(caller), request as JobsQueryRequest);
+    return { results, total_count };
   } catch (error) {
     if (error instanceof SpaceOneError) return { error: error.status, message: error.message };
     throw error;

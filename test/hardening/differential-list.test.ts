@@ -10,9 +10,10 @@
  * counterexample; keep fixed ones in `differential-list-regressions.test.ts`.
  */
 import fc from "fast-check";
-import { afterAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKENDS } from "../support/backends.js";
 import { callerArb, listRequestArb } from "./arbitraries/list-query.js";
-import { checkCase, MAX_PAGE_SIZE, subject } from "./differential-harness.js";
+import { checkCase, MAX_PAGE_SIZE, type Subject, subjectOn } from "./differential-harness.js";
 
 /** Data seeds; each gets its own job set and share of the runs. */
 const DATASETS = [
@@ -26,20 +27,31 @@ const SEED_SHIFT = Number(process.env.DIFF_SEED ?? 0);
 
 const counts = { cases: 0, nonEmpty: 0, refused: 0 };
 
-describe.each(DATASETS)("list agrees with the reference (data seed $seed, $jobs jobs)", ({ seed, jobs }) => {
-  const s = subject(seed, jobs);
+describe.each(BACKENDS)("on $name", (backend) => {
+  describe.skipIf(backend.skip !== null).each(DATASETS)(
+    "list agrees with the reference (data seed $seed, $jobs jobs)",
+    ({ seed, jobs }) => {
+      let s: (Subject & { close(): Promise<void> }) | undefined;
+      beforeAll(async () => {
+        s = await subjectOn(backend, seed, jobs);
+      });
+      afterAll(() => s?.close());
 
-  it(`${RUNS_PER_DATASET} generated queries`, async () => {
-    await fc.assert(
-      fc.asyncProperty(callerArb, listRequestArb(MAX_PAGE_SIZE), async (caller, request) => {
-        const expected = await checkCase(s, caller, request);
-        counts.cases++;
-        if (expected.kind === "invalid") counts.refused++;
-        else if (expected.total_count > 0) counts.nonEmpty++;
-      }),
-      { seed: seed * 7919 + SEED_SHIFT, numRuns: RUNS_PER_DATASET },
-    );
-  });
+      it(`${RUNS_PER_DATASET} generated queries`, async () => {
+        const subject = s as Subject;
+        expect(subject.jobs.length).toBe(jobs);
+        await fc.assert(
+          fc.asyncProperty(callerArb, listRequestArb(MAX_PAGE_SIZE), async (caller, request) => {
+            const expected = await checkCase(subject, caller, request);
+            counts.cases++;
+            if (expected.kind === "invalid") counts.refused++;
+            else if (expected.total_count > 0) counts.nonEmpty++;
+          }),
+          { seed: seed * 7919 + SEED_SHIFT, numRuns: RUNS_PER_DATASET },
+        );
+      });
+    },
+  );
 });
 
 afterAll(() => {

@@ -6,12 +6,13 @@
  * averages to floating-point rounding (SQLite may add in another order).
  */
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SpaceOneError } from "../../src/errors.js";
+import { BACKENDS } from "../support/backends.js";
 import { callerArb } from "./arbitraries/list-query.js";
 import { statQueryArb } from "./arbitraries/stat-query.js";
 import { NOW_MS } from "./arbitraries/values.js";
-import { MAX_PAGE_SIZE, principalFor, subject } from "./differential-harness.js";
+import { MAX_PAGE_SIZE, principalFor, type Subject, subjectOn } from "./differential-harness.js";
 import { referenceStat } from "./reference/stat-reference.js";
 
 const DATASETS = [
@@ -54,35 +55,49 @@ function close(actual: unknown, expected: unknown, at = "$"): string | null {
     : `${at}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`;
 }
 
-describe.each(DATASETS)("stat agrees with the reference (data seed $seed, $jobs jobs)", ({ seed, jobs }) => {
-  const s = subject(seed, jobs);
+describe.each(BACKENDS)("on $name", (backend) => {
+  describe.skipIf(backend.skip !== null).each(DATASETS)(
+    "stat agrees with the reference (data seed $seed, $jobs jobs)",
+    ({ seed, jobs }) => {
+      let s: (Subject & { close(): Promise<void> }) | undefined;
+      beforeAll(async () => {
+        s = await subjectOn(backend, seed, jobs);
+      });
+      afterAll(() => s?.close());
 
-  it(`${RUNS_PER_DATASET} generated pipelines`, async () => {
-    await fc.assert(
-      fc.asyncProperty(callerArb, statQueryArb(MAX_PAGE_SIZE), async (caller, query) => {
-        const expected = referenceStat(s.jobs, caller, query, { now: NOW_MS, maxPageSize: MAX_PAGE_SIZE });
-        let actual: unknown;
-        try {
-          actual = await s.service.stat(principalFor(caller), { query: query as never });
-        } catch (error) {
-          if (!(error instanceof SpaceOneError)) throw error;
-          actual = { error: error.status, message: error.message };
-        }
-        counts.cases++;
-        if (expected.kind === "invalid") {
-          counts.refused++;
-          expect(actual, expected.why).toMatchObject({ error: "invalid_argument" });
-          return;
-        }
-        const difference = close(actual, expected.body);
-        expect(
-          difference,
-          `${difference}\nactual:   ${JSON.stringify(actual)}\nexpected: ${JSON.stringify(expected.body)}`,
-        ).toBeNull();
-      }),
-      { seed: seed * 104_729 + SEED_SHIFT, numRuns: RUNS_PER_DATASET },
-    );
-  });
+      it(`${RUNS_PER_DATASET} generated pipelines`, async () => {
+        const subject = s as Subject;
+        expect(subject.jobs.length).toBe(jobs);
+        await fc.assert(
+          fc.asyncProperty(callerArb, statQueryArb(MAX_PAGE_SIZE), async (caller, query) => {
+            const expected = referenceStat(subject.jobs, caller, query, {
+              now: NOW_MS,
+              maxPageSize: MAX_PAGE_SIZE,
+            });
+            let actual: unknown;
+            try {
+              actual = await subject.service.stat(principalFor(caller), { query: query as never });
+            } catch (error) {
+              if (!(error instanceof SpaceOneError)) throw error;
+              actual = { error: error.status, message: error.message };
+            }
+            counts.cases++;
+            if (expected.kind === "invalid") {
+              counts.refused++;
+              expect(actual, expected.why).toMatchObject({ error: "invalid_argument" });
+              return;
+            }
+            const difference = close(actual, expected.body);
+            expect(
+              difference,
+              `${difference}\nactual:   ${JSON.stringify(actual)}\nexpected: ${JSON.stringify(expected.body)}`,
+            ).toBeNull();
+          }),
+          { seed: seed * 104_729 + SEED_SHIFT, numRuns: RUNS_PER_DATASET },
+        );
+      });
+    },
+  );
 });
 
 afterAll(() => {

@@ -16,6 +16,7 @@ import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
+import type { Backend } from "./backends.js";
 import { JOBS, NOW } from "./fixture.js";
 import { wireEnv } from "./wire-env.js";
 
@@ -99,6 +100,58 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
       closed = true;
       await server.close();
       db.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The app on a backend's store (SQLite or PostgreSQL), with SQL access that works on both. */
+export interface BackendAppServer {
+  readonly url: string;
+  readonly config: Config;
+  readonly app: App;
+  token(role: RoleType, domainId?: string, workspaceId?: string, permissions?: string[]): Promise<string>;
+  systemToken(domainId?: string): Promise<string>;
+  /** SQL with `?` placeholders, on either database. */
+  sql<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export async function startAppServerOn(
+  backend: Backend,
+  options: Pick<AppServerOptions, "jobs" | "env" | "now"> = {},
+): Promise<BackendAppServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-hardening-"));
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
+  ensureLocalSecret(config);
+  const now = options.now ?? (() => NOW);
+  const opened = await backend.open({ now });
+  await opened.insertJobs(options.jobs ?? JOBS);
+  const app = createApp({
+    config,
+    store: opened.store,
+    verifier: await createTokenVerifier(config),
+    logger: createLogger("silent"),
+    now,
+  });
+  const server = await startServer({
+    handler: app.handler,
+    host: "127.0.0.1",
+    port: 0,
+    shutdownGraceMs: 2000,
+  });
+  return {
+    url: server.url,
+    config,
+    app,
+    token: (role, domainId = "domain-a", workspaceId, permissions) =>
+      signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions }),
+    systemToken: (domainId = "domain-a") =>
+      signToken(config, { role: "DOMAIN_ADMIN", domainId, ttlSeconds: 600, tokenType: "SYSTEM_TOKEN" }),
+    sql: (text, params) => opened.sql(text, params),
+    async close() {
+      await server.close();
+      await opened.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

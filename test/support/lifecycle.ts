@@ -9,6 +9,7 @@ import { createLogger } from "../../src/log.js";
 import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
+import type { Backend, TestStore } from "./backends.js";
 import { principal } from "./fixture.js";
 import { wireEnv } from "./wire-env.js";
 
@@ -55,6 +56,70 @@ export function harness(env: Record<string, string> = {}): Harness {
     },
     close: () => db.close(),
   };
+}
+
+/** The harness on a backend: the same app, with the row reads and SQL the tests use made async. */
+export interface BackendHarness {
+  readonly app: App;
+  now(): Date;
+  advance(ms: number): void;
+  /** A job row as stored, or undefined. */
+  row(jobId: string): Promise<JobRow>;
+  /** SQL with `?` placeholders, on either database. */
+  sql<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * PostgreSQL databases are slow to create, so each backend keeps one per test file and empties it
+ * for every harness; SQLite gets a new in-memory database each time. The change feed's clock is
+ * the current harness's clock.
+ */
+const shared = new Map<string, Promise<TestStore>>();
+let currentClock = () => T0;
+
+export async function harnessOn(backend: Backend, env: Record<string, string> = {}): Promise<BackendHarness> {
+  let clock = T0;
+  currentClock = () => clock;
+  let opened: TestStore;
+  if (backend.name === "sqlite") {
+    opened = await backend.open({ now: () => currentClock() });
+  } else {
+    let pending = shared.get(backend.name);
+    if (!pending) {
+      pending = backend.open({ now: () => currentClock() });
+      shared.set(backend.name, pending);
+    }
+    opened = await pending;
+    await opened.reset();
+  }
+  const config = loadConfig({ DATA_DIR: "/nonexistent", LOG_LEVEL: "silent", ...env });
+  const app = createApp({
+    config,
+    store: opened.store,
+    verifier: noTokens,
+    logger: createLogger("silent"),
+    now: () => clock,
+  });
+  return {
+    app,
+    now: () => clock,
+    advance(ms) {
+      clock = new Date(clock.getTime() + ms);
+    },
+    row: async (jobId) =>
+      (await opened.sql<JobRow>("SELECT * FROM jobs WHERE job_id = ?", [jobId]))[0] as JobRow,
+    sql: (text, params) => opened.sql(text, params),
+    close: async () => {
+      if (backend.name === "sqlite") await opened.close();
+    },
+  };
+}
+
+/** Drop the shared PostgreSQL databases (call in the file's afterAll). */
+export async function closeSharedStores(): Promise<void> {
+  for (const pending of shared.values()) await (await pending).close();
+  shared.clear();
 }
 
 export const SECOND = 1000;

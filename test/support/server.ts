@@ -7,8 +7,8 @@ import { ensureLocalSecret } from "../../src/auth/keys.js";
 import type { RoleType } from "../../src/auth/principal.js";
 import { createTokenVerifier, signToken } from "../../src/auth/token.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/log.js";
-import { openDatabase } from "../../src/storage/database.js";
+import { createLogger, type Logger } from "../../src/log.js";
+import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { startServer } from "../../src/wire/server.js";
@@ -21,6 +21,8 @@ export interface TestServer {
   readonly dataDir: string;
   /** The composed app: its lifecycle service, reaper and retention, for tests that drive them directly. */
   readonly app: App;
+  /** The database under the app, for tests that must break or inspect it directly. */
+  readonly db: Db;
   token(
     role: RoleType,
     domainId?: string,
@@ -33,7 +35,13 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { jobs?: Omit<JobRow, "seq">[]; env?: Record<string, string>; now?: () => Date } = {},
+  options: {
+    jobs?: Omit<JobRow, "seq">[];
+    env?: Record<string, string>;
+    now?: () => Date;
+    /** Defaults to a silent logger. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-test-"));
   const config = loadConfig({
@@ -59,7 +67,7 @@ export async function startTestServer(
     config,
     store: new SqliteStore(db, { now: options.now ?? (() => NOW) }),
     verifier,
-    logger: createLogger("silent"),
+    logger: options.logger ?? createLogger("silent"),
     now: options.now ?? (() => NOW),
   });
   const server = await startServer({
@@ -73,6 +81,7 @@ export async function startTestServer(
     config,
     dataDir,
     app,
+    db,
     token: (role, domainId = "domain-a", workspaceId, extra = {}) =>
       signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions: extra.permissions }),
     systemToken: (subject?: string) =>

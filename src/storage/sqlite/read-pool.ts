@@ -6,11 +6,15 @@
  * the caller gets `deadline_exceeded`, every other call goes on. Cheap point lookups (`get`) stay on
  * the main connection, where they are fastest.
  *
- * Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes while
- * it waits is refused without running. Each worker has its own read-only connection (WAL readers
+ * Workers start on demand (a process that never lists holds no threads) up to the pool size and
+ * stay. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
+ * while it waits is refused without running. Each worker has its own read-only connection (WAL readers
  * see the last committed state when their read transaction starts, never a half-written one).
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { StatQuery } from "../../query/stat-ast.js";
@@ -48,13 +52,26 @@ interface Job {
 interface Slot {
   worker: Worker;
   job: Job | null;
+  /** The worker has opened its connection. */
+  ready: boolean;
 }
 
-/** The worker's entry point: compiled JavaScript in a build, TypeScript (through tsx) from source. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * The worker's entry point: the compiled JavaScript in a build; from source (tests, `tsx`), a small
+ * bootstrap that registers tsx's loader in the thread and imports the TypeScript file.
+ */
+function workerEntry(): { source: URL | string; eval: boolean } {
   const js = new URL("./read-worker.js", import.meta.url);
-  if (fs.existsSync(js)) return { url: js, execArgv: [] };
-  return { url: new URL("./read-worker.ts", import.meta.url), execArgv: ["--import", "tsx"] };
+  if (fs.existsSync(js)) return { source: js, eval: false };
+  const ts = new URL("./read-worker.ts", import.meta.url);
+  // tsx's ESM register API (index.mjs beside the CommonJS entry `require.resolve` finds).
+  const tsxApi = pathToFileURL(
+    path.join(path.dirname(createRequire(import.meta.url).resolve("tsx/esm/api")), "index.mjs"),
+  );
+  return {
+    source: `import(${JSON.stringify(tsxApi.href)}).then((m) => m.register()).then(() => import(${JSON.stringify(ts.href)}));`,
+    eval: true,
+  };
 }
 
 export class SqliteReadPool implements HeavyReader {
@@ -66,7 +83,15 @@ export class SqliteReadPool implements HeavyReader {
 
   constructor(private readonly options: ReadPoolOptions) {
     if (options.file === ":memory:") throw new Error("a read pool needs a database file");
-    for (let i = 0; i < Math.max(1, options.size); i++) this.slots.push(this.spawn());
+  }
+
+  /**
+   * True once a worker is up. Until then (the first moments after start, or after the first heavy
+   * read started them) the store runs heavy reads on the main thread as it would without a pool.
+   */
+  available(): boolean {
+    if (this.slots.length === 0 && !this.closed) this.slots.push(this.spawn());
+    return this.slots.some((slot) => slot.ready);
   }
 
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
@@ -103,10 +128,14 @@ export class SqliteReadPool implements HeavyReader {
     });
   }
 
-  /** Hand queued jobs to idle workers. */
+  /** Hand queued jobs to idle workers; start workers (up to `size`) only when there is work waiting. */
   private dispatch(): void {
+    const idle = this.slots.filter((slot) => slot.job === null).length;
+    for (let i = idle; i < this.queue.length && this.slots.length < Math.max(1, this.options.size); i++) {
+      this.slots.push(this.spawn());
+    }
     for (const slot of this.slots) {
-      if (slot.job !== null) continue;
+      if (slot.job !== null || !slot.ready) continue;
       const job = this.queue.shift();
       if (!job) return;
       slot.job = job;
@@ -147,11 +176,16 @@ export class SqliteReadPool implements HeavyReader {
 
   private spawn(): Slot {
     const data: ReadWorkerData = { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs };
-    const worker = new Worker(this.entry.url, { workerData: data, execArgv: this.entry.execArgv });
+    const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
     // An idle worker must not keep the process alive.
     worker.unref();
-    const slot: Slot = { worker, job: null };
+    const slot: Slot = { worker, job: null, ready: false };
     worker.on("message", (reply: ReadReply) => {
+      if ("ready" in reply) {
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
       this.settle(job);

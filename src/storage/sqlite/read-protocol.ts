@@ -17,6 +17,7 @@ export type ReadRequest =
     };
 
 export type ReadReply =
+  | { readonly ready: true }
   | { readonly id: number; readonly ok: true; readonly result: ListResult | StatResult }
   | {
       readonly id: number;

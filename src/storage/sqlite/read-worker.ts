@@ -8,19 +8,18 @@ import Database from "better-sqlite3";
 import { openDatabase } from "../database.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import { SqliteJobs } from "./sqlite-jobs.js";
-import { runStatPlan } from "./sqlite-store.js";
 
 const data = workerData as ReadWorkerData;
 const db = openDatabase({ file: data.file, readonly: true, busyTimeoutMs: data.busyTimeoutMs });
 const jobs = new SqliteJobs(db);
+// Ready: the pool sends work here from now on.
+parentPort?.postMessage({ ready: true });
 
 parentPort?.on("message", (request: ReadRequest) => {
   let reply: ReadReply;
   try {
     const result =
-      request.kind === "list"
-        ? jobs.list(request.request)
-        : runStatPlan(jobs, request.query, request.statOptions);
+      request.kind === "list" ? jobs.list(request.request) : jobs.stat(request.query, request.statOptions);
     reply = { id: request.id, ok: true, result };
   } catch (error) {
     reply = {

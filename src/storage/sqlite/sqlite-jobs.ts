@@ -9,11 +9,13 @@ import type Database from "better-sqlite3";
 import { type SqlBool, sql } from "kysely";
 import type { Condition, FieldRef } from "../../query/ast.js";
 import { JOB_COLUMNS, type JobColumn } from "../../query/fields.js";
+import type { StatQuery } from "../../query/stat-ast.js";
+import { compileStat } from "../compile-stat.js";
 import { compileOrder, compileWhere } from "../compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
-import type { ListRequest, ListResult } from "../store.js";
+import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.js";
 
 const builder = d.builder;
 
@@ -95,6 +97,16 @@ export class SqliteJobs {
         parameters: [],
       })?.seq ?? 0
     );
+  }
+
+  /** Compile a stat pipeline and run it (rows and paged total from one snapshot). */
+  stat(query: StatQuery, options: StatOptions): StatResult {
+    const plan = compileStat(d, query, { maxRows: options.maxRows });
+    const { rows, total } = this.snapshot(() => ({
+      rows: this.all<Record<string, unknown>>(plan.rows),
+      total: plan.total === null ? null : (this.one<{ n: number }>(plan.total)?.n ?? 0),
+    }));
+    return { rows, total, shape: plan.result, cap: plan.cap };
   }
 
   /** One job by id within a scope (extra conditions ANDed). */

@@ -14,9 +14,7 @@
  */
 import type { Condition } from "../../query/ast.js";
 import type { StatQuery } from "../../query/stat-ast.js";
-import { compileStat } from "../compile-stat.js";
 import type { Db } from "../database.js";
-import { sqliteDialect } from "../dialect/sqlite/sqlite-dialect.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
 import { databaseProblem } from "../readiness.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../schema.js";
@@ -36,6 +34,8 @@ import { SqliteLifecycle, SqliteWriteTx } from "./sqlite-write-tx.js";
 
 /** Runs heavy reads elsewhere (worker threads); see `read-pool.ts`. */
 export interface HeavyReader {
+  /** False while no worker is up yet: the read runs on the main thread instead. */
+  available(): boolean;
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult>;
   close(): Promise<void>;
@@ -89,13 +89,13 @@ export class SqliteStore implements JobStore {
   }
 
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
-    if (this.reader) return this.reader.list(request, options);
+    if (this.reader?.available()) return this.reader.list(request, options);
     return this.read(options, () => this.jobs.list(request));
   }
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
-    if (this.reader) return this.reader.stat(query, statOptions, options);
-    return this.read(options, () => runStatPlan(this.jobs, query, statOptions));
+    if (this.reader?.available()) return this.reader.stat(query, statOptions, options);
+    return this.read(options, () => this.jobs.stat(query, statOptions));
   }
 
   async delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
@@ -225,14 +225,4 @@ export class SqliteStore implements JobStore {
   private notify(head: ChangeCursor): void {
     for (const listener of this.listeners) listener(head);
   }
-}
-
-/** Compile a stat pipeline and run it (rows and paged total from one snapshot) on `jobs`. */
-export function runStatPlan(jobs: SqliteJobs, query: StatQuery, options: StatOptions): StatResult {
-  const plan = compileStat(sqliteDialect, query, { maxRows: options.maxRows });
-  const { rows, total } = jobs.snapshot(() => ({
-    rows: jobs.all<Record<string, unknown>>(plan.rows),
-    total: plan.total === null ? null : (jobs.one<{ n: number }>(plan.total)?.n ?? 0),
-  }));
-  return { rows, total, shape: plan.result, cap: plan.cap };
 }

@@ -5,8 +5,10 @@
  * lists and nested objects. Deterministic for a seed; loaded into an in-memory database through the
  * store, and kept as `RefJob`s for the reference.
  */
+
 import fc from "fast-check";
 import { openDatabase } from "../../../src/storage/database.js";
+import type { JobRow } from "../../../src/storage/schema.js";
 import { SqliteStore } from "../../../src/storage/sqlite/sqlite-store.js";
 import type { RefJob } from "../reference/job-model.js";
 import { INSTANTS, optionsArb, STRINGS } from "./values.js";
@@ -54,14 +56,17 @@ export function generateRefJobs(seed: number, count: number): RefJob[] {
   }));
 }
 
+/** The jobs as table rows (options as JSON text), in seq order. */
+export function rowsOf(jobs: readonly RefJob[]): Omit<JobRow, "seq">[] {
+  return jobs.map(({ seq: _seq, options, ...job }) => ({
+    ...job,
+    options: options === null ? null : JSON.stringify(options),
+  })) as never;
+}
+
 /** The jobs in a fresh in-memory database, inserted in seq order through the service's own store. */
 export function storeWith(jobs: readonly RefJob[]): SqliteStore {
   const store = new SqliteStore(openDatabase({ file: ":memory:" }), { ownsConnection: true });
-  store.insertRows(
-    jobs.map(({ seq: _seq, options, ...job }) => ({
-      ...job,
-      options: options === null ? null : JSON.stringify(options),
-    })) as never,
-  );
+  store.insertRows(rowsOf(jobs));
   return store;
 }

@@ -397,8 +397,9 @@ export const JobEventsInfoSchema: GenMessage<JobEventsInfo> = /*@__PURE__*/
  */
 export type WatchJobsRequest = Message<"spaceone.api.identity.v2.WatchJobsRequest"> & {
   /**
-   * filter, filter_or and keyword, as in `list`. page, sort, only, minimal and count_only make no
-   * sense for a stream and are INVALID_ARGUMENT.
+   * filter, filter_or and keyword, as in `list`; `only` chooses the fields of each job (job_id and
+   * version are always sent). page, sort, minimal and count_only make no sense for a stream and are
+   * INVALID_ARGUMENT.
    *
    * @generated from field: spaceone.api.core.v2.Query query = 1;
    */

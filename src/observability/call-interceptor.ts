@@ -1,0 +1,112 @@
+/**
+ * The Connect side of call observation: names the method, records the caller and the code the
+ * client will see, and logs the cause of an `internal` answer once, at error, with the request id
+ * (the client only gets "internal error"; the cause may hold internals). Install it inside the error
+ * interceptor and outside authentication, so it sees the raw error and the authenticated caller.
+ */
+import { Code, type Interceptor } from "@connectrpc/connect";
+import type { Gauge } from "prom-client";
+import type { Principal } from "../auth/principal.js";
+import { toConnectError } from "../wire/errors.js";
+import { principalKey } from "../wire/job-handlers.js";
+import { type Call, type Caller, callKey } from "./call.js";
+import { codeLabel } from "./codes.js";
+
+export interface ErrorLogger {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * `watches` counts open watch streams and waiting `wait` calls (the rpcs named so), whatever the
+ * protocol; the SSE path is counted where it is served.
+ */
+export function createCallInterceptor(
+  logger: ErrorLogger,
+  watches?: { readonly streams: Gauge; readonly waiters: Gauge },
+): Interceptor {
+  return (next) => async (req) => {
+    const gauge =
+      req.method.name === "watch"
+        ? watches?.streams
+        : req.method.name === "wait"
+          ? watches?.waiters
+          : undefined;
+    gauge?.inc();
+    let open = gauge !== undefined;
+    const done = () => {
+      if (open) gauge?.dec();
+      open = false;
+    };
+    const call = req.contextValues.get(callKey);
+    if (call) {
+      call.service = req.service.typeName;
+      call.method = req.method.name;
+    }
+    const failed = (err: unknown) => {
+      const mapped = toConnectError(err);
+      if (call) call.code = codeLabel(mapped.code);
+      if (mapped.code === Code.Internal) {
+        logger.error(
+          { err, request_id: call?.requestId, procedure: `${req.service.typeName}/${req.method.name}` },
+          "internal error",
+        );
+      }
+    };
+    try {
+      const res = await next(req);
+      if (call) call.caller = callerOf(req.contextValues.get(principalKey));
+      if (!res.stream) {
+        if (call) call.code = "ok";
+        done();
+        return res;
+      }
+      return { ...res, message: observeStream(res.message, call, failed, done) };
+    } catch (err) {
+      if (call) call.caller = callerOf(req.contextValues.get(principalKey));
+      failed(err);
+      done();
+      throw err;
+    }
+  };
+}
+
+/** A server stream's outcome is known only when it ends. */
+async function* observeStream<T>(
+  messages: AsyncIterable<T>,
+  call: Call | undefined,
+  failed: (err: unknown) => void,
+  done: () => void,
+): AsyncIterable<T> {
+  try {
+    yield* messages;
+    if (call) call.code = "ok";
+  } catch (err) {
+    failed(err);
+    throw err;
+  } finally {
+    // Also when the client goes away (the generator is returned early).
+    done();
+  }
+}
+
+/** What the log says about the caller: identity and scope, never the credential. */
+export function callerOf(principal: Principal | null): Caller | undefined {
+  if (!principal) return undefined;
+  // Token owner and audience arrive with newer tokens (own/aud claims); read them when present.
+  const extra = principal as Principal & {
+    readonly own?: string | null;
+    readonly owner?: string | null;
+    readonly aud?: string | readonly string[] | null;
+    readonly audience?: string | readonly string[] | null;
+  };
+  const own = extra.own ?? extra.owner;
+  const aud = extra.aud ?? extra.audience;
+  return {
+    domain_id: principal.domainId,
+    workspace_id: principal.workspaceId,
+    role: principal.role,
+    token_type: principal.tokenType,
+    ...(own !== undefined ? { own } : {}),
+    ...(aud !== undefined ? { aud } : {}),
+  };
+}

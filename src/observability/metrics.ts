@@ -1,0 +1,129 @@
+/**
+ * Every Prometheus metric of the service, in one registry per app (tests run several apps in one
+ * process; a global registry would mix them). Label values are bounded by construction: services and
+ * methods come from the proto descriptors (anything else is `unknown`), protocols and codes from
+ * fixed lists, statuses from the state machine. No job id, token or free text is ever a label.
+ *
+ * Other parts of the service feed these through the small handles below (`watch`, `database`,
+ * `housekeeping`), so they need not know prom-client.
+ */
+import client from "prom-client";
+
+export const METRIC_PREFIX = "job_service_";
+
+/** How a call reached us. `http` is anything that is not an RPC (health, metrics, docs). */
+export const PROTOCOLS = ["connect", "grpc", "grpc-web", "rest"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Latency buckets (seconds): from a cached `get` (~0.2 ms) to a `stat` at the deadline (30 s). */
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const statementBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
+
+export interface Metrics {
+  readonly registry: client.Registry;
+  readonly calls: client.Counter<"service" | "method" | "protocol" | "code">;
+  readonly callDuration: client.Histogram<"service" | "method">;
+  readonly callsInFlight: client.Gauge<"protocol">;
+  readonly transitions: client.Counter<"action" | "from" | "to">;
+  readonly housekeeping: client.Counter<"task" | "action">;
+  readonly housekeepingDuration: client.Histogram<"task">;
+  /** For the watch lane: open watch streams and pending `wait` calls (inc on open, dec on close). */
+  readonly watch: {
+    readonly streams: client.Gauge;
+    readonly waiters: client.Gauge;
+  };
+  /** For the storage backends: statement time per operation, pool connections by state. */
+  readonly database: {
+    readonly statementDuration: client.Histogram<"backend" | "operation">;
+    readonly poolConnections: client.Gauge<"backend" | "state">;
+  };
+  /** Text exposition of everything registered. */
+  scrape(): Promise<string>;
+}
+
+export interface MetricsOptions {
+  /** Process and event-loop metrics from prom-client (`process_*`, `nodejs_*`); on by default. */
+  readonly defaultMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new client.Registry();
+  if (options.defaultMetrics ?? true) {
+    // Event-loop lag is sampled with perf_hooks' histogram at this resolution (ms).
+    client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  }
+  const registers = [registry];
+  const name = (suffix: string) => `${METRIC_PREFIX}${suffix}`;
+  const metrics: Metrics = {
+    registry,
+    calls: new client.Counter({
+      name: name("calls_total"),
+      help: "RPC calls answered, by service, method, protocol and status code.",
+      labelNames: ["service", "method", "protocol", "code"],
+      registers,
+    }),
+    callDuration: new client.Histogram({
+      name: name("call_duration_seconds"),
+      help: "Time from the request's arrival to the end of its response, per method.",
+      labelNames: ["service", "method"],
+      buckets: latencyBuckets,
+      registers,
+    }),
+    callsInFlight: new client.Gauge({
+      name: name("calls_in_flight"),
+      help: "RPC calls whose response has not finished, by protocol.",
+      labelNames: ["protocol"],
+      registers,
+    }),
+    transitions: new client.Counter({
+      name: name("job_transitions_total"),
+      help: "Job lifecycle transitions recorded in the timeline, by action and the statuses it moved between.",
+      labelNames: ["action", "from", "to"],
+      registers,
+    }),
+    housekeeping: new client.Counter({
+      name: name("housekeeping_actions_total"),
+      help: "Jobs the reaper finished and jobs or tombstones retention purged, by task and action.",
+      labelNames: ["task", "action"],
+      registers,
+    }),
+    housekeepingDuration: new client.Histogram({
+      name: name("housekeeping_pass_duration_seconds"),
+      help: "Duration of one reaper or retention pass.",
+      labelNames: ["task"],
+      buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120],
+      registers,
+    }),
+    watch: {
+      streams: new client.Gauge({
+        name: name("watch_streams"),
+        help: "Open watch streams.",
+        registers,
+      }),
+      waiters: new client.Gauge({
+        name: name("waiters"),
+        help: "wait calls holding for a job to finish.",
+        registers,
+      }),
+    },
+    database: {
+      statementDuration: new client.Histogram({
+        name: name("db_statement_duration_seconds"),
+        help: "Time to run one database statement, by backend and operation.",
+        labelNames: ["backend", "operation"],
+        buckets: statementBuckets,
+        registers,
+      }),
+      poolConnections: new client.Gauge({
+        name: name("db_pool_connections"),
+        help: "Database connections by state (in_use, idle, waiting requests).",
+        labelNames: ["backend", "state"],
+        registers,
+      }),
+    },
+    scrape: () => registry.metrics(),
+  };
+  // Every protocol reads 0 from the first scrape, not "no data" until its first call.
+  for (const protocol of PROTOCOLS) metrics.callsInFlight.set({ protocol }, 0);
+  return metrics;
+}

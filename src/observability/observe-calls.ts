@@ -1,0 +1,193 @@
+/**
+ * The outermost request handler: gives every request a `Call` (request id accepted from
+ * `x-request-id` or generated, and echoed; W3C `traceparent` kept), counts it in flight, and when its
+ * response closes writes one access-log line and the call metrics. Connect handlers reach the same
+ * `Call` through `contextValues` (hand it to `connectNodeAdapter`), where the interceptor in
+ * `call-interceptor.ts` adds the method, the caller and the code.
+ *
+ * Byte counts come from what Node already counts, without wrapping the response: the declared
+ * `content-length` of the request and response, or on HTTP/1.1 the connection's byte counters
+ * (one request at a time per connection, headers included). An HTTP/2 streamed response has no
+ * declared length and Node keeps no per-stream counter: its `bytes_out` is omitted.
+ */
+import http from "node:http";
+import type { Socket } from "node:net";
+import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
+import { type Call, callKey, newCall } from "./call.js";
+import { codeLabel, codeLabelFromHttpStatus } from "./codes.js";
+import type { Metrics, Protocol } from "./metrics.js";
+
+type NodeRequest = Parameters<NodeHandler>[0];
+type NodeResponse = Parameters<NodeHandler>[1];
+/** Structurally the server's `NodeHandler` (server.ts), restated to keep this layer free of it. */
+export type NodeHandler = (
+  req: http.IncomingMessage | import("node:http2").Http2ServerRequest,
+  res: http.ServerResponse | import("node:http2").Http2ServerResponse,
+) => void;
+
+export interface AccessLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface ObserveCallsOptions {
+  readonly metrics: Metrics;
+  readonly logger: AccessLogger;
+  /** REST paths as clients send them (`/identity/v2/job/list`) and the procedure each one calls. */
+  readonly restPaths: ReadonlyMap<string, string>;
+  /** REST paths answered as a stream outside Connect (the SSE watch): counted as open watch streams. */
+  readonly streamPaths: ReadonlySet<string>;
+  /** The procedures served (`/spaceone.api.identity.v2.Job/list`): bounds the method label. */
+  readonly procedures: ReadonlySet<string>;
+}
+
+export interface CallObserver {
+  /** The handler to serve: `inner` with every request observed. */
+  wrap(inner: NodeHandler): NodeHandler;
+  /** For `connectNodeAdapter({contextValues})`: puts the request's `Call` under `callKey`. */
+  readonly contextValues: (req: NodeRequest) => ContextValues;
+}
+
+/** `/package.Service/method`: what Connect, gRPC and gRPC-Web paths look like. */
+const procedurePattern = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
+
+export function createCallObserver(options: ObserveCallsOptions): CallObserver {
+  const { metrics, logger, restPaths, streamPaths, procedures } = options;
+  const calls = new WeakMap<object, Call>();
+  /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
+  const marks = new WeakMap<Socket, { read: number; written: number }>();
+
+  const wrap =
+    (inner: NodeHandler): NodeHandler =>
+    (req, res) => {
+      const call = newCall(req.headers);
+      calls.set(req, call);
+      res.setHeader("x-request-id", call.requestId);
+      const path = pathOf(req.url);
+      call.protocol = protocolOf(path, req.headers["content-type"], restPaths);
+      const socket = res instanceof http.ServerResponse ? req.socket : undefined;
+      const protocol = call.protocol;
+      if (protocol) metrics.callsInFlight.inc({ protocol });
+      const sseStream = streamPaths.has(path);
+      if (sseStream) metrics.watch.streams.inc();
+
+      res.once("close", () => {
+        const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
+        const fields: Record<string, unknown> = {
+          request_id: call.requestId,
+          trace_id: call.traceId,
+          parent_span_id: call.parentSpanId,
+          http_version: req.httpVersion,
+          status: res.statusCode,
+          duration_ms: Math.round(seconds * 1e6) / 1e3,
+          ...exchangeBytes(req.headers["content-length"], res.getHeader("content-length"), socket, marks),
+        };
+        if (!protocol) {
+          logger.debug({ ...fields, method: req.method, path: path.slice(0, 200) }, "http request");
+          return;
+        }
+        metrics.callsInFlight.dec({ protocol });
+        if (sseStream) metrics.watch.streams.dec();
+        // After the REST layer, req.url is the procedure path the call was forwarded to; a REST path
+        // served outside Connect (the SSE watch) is looked up in the route table.
+        const procedure = restPaths.get(pathOf(req.url)) ?? pathOf(req.url);
+        const known = procedures.has(procedure);
+        const [, service = "unknown", method = "unknown"] = known ? procedure.split("/") : [];
+        const code =
+          call.code ??
+          (res.writableFinished ? codeFromResponse(protocol, res.statusCode, res) : codeLabel(Code.Canceled));
+        const labels = { service: call.service ?? service, method: call.method ?? method };
+        metrics.calls.inc({ ...labels, protocol, code });
+        metrics.callDuration.observe(labels, seconds);
+        logger.info(
+          {
+            ...fields,
+            protocol,
+            // Not `service`: pino's base fields already name this process's service.
+            rpc_service: labels.service,
+            rpc_method: labels.method,
+            // A path that is not a served procedure: logged (bounded) so a typo can be found.
+            ...(known || call.method ? {} : { path: path.slice(0, 200) }),
+            code,
+            caller: call.caller,
+          },
+          "call",
+        );
+      });
+      inner(req, res);
+    };
+
+  const contextValues = (req: NodeRequest): ContextValues => {
+    const values = createContextValues();
+    const call = calls.get(req);
+    if (call) values.set(callKey, call);
+    return values;
+  };
+  return { wrap, contextValues };
+}
+
+function pathOf(url: string | undefined): string {
+  const value = url ?? "";
+  const q = value.indexOf("?");
+  return q < 0 ? value : value.slice(0, q);
+}
+
+function protocolOf(
+  path: string,
+  contentType: string | undefined,
+  restPaths: ReadonlyMap<string, string>,
+): Protocol | undefined {
+  if (restPaths.has(path)) return "rest";
+  const type = (contentType ?? "").toLowerCase();
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  if (procedurePattern.test(path)) return "connect";
+  return undefined;
+}
+
+/**
+ * Bytes in and out of one exchange: the declared lengths of the bodies when there are; otherwise,
+ * on HTTP/1.1, what the connection carried since its previous response ended (headers included;
+ * one exchange at a time per connection).
+ */
+function exchangeBytes(
+  requestLength: string | string[] | undefined,
+  responseLength: string | number | string[] | undefined,
+  socket: Socket | undefined,
+  marks: WeakMap<Socket, { read: number; written: number }>,
+): { bytes_in?: number; bytes_out?: number } {
+  let wireIn: number | undefined;
+  let wireOut: number | undefined;
+  if (socket) {
+    const mark = marks.get(socket) ?? { read: 0, written: 0 };
+    wireIn = socket.bytesRead - mark.read;
+    wireOut = socket.bytesWritten - mark.written;
+    marks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+  }
+  const bytesIn = declaredLength(requestLength) ?? wireIn;
+  const bytesOut = declaredLength(responseLength) ?? wireOut;
+  return {
+    ...(bytesIn !== undefined ? { bytes_in: bytesIn } : {}),
+    ...(bytesOut !== undefined ? { bytes_out: bytesOut } : {}),
+  };
+}
+
+function declaredLength(value: string | number | string[] | undefined): number | undefined {
+  if (value === undefined || Array.isArray(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The code of a call the interceptor never saw (refused before a handler ran: unknown method,
+ * undecodable or oversized body, REST 405/415): gRPC puts it in `grpc-status` (a trailers-only
+ * response), the others in the HTTP status.
+ */
+function codeFromResponse(protocol: Protocol, status: number, res: NodeResponse): string {
+  if (protocol === "grpc" || protocol === "grpc-web") {
+    const grpcStatus = Number(res.getHeader("grpc-status"));
+    if (status === 200 && Number.isInteger(grpcStatus)) return codeLabel(grpcStatus as Code);
+    if (status === 200) return "unknown";
+  }
+  return codeLabelFromHttpStatus(status);
+}

@@ -1,0 +1,209 @@
+/**
+ * One open watch stream: what it has been sent, what is waiting to be read, and the rules that turn a
+ * committed change into the event this stream sees (or none). The hub (`watch-hub.ts`) calls
+ * `deliver` for every change in the watcher's domain and `advance` after every batch; the wire pulls
+ * events with `next()`.
+ *
+ * Memory is bounded: a watcher that does not read is closed with `resource_exhausted` once
+ * `bufferEvents` events wait, and its buffer is dropped at once (its cursor lets it resume).
+ */
+import { SpaceOneError } from "../../errors.js";
+import type { JobEventRow, JobRow } from "../../storage/schema.js";
+import type { ChangeCursor, JobChange } from "../../storage/store.js";
+import { type JobEventView, toEventView } from "../job-lifecycle.js";
+import { type JobView, toJobView } from "../job-view.js";
+import { encodeCursor } from "./cursor.js";
+import { inScope, type WatchSpec } from "./watch-request.js";
+
+export type WatchEventType = "SNAPSHOT" | "SYNCED" | "CREATED" | "UPDATED" | "DELETED" | "HEARTBEAT";
+
+export interface WatchEventView {
+  readonly type: WatchEventType;
+  readonly cursor: string;
+  readonly job?: JobView;
+  readonly event?: JobEventView;
+  /** False on the UPDATED that tells a client a job left the filter. */
+  readonly matches: boolean;
+}
+
+/** Views of rows without a projection, shared by the watchers a batch reaches (never mutated). */
+const fullViews = new WeakMap<JobRow, JobView>();
+
+/** Most jobs a filtered watcher remembers as "sent as matching" (to tell when one stops matching). */
+const MAX_KNOWN = 50_000;
+
+export class Watcher {
+  /** The last change this watcher has been given (delivered or skipped as not matching). */
+  after: ChangeCursor;
+  /** When an event was last queued (heartbeats fill silences). */
+  lastQueuedAt = Date.now();
+  /** The snapshot (send_initial): sent first, not counted against the buffer of live events. */
+  private readonly initial: WatchEventView[] = [];
+  private readonly queue: WatchEventView[] = [];
+  private wake: (() => void) | null = null;
+  private ended = false;
+  private failure: SpaceOneError | null = null;
+  /** Jobs the client holds as matching, and the version it was sent. */
+  private readonly known = new Map<string, number>();
+  /** True when `known` is complete: the stream began with a snapshot, so it saw every job it holds. */
+  private knowsAll = false;
+
+  constructor(
+    readonly spec: WatchSpec,
+    start: ChangeCursor,
+    private readonly bufferEvents: number,
+    private readonly onClose: (watcher: Watcher) => void,
+  ) {
+    this.after = start;
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** The snapshot: jobs that match at `cursor` (send_initial), then SYNCED. Not bounded by the buffer. */
+  snapshot(rows: readonly JobRow[], cursor: ChangeCursor): void {
+    const text = encodeCursor(cursor);
+    for (const row of rows) {
+      this.initial.push({ type: "SNAPSHOT", cursor: text, job: this.view(row), matches: true });
+      this.remember(row);
+    }
+    this.knowsAll = true;
+    this.initial.push({ type: "SYNCED", cursor: text, matches: true });
+  }
+
+  /** A committed change, with the job as read after it (undefined if it is gone) and its timeline entry. */
+  deliver(change: JobChange, row: JobRow | undefined, event: JobEventRow | undefined): void {
+    if (this.ended || change.id <= this.after) return;
+    this.after = change.id;
+    const { spec } = this;
+    if (!inScope(spec.scope, change.domain_id, change.workspace_id)) return;
+    const cursor = encodeCursor(change.id);
+    const timeline = event ? toEventView(event) : undefined;
+    if (change.kind === "deleted" || row === undefined) {
+      // Deleted (or already gone: its `deleted` change follows). Sent when the client may hold it.
+      if (change.kind !== "deleted") return;
+      const held = this.known.delete(change.job_id) || !spec.filtered || !this.knowsAll;
+      if (!held) return;
+      this.push({
+        type: "DELETED",
+        cursor,
+        job: { job_id: change.job_id, domain_id: change.domain_id, workspace_id: change.workspace_id },
+        matches: false,
+      });
+      return;
+    }
+    if (spec.predicate(row)) {
+      const sent = this.known.get(row.job_id);
+      // A version the client already has (a catch-up read that ran ahead of the hub): nothing new.
+      if (sent !== undefined && row.version !== undefined && row.version < sent) return;
+      this.remember(row);
+      const type = change.kind === "created" ? "CREATED" : "UPDATED";
+      this.push({ type, cursor, job: this.view(row), ...(timeline && { event: timeline }), matches: true });
+      return;
+    }
+    // Not matching now: tell a client that holds it, once.
+    const held =
+      this.known.delete(row.job_id) ||
+      (spec.filtered && !this.knowsAll && event?.from_status != null && this.matchedBefore(row, event));
+    if (!held) return;
+    this.push({
+      type: "UPDATED",
+      cursor,
+      job: this.view(row),
+      ...(timeline && { event: timeline }),
+      matches: false,
+    });
+  }
+
+  /** The hub read every change up to `position`: nothing more for this watcher before it. */
+  advance(position: ChangeCursor): void {
+    if (position > this.after) this.after = position;
+  }
+
+  heartbeat(): void {
+    this.push({ type: "HEARTBEAT", cursor: encodeCursor(this.after), matches: true });
+  }
+
+  /** End the stream: cleanly (shutdown, client gone) or with an error the client receives. */
+  close(error?: SpaceOneError): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (error) {
+      this.failure = error;
+      this.initial.length = 0;
+      this.queue.length = 0;
+    }
+    this.onClose(this);
+    this.wakeUp();
+  }
+
+  /** The next event, or null when the stream has ended cleanly; throws the error it ended with. */
+  async next(signal: AbortSignal): Promise<WatchEventView | null> {
+    for (;;) {
+      const event = this.initial.shift() ?? this.queue.shift();
+      if (event) return event;
+      if (this.failure) throw this.failure;
+      if (this.ended || signal.aborted) return null;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          this.wake = null;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  private push(event: WatchEventView): void {
+    if (this.ended) return;
+    if (this.queue.length >= this.bufferEvents) {
+      this.close(
+        new SpaceOneError(
+          "ERROR_WATCH_TOO_SLOW",
+          "resource_exhausted",
+          `The client did not read the stream fast enough (${this.bufferEvents} events waiting); ` +
+            "watch again from the cursor of the last event it received.",
+        ),
+      );
+      return;
+    }
+    this.queue.push(event);
+    this.lastQueuedAt = Date.now();
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private view(row: JobRow): JobView {
+    if (this.spec.only !== null) return toJobView(row, this.spec.only);
+    // Every watcher without a projection shares one view of a row (the hub reads a row once per batch).
+    let view = fullViews.get(row);
+    if (!view) {
+      view = toJobView(row);
+      fullViews.set(row, view);
+    }
+    return view;
+  }
+
+  private remember(row: JobRow): void {
+    if (!this.spec.filtered) return;
+    this.known.delete(row.job_id);
+    this.known.set(row.job_id, row.version ?? 0);
+    if (this.known.size > MAX_KNOWN) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+  }
+
+  /** Did the job match with the status it had before this change (a status change's timeline entry)? */
+  private matchedBefore(row: JobRow, event: JobEventRow): boolean {
+    return this.spec.predicate({ ...row, status: event.from_status });
+  }
+}
