@@ -9,6 +9,7 @@ import { getScenario } from "./get.js";
 import { lifecycleWritesScenario } from "./lifecycle-writes.js";
 import { listScenario } from "./list.js";
 import { memoryScenario } from "./memory.js";
+import { pgScenario } from "./pg.js";
 import { scalingScenario } from "./scaling.js";
 import { statScenario } from "./stat.js";
 import { unpagedListScenario } from "./unpaged-list.js";
@@ -23,5 +24,6 @@ export const SCENARIOS: readonly Scenario[] = [
   breakdownScenario,
   scalingScenario,
   unpagedListScenario,
+  pgScenario,
   memoryScenario,
 ];
