@@ -10,6 +10,7 @@ import { lifecycleWritesScenario } from "./lifecycle-writes.js";
 import { listScenario } from "./list.js";
 import { memoryScenario } from "./memory.js";
 import { pgScenario } from "./pg.js";
+import { pgInstancesScenario } from "./pg-instances.js";
 import { scalingScenario } from "./scaling.js";
 import { statScenario } from "./stat.js";
 import { unpagedListScenario } from "./unpaged-list.js";
@@ -25,5 +26,6 @@ export const SCENARIOS: readonly Scenario[] = [
   scalingScenario,
   unpagedListScenario,
   pgScenario,
+  pgInstancesScenario,
   memoryScenario,
 ];
