@@ -17,6 +17,8 @@ export interface PoolOptions {
   readonly connectTimeoutMs: number;
   /** Shown in `pg_stat_activity`, so an operator can tell instances apart. */
   readonly applicationName?: string;
+  /** The client class of the pool's connections (the benchmark's records the statements it sends). */
+  readonly Client?: typeof pg.Client;
 }
 
 const OID = { int8: 20, numeric: 1700, timestamptz: 1184, jsonb: 3802, json: 114 } as const;
@@ -58,6 +60,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     ...clientConfig(options),
     max: options.size,
+    ...(options.Client ? { Client: options.Client } : {}),
     idleTimeoutMillis: 30_000,
     // A transaction left open by a bug must not hold row locks (and the change-feed lock) for ever.
     idle_in_transaction_session_timeout: 60_000,
