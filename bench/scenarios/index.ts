@@ -12,6 +12,8 @@ import { memoryScenario } from "./memory.js";
 import { scalingScenario } from "./scaling.js";
 import { statScenario } from "./stat.js";
 import { unpagedListScenario } from "./unpaged-list.js";
+import { watchDeliveryScenario } from "./watch-delivery.js";
+import { watchFanoutScenario } from "./watch-fanout.js";
 import { wireLeanScenario } from "./wire-lean.js";
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -23,5 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   breakdownScenario,
   scalingScenario,
   unpagedListScenario,
+  watchFanoutScenario,
+  watchDeliveryScenario,
   memoryScenario,
 ];
