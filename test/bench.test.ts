@@ -200,13 +200,6 @@ describe("npm run bench -- --quick on a tiny data set", () => {
     expect(results.figures.map((f) => f.name).sort()).toEqual([
       "unpaged_list.p50_ms",
       "unpaged_list.peak_rss_growth_mb",
-      "watch_fanout.cpu_us_per_event",
-      "watch_fanout.heap_kb_per_stream",
-      "watch_fanout.feed_reads_per_change",
-      "watch_delivery.p50_ms",
-      "watch_delivery.p99_ms",
-      "watch_delivery.rss_growth_mb",
-      "watch_delivery.server_cpu_ms_per_s",
     ]);
     for (const f of results.figures) {
       if (f.status === "measured") {

@@ -1,5 +1,5 @@
 /**
- * Watch delivery under load, end to end: a service process of its own (SQLite, one worker), N open watch
+ * Watch delivery under load, end to end: a service process of its own (compiled, SQLite, one worker), N open watch
  * streams (Connect binary over h2c, spread over several HTTP/2 connections), each following one job, a
  * writer reporting progress at a fixed rate, and for every delivered event the time from the write's
  * transaction (the job's `updated_at`, the server's clock on this machine) to the event reaching its
@@ -19,8 +19,9 @@ import { signToken } from "../../src/auth/token.js";
 import { loadConfig } from "../../src/config.js";
 import { figure, fmt } from "../core/figure.js";
 import { percentile, sleep } from "../core/measure.js";
-import { cpuTimeMs, freePort, memoryOf, startNode, waitHttpOk } from "../core/proc.js";
+import { cpuTimeMs, memoryOf, type Pinning } from "../core/proc.js";
 import type { Scenario } from "../core/scenario.js";
+import { startRealServer } from "../core/service.js";
 
 interface DeliverySettings {
   streams: number;
@@ -40,17 +41,21 @@ interface DeliveryResult {
   rssGrowthMb: number | null;
 }
 
-async function delivery(settings: DeliverySettings): Promise<DeliveryResult> {
+async function delivery(settings: DeliverySettings, pinning: Pinning): Promise<DeliveryResult> {
   const { streams: STREAMS, jobs: JOBS, rate: RATE, seconds: SECONDS, connections: CONNECTIONS } = settings;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "watch-bench-"));
-  const port = await freePort();
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "warn", WORKERS: "1" };
-  const config = loadConfig(env);
+  const config = loadConfig({ DATA_DIR: dataDir, JWT_ALGORITHM: "HS256" });
   ensureLocalSecret(config);
-  const server = startNode("src/main.ts", [], { cpu: null, env, name: "server" });
-  const url = `http://127.0.0.1:${port}`;
+  // The compiled service, as every scenario runs it, on an empty database of its own.
+  const real = await startRealServer({
+    dataDir,
+    dbFile: path.join(dataDir, "jobs.db"),
+    pinning,
+    env: { WORKERS: "1" },
+  });
+  const server = real.child;
+  const url = real.baseUrl;
   try {
-    await waitHttpOk(`${url}/healthz`, server, 30_000);
     const worker = await signToken(config, {
       role: "DOMAIN_ADMIN",
       domainId: "domain-bench",
@@ -178,7 +183,7 @@ export const watchDeliveryScenario: Scenario = {
       seconds: ctx.o.durationS,
       connections: 10,
     };
-    const r = await delivery(settings);
+    const r = await delivery(settings, ctx.pinning);
     ctx.log(
       `    ${settings.streams} streams, ${fmt(r.writesPerSecond)} writes/s: ${r.delivered}/${Math.round(r.expected)} events, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`,
     );
@@ -202,7 +207,9 @@ export const watchDeliveryScenario: Scenario = {
         title: `server RSS growth for ${settings.streams} idle open streams`,
         value: r.rssGrowthMb,
         unit: "MB",
-        target: { on: "value", op: "<=", threshold: (50 * settings.streams) / 1000 },
+        // The issue's target is for 1,000 streams; the 10 HTTP/2 sessions are a fixed cost that a
+        // quick run's 100 streams cannot be scaled against.
+        target: settings.streams === 1000 ? { on: "value", op: "<=", threshold: 50 } : null,
       }),
       figure({
         name: "watch_delivery.server_cpu_ms_per_s",
