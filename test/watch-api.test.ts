@@ -81,7 +81,12 @@ describe.each(BACKENDS)("on $name", (backend) => {
       const filter = { trusted_account_id: account, status: "IN_PROGRESS", send_initial: true };
       const first = open(admin, filter);
       await first.until((e) => e.some((x) => x.type === "SYNCED"));
+      const before = await server.app.watch.hub.head();
       const job = await createJob(account);
+      // The event carries the job as the hub reads it: let the hub pass the create (the PENDING job
+      // does not match, so nothing is sent) before the start, or a slow read on a loaded machine
+      // would see the job already IN_PROGRESS and send the create as a matching CREATED.
+      while ((await server.app.watch.hub.head()) <= before) await new Promise((r) => setTimeout(r, 5));
       await w.start({ jobId: job.jobId }, { headers });
       await first.until((e) => e.some((x) => x.type === "UPDATED"));
       await w.report_progress({ jobId: job.jobId, progressPercent: 40 }, { headers });
