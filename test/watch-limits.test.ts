@@ -1,6 +1,6 @@
 /**
  * The limits of a watch on the real server: a client that stops reading is cut off with
- * resource_exhausted after a bounded buffer (and the server lets go of it at once), and SIGTERM ends
+ * resource_exhausted after a bounded buffer (and the server lets go of it at once; on both backends), and SIGTERM ends
  * open streams cleanly, well within the drain deadline, with waits answered with the job as it is.
  */
 import fs from "node:fs";
@@ -15,6 +15,7 @@ import { JobInfo_Status } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { ensureLocalSecret } from "../src/auth/keys.js";
 import { signToken } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
+import { BACKENDS } from "./support/backends.js";
 import { startChildServer } from "./support/child-server.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { connectWatch, sseWatch } from "./support/watch-client.js";
@@ -32,9 +33,17 @@ function envelope(json: unknown): Buffer {
   return Buffer.concat([head, body]);
 }
 
-describe("a client that does not read", () => {
+describe.each(BACKENDS)("a client that does not read, on $name", (backend) => {
+  if (backend.skip) {
+    it.skip(`skipped: ${backend.skip}`, () => {});
+    return;
+  }
   it("is cut off with resource_exhausted after WATCH_BUFFER_EVENTS, and the server drops it at once", async () => {
-    const server: TestServer = await startTestServer({ jobs: [], env: { WATCH_BUFFER_EVENTS: "5" } });
+    const server: TestServer = await startTestServer({
+      backend,
+      jobs: [],
+      env: { WATCH_BUFFER_EVENTS: "5" },
+    });
     cleanup.push(() => server.close());
     const admin = await server.token("DOMAIN_ADMIN");
     const worker = await server.systemToken("collector-1");

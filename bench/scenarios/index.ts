@@ -14,6 +14,8 @@ import { pgInstancesScenario } from "./pg-instances.js";
 import { scalingScenario } from "./scaling.js";
 import { statScenario } from "./stat.js";
 import { unpagedListScenario } from "./unpaged-list.js";
+import { watchDeliveryScenario } from "./watch-delivery.js";
+import { watchFanoutScenario } from "./watch-fanout.js";
 import { wireLeanScenario } from "./wire-lean.js";
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -27,5 +29,7 @@ export const SCENARIOS: readonly Scenario[] = [
   unpagedListScenario,
   pgScenario,
   pgInstancesScenario,
+  watchFanoutScenario,
+  watchDeliveryScenario,
   memoryScenario,
 ];

@@ -11,7 +11,9 @@ import { createLogger, type Logger } from "../../src/log.js";
 import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
+import type { JobStore } from "../../src/storage/store.js";
 import { startServer } from "../../src/wire/server.js";
+import type { Backend } from "./backends.js";
 import { JOBS, NOW } from "./fixture.js";
 import { wireEnv } from "./wire-env.js";
 
@@ -21,7 +23,10 @@ export interface TestServer {
   readonly dataDir: string;
   /** The composed app: its lifecycle service, reaper and retention, for tests that drive them directly. */
   readonly app: App;
-  /** The database under the app, for tests that must break or inspect it directly. */
+  /**
+   * The SQLite database under the app, for tests that must break or inspect it directly (throws on
+   * the PostgreSQL backend, which has no such handle).
+   */
   readonly db: Db;
   token(
     role: RoleType,
@@ -41,6 +46,8 @@ export async function startTestServer(
     now?: () => Date;
     /** Defaults to a silent logger. */
     logger?: Logger;
+    /** Run on this backend (test/support/backends.ts); default the SQLite file in the data dir. */
+    backend?: Backend;
   } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-test-"));
@@ -52,23 +59,39 @@ export async function startTestServer(
     ...options.env,
   });
   ensureLocalSecret(config);
-  const db = openDatabase({ file: config.databaseFile });
-  const insert = db.prepare(
-    `INSERT INTO jobs (job_id, status, options, resource_group, error_message, domain_id, workspace_id,
-       trusted_account_id, plugin_id, created_at, updated_at, finished_at)
-     VALUES (@job_id, @status, @options, @resource_group, @error_message, @domain_id, @workspace_id,
-       @trusted_account_id, @plugin_id, @created_at, @updated_at, @finished_at)`,
-  );
-  db.transaction(() => {
-    for (const job of options.jobs ?? JOBS) insert.run(job);
-  })();
+  const now = options.now ?? (() => NOW);
+  let db: Db | null = null;
+  let store: JobStore;
+  let closeStore: () => Promise<void>;
+  if (options.backend && options.backend.name !== "sqlite") {
+    const opened = await options.backend.open({ now });
+    await opened.insertJobs(options.jobs ?? JOBS);
+    store = opened.store;
+    closeStore = () => opened.close();
+  } else {
+    const sqlite = openDatabase({ file: config.databaseFile });
+    const insert = sqlite.prepare(
+      `INSERT INTO jobs (job_id, status, options, resource_group, error_message, domain_id, workspace_id,
+         trusted_account_id, plugin_id, created_at, updated_at, finished_at)
+       VALUES (@job_id, @status, @options, @resource_group, @error_message, @domain_id, @workspace_id,
+         @trusted_account_id, @plugin_id, @created_at, @updated_at, @finished_at)`,
+    );
+    sqlite.transaction(() => {
+      for (const job of options.jobs ?? JOBS) insert.run(job);
+    })();
+    db = sqlite;
+    store = new SqliteStore(sqlite, { now });
+    closeStore = async () => {
+      sqlite.close();
+    };
+  }
   const verifier = await createTokenVerifier(config);
   const app = createApp({
     config,
-    store: new SqliteStore(db, { now: options.now ?? (() => NOW) }),
+    store,
     verifier,
     logger: options.logger ?? createLogger("silent"),
-    now: options.now ?? (() => NOW),
+    now,
   });
   const server = await startServer({
     handler: app.handler,
@@ -81,7 +104,10 @@ export async function startTestServer(
     config,
     dataDir,
     app,
-    db,
+    get db(): Db {
+      if (!db) throw new Error("server.db is the SQLite handle; this server runs on PostgreSQL");
+      return db;
+    },
     token: (role, domainId = "domain-a", workspaceId, extra = {}) =>
       signToken(config, { role, domainId, workspaceId, ttlSeconds: 600, permissions: extra.permissions }),
     systemToken: (subject?: string) =>
@@ -94,7 +120,8 @@ export async function startTestServer(
       }),
     async close() {
       await server.close();
-      db.close();
+      app.watch.hub.close();
+      await closeStore();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

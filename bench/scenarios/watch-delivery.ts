@@ -1,0 +1,222 @@
+/**
+ * Watch delivery under load, end to end: a service process of its own (compiled, SQLite, one worker), N open watch
+ * streams (Connect binary over h2c, spread over several HTTP/2 connections), each following one job, a
+ * writer reporting progress at a fixed rate, and for every delivered event the time from the write's
+ * transaction (the job's `updated_at`, the server's clock on this machine) to the event reaching its
+ * stream. Also the server's CPU per second of load and its RSS growth for the open streams.
+ * Issue 12's targets: p99 delivery under 100 ms and RSS growth under 50 MB for 1,000 streams at
+ * 100 writes/s.
+ */
+import { setMaxListeners } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { JobLifecycle } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import { ensureLocalSecret } from "../../src/auth/keys.js";
+import { signToken } from "../../src/auth/token.js";
+import { loadConfig } from "../../src/config.js";
+import { figure, fmt } from "../core/figure.js";
+import { percentile, sleep } from "../core/measure.js";
+import { cpuTimeMs, memoryOf, type Pinning } from "../core/proc.js";
+import type { Scenario } from "../core/scenario.js";
+import { startRealServer } from "../core/service.js";
+
+interface DeliverySettings {
+  streams: number;
+  jobs: number;
+  rate: number;
+  seconds: number;
+  connections: number;
+}
+
+interface DeliveryResult {
+  writesPerSecond: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  serverCpuMsPerS: number | null;
+  rssGrowthMb: number | null;
+}
+
+async function delivery(settings: DeliverySettings, pinning: Pinning): Promise<DeliveryResult> {
+  const { streams: STREAMS, jobs: JOBS, rate: RATE, seconds: SECONDS, connections: CONNECTIONS } = settings;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "watch-bench-"));
+  const config = loadConfig({ DATA_DIR: dataDir, JWT_ALGORITHM: "HS256" });
+  ensureLocalSecret(config);
+  // The compiled service, as every scenario runs it, on an empty database of its own.
+  const real = await startRealServer({
+    dataDir,
+    dbFile: path.join(dataDir, "jobs.db"),
+    pinning,
+    env: { WORKERS: "1" },
+  });
+  const server = real.child;
+  const url = real.baseUrl;
+  try {
+    const worker = await signToken(config, {
+      role: "DOMAIN_ADMIN",
+      domainId: "domain-bench",
+      ttlSeconds: 3600,
+      tokenType: "SYSTEM_TOKEN",
+      subject: "bench-writer",
+    });
+    const reader = await signToken(config, {
+      role: "DOMAIN_ADMIN",
+      domainId: "domain-bench",
+      ttlSeconds: 3600,
+    });
+    const writer = createClient(JobLifecycle, createConnectTransport({ baseUrl: url, httpVersion: "2" }));
+    const headers = { token: worker };
+    const jobIds: string[] = [];
+    for (let i = 0; i < JOBS; i++) {
+      const job = await writer.create(
+        { trustedAccountId: `ta-${i}`, workspaceId: "ws-1", resourceGroup: 2 },
+        { headers },
+      );
+      await writer.start({ jobId: job.jobId }, { headers });
+      jobIds.push(job.jobId);
+    }
+    await sleep(500);
+    const rssBefore = memoryOf(server.pid).rssMb;
+
+    const latencies: number[] = [];
+    const issuedLatencies: number[] = [];
+    let delivered = 0;
+    let failures = 0;
+    let recording = false;
+    const aborts = new AbortController();
+    setMaxListeners(STREAMS + 10, aborts.signal);
+    const transports = Array.from({ length: CONNECTIONS }, () =>
+      createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }),
+    );
+    const live: Promise<void>[] = [];
+    let opened = 0;
+    for (let i = 0; i < STREAMS; i++) {
+      const client = createClient(JobLifecycle, transports[i % CONNECTIONS] as never);
+      const request = { jobId: jobIds[i % JOBS] };
+      live.push(
+        (async () => {
+          try {
+            for await (const event of client.watch(request, {
+              headers: { token: reader },
+              signal: aborts.signal,
+            })) {
+              if (event.type === 6) {
+                opened++;
+                continue;
+              }
+              const now = performance.timeOrigin + performance.now();
+              const sent = Number(event.job?.currentStep?.slice(2));
+              // updated_at is the time of the write's transaction (the server's clock, on this machine).
+              const committed = Date.parse(event.job?.updatedAt ?? "");
+              if (recording && Number.isFinite(sent) && Number.isFinite(committed)) {
+                latencies.push(now - committed);
+                issuedLatencies.push(now - sent);
+                delivered++;
+              }
+            }
+          } catch {
+            if (!aborts.signal.aborted) failures++;
+          }
+        })(),
+      );
+    }
+    while (opened < STREAMS) {
+      if (failures > 0) throw new Error(`${failures} streams failed to open`);
+      await sleep(50);
+    }
+    await sleep(1000);
+    const rssIdle = memoryOf(server.pid).rssMb;
+
+    recording = true;
+    const writeRtts: number[] = [];
+    const cpu0 = cpuTimeMs(server.pid);
+    const started = Date.now();
+    let writes = 0;
+    const interval = 1000 / RATE;
+    while (Date.now() - started < SECONDS * 1000) {
+      const due = started + writes * interval;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      const jobId = jobIds[writes % JOBS] as string;
+      const t = Date.now();
+      writes++;
+      void writer
+        .report_progress({ jobId, currentStep: `t=${t}`, progressPercent: writes % 100 }, { headers })
+        .then(() => writeRtts.push(Date.now() - t));
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    const cpu1 = cpuTimeMs(server.pid);
+    await sleep(1000);
+    recording = false;
+    aborts.abort();
+    await Promise.allSettled(live);
+
+    const expected = writes * (STREAMS / JOBS);
+    if (failures > 0) throw new Error(`${failures} watch streams failed under load`);
+    return {
+      writesPerSecond: writes / elapsed,
+      delivered,
+      expected,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      serverCpuMsPerS: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / elapsed,
+      rssGrowthMb: rssBefore === null || rssIdle === null ? null : rssIdle - rssBefore,
+    };
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const watchDeliveryScenario: Scenario = {
+  name: "watch_delivery",
+  title: "watch delivery: open streams, progress writes/s, commit-to-client latency, RSS per stream",
+  async run(ctx) {
+    const settings: DeliverySettings = {
+      streams: ctx.o.quick ? 100 : 1000,
+      jobs: 20,
+      rate: ctx.o.quick ? 20 : 100,
+      seconds: ctx.o.durationS,
+      connections: 10,
+    };
+    const r = await delivery(settings, ctx.pinning);
+    ctx.log(
+      `    ${settings.streams} streams, ${fmt(r.writesPerSecond)} writes/s: ${r.delivered}/${Math.round(r.expected)} events, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`,
+    );
+    const setting = `${settings.streams} streams over ${settings.connections} h2c connections, ${settings.rate} progress writes/s`;
+    return [
+      figure({
+        name: "watch_delivery.p50_ms",
+        title: `write transaction to client, p50 (${setting})`,
+        value: r.p50,
+        unit: "ms",
+      }),
+      figure({
+        name: "watch_delivery.p99_ms",
+        title: `write transaction to client, p99 (${setting})`,
+        value: r.p99,
+        unit: "ms",
+        target: { on: "value", op: "<=", threshold: 100 },
+      }),
+      figure({
+        name: "watch_delivery.rss_growth_mb",
+        title: `server RSS growth for ${settings.streams} idle open streams`,
+        value: r.rssGrowthMb,
+        unit: "MB",
+        // The issue's target is for 1,000 streams; the 10 HTTP/2 sessions are a fixed cost that a
+        // quick run's 100 streams cannot be scaled against.
+        target: settings.streams === 1000 ? { on: "value", op: "<=", threshold: 50 } : null,
+      }),
+      figure({
+        name: "watch_delivery.server_cpu_ms_per_s",
+        title: "server CPU per second of the write load with the streams open",
+        value: r.serverCpuMsPerS,
+        unit: "ms/s",
+      }),
+    ];
+  },
+};
