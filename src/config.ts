@@ -48,10 +48,10 @@ const schema = z.object({
   DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /**
    * Worker threads (each with its own read-only SQLite connection) that run list and stat, so a long
-   * query never blocks other calls and a deadline can stop it; 0 runs them on the main thread.
-   * Default 0 for now: see docs/design.md "Heavy reads off the event loop".
+   * query never blocks other calls and a deadline can stop it; 0 runs them on the main thread (no
+   * deadline can then stop a query). Measured choice of 2: docs/design.md "Heavy reads off the event loop".
    */
-  DATABASE_READ_WORKERS: nonNegativeInt.max(64).default(0),
+  DATABASE_READ_WORKERS: nonNegativeInt.max(64).default(2),
   /**
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.

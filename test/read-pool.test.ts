@@ -49,9 +49,9 @@ beforeAll(async () => {
   });
 });
 
-/** Until a worker is up the store reads on the main thread; the cases below are about the workers. */
+/** Every worker up (the first, or the replacement of a stopped one), so timings measure the query. */
 async function workerUp(): Promise<void> {
-  while (!pool.available()) await new Promise((resolve) => setTimeout(resolve, 20));
+  await pool.start();
 }
 
 afterAll(async () => {

@@ -46,5 +46,8 @@ export async function openStore(
           maxTimeMs: config.maxTimeoutMs,
         })
       : undefined;
+  // Start the workers now (in the background: the server need not wait), so the first heavy reads
+  // after a start already leave the event loop.
+  void reader?.start();
   return new SqliteStore(db, { now: options.now, ownsConnection: true, reader });
 }

@@ -54,7 +54,14 @@ async function rssMb(): Promise<number> {
 beforeAll(async () => {
   child = fork(path.join(here, "../support/expensive-server.ts"), [], {
     execArgv: [`--max-old-space-size=${HEAP_LIMIT_MB}`, "--expose-gc", "--import", "tsx"],
-    env: { ...process.env, MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES), MAX_TIMEOUT_MS: "10000" },
+    env: {
+      ...process.env,
+      MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
+      MAX_TIMEOUT_MS: "10000",
+      // Pool off here for now: see the skipped p99 check below (run with the pool, this child's tsx
+      // workers alone cost ~130 MB RSS and the start RSS was 248-258 MB).
+      DATABASE_READ_WORKERS: "0",
+    },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   child.once("exit", (code, signal) => {
@@ -297,13 +304,17 @@ describe("expensive requests as WORKSPACE_MEMBER on a 256 MB heap, with get alon
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
-    const outcomes: string[] = [];
+    const outcomes: string[] = [`start RSS ${(await rssMb()).toFixed(0)} MB`];
     let peakRss = 0;
     try {
       for (let round = 0; round < ROUNDS; round++) {
         for (const [name, method, body, allowed, limit] of CASES) {
+          const before = latencies.length;
           const answer = await call(method, body);
-          outcomes.push(`${name}: ${answer.code} in ${answer.ms.toFixed(0)} ms`);
+          const worstGet = Math.max(0, ...latencies.slice(before));
+          outcomes.push(
+            `${name}: ${answer.code} in ${answer.ms.toFixed(0)} ms (slowest get ${worstGet.toFixed(0)} ms)`,
+          );
           expect(allowed, `${name}: ${answer.text.slice(0, 300)}`).toContain(answer.code);
           if (limit) expect(answer.text, name).toContain(limit);
           // A refusal is up front; anything else ends by the deadline (plus transfer and scheduling).
@@ -329,10 +340,15 @@ describe("expensive requests as WORKSPACE_MEMBER on a 256 MB heap, with get alon
     getP99 = p99;
   }, 600_000);
 
-  // Skipped until heavy reads leave the event loop (the worker-thread pool of issue 9's "no call
-  // blocks the others", built in the storage layer): today a 0.5-1 s list or stat delays every get
-  // queued behind it (measured p99 ~0.7 s on a loaded 2-core machine). Enable when the pool lands.
-  it.skip("the other client's get p99 stays under 100 ms (needs the worker pool for heavy reads)", () => {
+  // Still skipped. With DATABASE_READ_WORKERS=2 in this child (Dec 2026, 2 cores at load ~7) get p99 was
+  // 267-457 ms: the stalls are on the main thread, not in SQLite. The slowest get came during the first
+  // request (cold JIT of the whole request path: 464 ms during a 316 ms refusal), then during answers
+  // near MAX_RESPONSE_BYTES (267 ms while the 4 MB push stat was turned into protobuf and JSON on the
+  // main thread), then ~100 ms during the regex and wide-projection lists. And the child's RSS at start
+  // was 248-258 MB because each worker started from TypeScript (tsx) costs ~65 MB, ~26 MB from dist/.
+  // To enable: run this child from compiled JavaScript, warm the path before measuring, and encode
+  // large answers without blocking the loop (chunked, or in the worker).
+  it.skip("the other client's get p99 stays under 100 ms (list and stat run on the read pool)", () => {
     expect(getP99).toBeGreaterThan(0);
     expect(getP99).toBeLessThan(100);
   });

@@ -14,6 +14,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { SqliteReadPool } from "../../src/storage/sqlite/read-pool.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
 import type { Backend } from "./backends.js";
@@ -36,6 +37,8 @@ export interface AppServer {
   integrity(): string;
   inFlight(): number;
   close(): Promise<void>;
+  /** Resolves when every read-pool worker is up (at once without a pool): a stopped one is replaced. */
+  readersUp(): Promise<void>;
 }
 
 export interface AppServerOptions {
@@ -58,12 +61,25 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     DATA_DIR: dataDir,
     PORT: "0",
     LOG_LEVEL: "silent",
+    // Heavy reads on the main thread unless a suite asks for the read pool (DATABASE_READ_WORKERS).
+    DATABASE_READ_WORKERS: "0",
     ...wireEnv(),
     ...options.env,
   });
   ensureLocalSecret(config);
   const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: options.busyTimeoutMs });
-  const store = new SqliteStore(db, { now: options.now ?? (() => NOW) });
+  const reader =
+    config.databaseReadWorkers > 0
+      ? new SqliteReadPool({
+          file: config.databaseFile,
+          size: config.databaseReadWorkers,
+          busyTimeoutMs: config.databaseBusyTimeoutMs,
+          maxTimeMs: config.maxTimeoutMs,
+        })
+      : undefined;
+  // A suite that asks for the pool measures it warm.
+  await reader?.start();
+  const store = new SqliteStore(db, { now: options.now ?? (() => NOW), reader });
   const app = createApp({
     config,
     store,
@@ -95,10 +111,14 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
     jobCount: () => (db.prepare("SELECT count(*) AS n FROM jobs").get() as { n: number }).n,
     integrity: () => db.pragma("integrity_check", { simple: true }) as string,
     inFlight: () => server.inFlight(),
+    readersUp: async () => {
+      await reader?.start();
+    },
     async close() {
       if (closed) return;
       closed = true;
       await server.close();
+      await reader?.close();
       db.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

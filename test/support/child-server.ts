@@ -45,6 +45,9 @@ export async function startChildServer(
       PORT: String(port),
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
+      // Child servers run from TypeScript (tsx), where a read worker compiles its modules for about
+      // a second of CPU; suites that want the pool ask for it.
+      DATABASE_READ_WORKERS: "0",
       ...env,
     },
     stdio: ["ignore", "ignore", "pipe"],

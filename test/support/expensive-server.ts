@@ -13,7 +13,12 @@ const send = (message: unknown) => process.send?.(message);
 const SEED = 7;
 
 const env: Record<string, string> = {};
-for (const key of [...Object.keys(limitsSchema), "MAX_TIMEOUT_MS", "MAX_PAGE_SIZE"]) {
+for (const key of [
+  ...Object.keys(limitsSchema),
+  "MAX_TIMEOUT_MS",
+  "MAX_PAGE_SIZE",
+  "DATABASE_READ_WORKERS",
+]) {
   const value = process.env[key];
   if (value !== undefined) env[key] = value;
 }

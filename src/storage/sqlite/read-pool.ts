@@ -6,8 +6,9 @@
  * the caller gets `deadline_exceeded`, every other call goes on. Cheap point lookups (`get`) stay on
  * the main connection, where they are fastest.
  *
- * Workers start on demand (a process that never lists holds no threads) up to the pool size and
- * stay. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
+ * Workers start with `start()` (the server calls it when it opens the store) or on demand, up to the
+ * pool size, and stay. A heavy read never falls back to the main thread, where nothing could stop it:
+ * while workers (re)start it waits in the queue, within its deadline. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
  * while it waits is refused without running. Each worker has its own read-only connection (WAL readers
  * see the last committed state when their read transaction starts, never a half-written one).
  */
@@ -54,6 +55,8 @@ interface Slot {
   job: Job | null;
   /** The worker has opened its connection. */
   ready: boolean;
+  /** Settles when the worker is ready (or has failed before it was). */
+  started: Promise<void>;
 }
 
 /**
@@ -86,12 +89,13 @@ export class SqliteReadPool implements HeavyReader {
   }
 
   /**
-   * True once a worker is up. Until then (the first moments after start, or after the first heavy
-   * read started them) the store runs heavy reads on the main thread as it would without a pool.
+   * Start every worker now and resolve once all have opened their connections, so the first heavy
+   * reads already leave the event loop (the server calls it at start; tests that measure call it).
    */
-  available(): boolean {
-    if (this.slots.length === 0 && !this.closed) this.slots.push(this.spawn());
-    return this.slots.some((slot) => slot.ready);
+  async start(): Promise<void> {
+    if (this.closed) return;
+    while (this.slots.length < this.options.size && !this.closed) this.slots.push(this.spawn());
+    await Promise.all(this.slots.map((slot) => slot.started));
   }
 
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
@@ -179,10 +183,20 @@ export class SqliteReadPool implements HeavyReader {
     const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
     // An idle worker must not keep the process alive.
     worker.unref();
-    const slot: Slot = { worker, job: null, ready: false };
+    let started = (): void => undefined;
+    const slot: Slot = {
+      worker,
+      job: null,
+      ready: false,
+      started: new Promise<void>((resolve) => {
+        started = resolve;
+      }),
+    };
+    worker.once("exit", () => started());
     worker.on("message", (reply: ReadReply) => {
       if ("ready" in reply) {
         slot.ready = true;
+        started();
         this.dispatch();
         return;
       }

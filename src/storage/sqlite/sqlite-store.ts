@@ -34,8 +34,6 @@ import { SqliteLifecycle, SqliteWriteTx } from "./sqlite-write-tx.js";
 
 /** Runs heavy reads elsewhere (worker threads); see `read-pool.ts`. */
 export interface HeavyReader {
-  /** False while no worker is up yet: the read runs on the main thread instead. */
-  available(): boolean;
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult>;
   close(): Promise<void>;
@@ -89,12 +87,13 @@ export class SqliteStore implements JobStore {
   }
 
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
-    if (this.reader?.available()) return this.reader.list(request, options);
+    // Never back to the main thread while workers (re)start: a heavy read there could not be stopped.
+    if (this.reader) return this.reader.list(request, options);
     return this.read(options, () => this.jobs.list(request));
   }
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
-    if (this.reader?.available()) return this.reader.stat(query, statOptions, options);
+    if (this.reader) return this.reader.stat(query, statOptions, options);
     return this.read(options, () => this.jobs.stat(query, statOptions));
   }
 
