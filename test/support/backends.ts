@@ -32,7 +32,8 @@ export interface Backend {
   readonly name: BackendName;
   /** Why this backend is skipped here, or null when it runs. */
   readonly skip: string | null;
-  open(options?: { now?: () => Date }): Promise<TestStore>;
+  /** `onStatement` (PostgreSQL only): told the SQL text of every statement the store runs. */
+  open(options?: { now?: () => Date; onStatement?: (text: string) => void }): Promise<TestStore>;
 }
 
 const JOB_INSERT_COLUMNS = (rows: readonly Omit<JobRow, "seq">[]): string[] => {
@@ -75,7 +76,13 @@ const postgresBackend: Backend = {
   async open(options = {}) {
     const database = await createTestDatabase();
     const store = await openPostgresStore(
-      { url: database.url, size: 4, statementTimeoutMs: 30_000, connectTimeoutMs: 5000 },
+      {
+        url: database.url,
+        size: 4,
+        statementTimeoutMs: 30_000,
+        connectTimeoutMs: 5000,
+        onStatement: options.onStatement,
+      },
       options.now,
     );
     return {
