@@ -51,7 +51,14 @@ import { createLeanUnaryHandler } from "./wire/unary/handler.js";
 export interface AppOptions {
   readonly config: Pick<
     Config,
-    "maxBodyBytes" | "maxPageSize" | "maxTimeoutMs" | "lifecycle" | "limits" | "corsAllowedOrigins" | "watch"
+    | "maxBodyBytes"
+    | "maxPageSize"
+    | "maxUnpagedRows"
+    | "maxTimeoutMs"
+    | "lifecycle"
+    | "limits"
+    | "corsAllowedOrigins"
+    | "watch"
   > &
     Partial<Pick<Config, "wireUnary" | "metrics">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
@@ -111,6 +118,7 @@ export function createApp(options: AppOptions): App {
   });
   const service = new JobService(store, {
     maxPageSize: config.maxPageSize,
+    maxUnpagedRows: config.maxUnpagedRows,
     queryLimits: config.limits.query,
     now: options.now,
   });

@@ -65,6 +65,11 @@ const schema = z.object({
   MAX_BODY_BYTES: positiveInt.default(1_048_576),
   /** Largest `page.limit`, and the most rows a request without a page limit may return. */
   MAX_PAGE_SIZE: positiveInt.max(100_000).default(1000),
+  /**
+   * The most rows a `list` or `stat` without `page.limit` returns (upstream returns every row; this
+   * ceiling protects the process). At least MAX_PAGE_SIZE.
+   */
+  MAX_UNPAGED_ROWS: positiveInt.max(10_000_000).default(100_000),
   /** Longest deadline a client may ask for, and the deadline of calls that ask for none (ms). */
   MAX_TIMEOUT_MS: positiveInt.default(30_000),
   /** How long SIGTERM/SIGINT waits for in-flight calls before closing connections (ms). */
@@ -156,6 +161,7 @@ export interface Config {
   };
   readonly maxBodyBytes: number;
   readonly maxPageSize: number;
+  readonly maxUnpagedRows: number;
   readonly maxTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -284,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     maxBodyBytes: c.MAX_BODY_BYTES,
     maxPageSize: c.MAX_PAGE_SIZE,
+    maxUnpagedRows: Math.max(c.MAX_UNPAGED_ROWS, c.MAX_PAGE_SIZE),
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
     wireUnary: c.WIRE_UNARY,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

@@ -14,6 +14,7 @@ import { CannotMeasure } from "./errors.js";
 import type { Figure } from "./figure.js";
 import { type LoadSetup, runLoad } from "./load.js";
 import type { Options } from "./options.js";
+import { createBenchPostgres, type PostgresOrReason } from "./postgres.js";
 import { type Child, memoryOf, type Pinning } from "./proc.js";
 import type { RunRecord } from "./report.js";
 import { type SeededDb, seedDatabase } from "./seed.js";
@@ -48,6 +49,8 @@ export interface BenchContext {
   track(child: Child): Child;
   /** The service on the largest data set, shared by every scenario. */
   service(): Promise<SharedServer>;
+  /** The run's own PostgreSQL database, seeded like the largest set (created at first use, dropped at the end). */
+  postgres(): Promise<PostgresOrReason>;
   /** Runs a load generator against `serverPid`, checks it and records the run. */
   load(script: string, spec: unknown, label: string, serverPid: number): Promise<RunRecord>;
   note(text: string): void;
@@ -101,8 +104,11 @@ export async function createRunState(
   const stopAll = async () => {
     await Promise.all([...children].map((c) => c.stop()));
   };
+  let postgres: Promise<PostgresOrReason> | null = null;
   const close = async () => {
     await stopAll();
+    const db = postgres === null ? null : await postgres.catch(() => null);
+    if (db !== null && "drop" in db) await db.drop().catch((e) => log(`dropping ${db.name}: ${e}`));
     if (o.dataDir === null) fs.rmSync(workDir, { recursive: true, force: true });
   };
   try {
@@ -155,6 +161,10 @@ export async function createRunState(
       log,
       track,
       service,
+      postgres() {
+        postgres ??= createBenchPostgres(largest.jobs, log);
+        return postgres;
+      },
       async load(script, spec, label, serverPid) {
         const setup: LoadSetup = { label, serverPid, pinning, log, track };
         const run = await runLoad(script, spec, setup);

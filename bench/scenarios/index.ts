@@ -9,6 +9,8 @@ import { getScenario } from "./get.js";
 import { lifecycleWritesScenario } from "./lifecycle-writes.js";
 import { listScenario } from "./list.js";
 import { memoryScenario } from "./memory.js";
+import { pgScenario } from "./pg.js";
+import { pgInstancesScenario } from "./pg-instances.js";
 import { scalingScenario } from "./scaling.js";
 import { statScenario } from "./stat.js";
 import { unpagedListScenario } from "./unpaged-list.js";
@@ -23,5 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   breakdownScenario,
   scalingScenario,
   unpagedListScenario,
+  pgScenario,
+  pgInstancesScenario,
   memoryScenario,
 ];

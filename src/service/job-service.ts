@@ -9,6 +9,7 @@ import type { Condition } from "../query/ast.js";
 import type { QueryLimits } from "../query/cost.js";
 import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
+import type { JobRow } from "../storage/schema.js";
 import type { JobStore, ReadOptions } from "../storage/store.js";
 import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js";
 import { authorize, scopeConditions } from "./job-rules.js";
@@ -18,6 +19,11 @@ import { encodeCursor } from "./watch/cursor.js";
 
 export interface JobServiceOptions {
   readonly maxPageSize: number;
+  /**
+   * The most rows a list or stat without page.limit returns (MAX_UNPAGED_ROWS); upstream returns every
+   * row, this protects the process. Defaults to maxPageSize.
+   */
+  readonly maxUnpagedRows?: number;
   /** The query cost model's bounds (query/cost.ts); its defaults when absent. */
   readonly queryLimits?: QueryLimits;
   /** Injected clock (timediff, tests). */
@@ -44,6 +50,18 @@ export interface JobList {
   cursor: string;
 }
 
+/**
+ * A list answer as the store read it: the wire encodes each row as it goes (`view(row)` shapes one),
+ * so an answer of every matching row never holds an array of views beside the rows and the encoding.
+ */
+export interface JobRows {
+  readonly rows: readonly JobRow[];
+  readonly total_count: number;
+  /** As `JobList.cursor`. */
+  readonly cursor: string;
+  readonly view: (row: JobRow) => JobView;
+}
+
 const SHORTCUT_FIELDS = ["job_id", "status", "trusted_account_id", "plugin_id"] as const;
 
 export class JobService {
@@ -67,7 +85,17 @@ export class JobService {
     return toJobView(row);
   }
 
+  private get maxUnpagedRows(): number {
+    return Math.max(this.options.maxUnpagedRows ?? this.options.maxPageSize, this.options.maxPageSize);
+  }
+
   async list(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobList> {
+    const { rows, total_count, cursor, view } = await this.listRows(principal, request, read);
+    return { results: rows.map(view), total_count, cursor };
+  }
+
+  /** `list` without shaping: the rows, their total and how to shape one (the wire encodes row by row). */
+  async listRows(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobRows> {
     const scope = authorize(principal, "list", request.workspace_id);
     const query = parseListQuery(
       request.query,
@@ -88,21 +116,23 @@ export class JobService {
       {
         ...query,
         where: { and: [...scopeConditions(scope), ...shortcuts, ...query.where.and], or: query.where.or },
-        unpagedMax: this.options.maxPageSize,
+        unpagedMax: this.maxUnpagedRows,
       },
       read,
     );
     if (result.kind === "too_many") {
       throw errors.invalidParameter(
         "query.page.limit",
-        `${result.total} jobs match and a request without page.limit returns at most ${this.options.maxPageSize}; ` +
-          `set query.page.limit (at most ${this.options.maxPageSize}) and page with query.page.start`,
+        `${result.total} jobs match and a request without page.limit returns at most ${this.maxUnpagedRows} ` +
+          `(MAX_UNPAGED_ROWS); set query.page.limit (at most ${this.options.maxPageSize}) and page with query.page.start`,
       );
     }
+    const only = query.only;
     return {
-      results: result.rows.map((row) => toJobView(row, query.only)),
+      rows: result.rows,
       total_count: result.total,
       cursor: encodeCursor(result.cursor),
+      view: (row) => toJobView(row, only),
     };
   }
 
@@ -119,7 +149,12 @@ export class JobService {
       this.store,
       scopeConditions(scope),
       request,
-      { now: this.now(), maxPageSize: this.options.maxPageSize, limits: this.options.queryLimits },
+      {
+        now: this.now(),
+        maxPageSize: this.options.maxPageSize,
+        maxUnpagedRows: this.maxUnpagedRows,
+        limits: this.options.queryLimits,
+      },
       read,
     );
   }

@@ -20,8 +20,10 @@ import { type JsonObject, type JsonValue, toJobView } from "./job-view.js";
 export interface StatContext {
   /** "now" for timediff filters. */
   readonly now: Date;
-  /** Largest page.limit, and the most rows a stat without page.limit may return. */
+  /** Largest page.limit. */
   readonly maxPageSize: number;
+  /** The most rows a stat without page.limit returns (MAX_UNPAGED_ROWS); maxPageSize when absent. */
+  readonly maxUnpagedRows?: number;
   readonly limits?: QueryLimits | undefined;
 }
 
@@ -57,7 +59,7 @@ function decodeRow(row: Record<string, unknown>, shape: StatResultShape): JsonVa
 
 /**
  * Answer a stat request within `scope`. Bad input is `invalid_argument` naming the request path;
- * a pipeline returning more than `maxPageSize` rows without `page.limit` is refused like `list`.
+ * a pipeline returning more than `maxUnpagedRows` rows without `page.limit` is refused like `list`.
  */
 export async function runStat(
   store: JobStore,
@@ -67,13 +69,13 @@ export async function runStat(
   read?: ReadOptions,
 ): Promise<JsonObject> {
   const query = withScope(parseStatQuery(request.query, ctx), scope);
-  const plan = await store.stat(query, { maxRows: ctx.maxPageSize }, read);
+  const plan = await store.stat(query, { maxRows: ctx.maxUnpagedRows ?? ctx.maxPageSize }, read);
   const { rows, total } = plan;
   if (plan.cap !== null && rows.length > plan.cap) {
     throw errors.resultTooLarge(
       "query.page.limit",
-      `the stat returns more than ${plan.cap} rows and a request without page.limit returns at most ${plan.cap}; ` +
-        `set query.page.limit (at most ${plan.cap}) and page with query.page.start, or narrow the pipeline`,
+      `the stat returns more than ${plan.cap} rows and a request without page.limit returns at most ${plan.cap} ` +
+        `(MAX_UNPAGED_ROWS); set query.page.limit (at most ${ctx.maxPageSize}) and page with query.page.start, or narrow the pipeline`,
     );
   }
   const results = rows.map((row) => decodeRow(row, plan.shape));

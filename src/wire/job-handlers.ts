@@ -2,7 +2,8 @@
  * The Job service's Connect implementation: thin handlers that decode, call the service, encode.
  * Authentication happens once per call in an interceptor that puts the Principal in the context.
  */
-import { create, fromJson } from "@bufbuild/protobuf";
+import { create, fromJson, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import {
   type ContextKey,
@@ -18,12 +19,14 @@ import {
   JobInfo_Status,
   JobInfoSchema,
   JobStatQuerySchema,
+  type JobsInfo,
+  JobsInfoSchema,
   JobsQuerySchema,
 } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { Principal } from "../auth/principal.js";
 import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
-import type { JobService, JobsQueryRequest } from "../service/job-service.js";
+import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
 import type { JobView } from "../service/job-view.js";
 import { requestJson } from "./request-json.js";
@@ -79,6 +82,38 @@ export function toJobInfo(view: JobView): JobInfo {
   });
 }
 
+/** `JobsInfo.results`' field number: each row's JobInfo is written as one occurrence of it. */
+const RESULTS_FIELD = JobsInfoSchema.field.results.number;
+
+/** JSON answers (Connect JSON, REST, gRPC+json) go through protobuf-es's JSON, which needs messages. */
+function wantsJson(ctx: HandlerContext): boolean {
+  return (ctx.requestHeader.get("content-type") ?? "").includes("json");
+}
+
+/**
+ * The list answer. For binary protocols each row is encoded to its JobInfo bytes as it is visited and
+ * kept as an occurrence of field 1 in the message's unknown fields, which `toBinary` writes verbatim:
+ * the same bytes as a `results` array (repeated fields may come in any order on the wire), without
+ * holding a message and a view per row beside the rows. JSON needs the messages (protobuf-es's JSON
+ * ignores unknown fields), built one per row straight from the row, without an array of views.
+ */
+export function jobsInfo(list: JobRows, json: boolean): JobsInfo {
+  if (json) {
+    return create(JobsInfoSchema, {
+      results: list.rows.map((row) => toJobInfo(list.view(row))),
+      totalCount: list.total_count,
+      cursor: list.cursor,
+    });
+  }
+  const answer = create(JobsInfoSchema, { totalCount: list.total_count, cursor: list.cursor });
+  answer.$unknown = list.rows.map((row) => ({
+    no: RESULTS_FIELD,
+    wireType: WireType.LengthDelimited,
+    data: new BinaryWriter().bytes(toBinary(JobInfoSchema, toJobInfo(list.view(row)))).finish(),
+  }));
+  return answer;
+}
+
 /** The call's deadline (grpc-timeout, connect-timeout-ms or the server maximum) for the store's reads. */
 export function readOptions(ctx: HandlerContext): { signal: AbortSignal; deadline?: number } {
   const remaining = ctx.timeoutMs();
@@ -94,12 +129,7 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
     },
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);
-      const result = await service.list(principalOf(ctx), request, readOptions(ctx));
-      return {
-        results: result.results.map(toJobInfo),
-        totalCount: result.total_count,
-        cursor: result.cursor,
-      };
+      return jobsInfo(await service.listRows(principalOf(ctx), request, readOptions(ctx)), wantsJson(ctx));
     },
     async delete(req, ctx) {
       await service.delete(principalOf(ctx), { job_id: req.jobId });

@@ -8,8 +8,8 @@
  * inside the caller's scope; never a server error, never another tenant's row. The SQL actually
  * run never contains payload text, and the jobs table is intact afterwards. On both backends: on
  * SQLite the SQL is captured by wrapping the connection's `prepare` (the store caches statements by
- * text, so each distinct statement passes there once); on PostgreSQL by the pool's `onStatement`
- * observer, told every statement's text.
+ * text, so each distinct statement passes there once); on PostgreSQL by a `pg.Client` subclass
+ * in the pool (test/support/backends.ts), told every statement's text.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoleType } from "../../src/auth/principal.js";
@@ -203,6 +203,7 @@ describe.each(TARGETS)("on $name", ({ skip, start }) => {
     return;
   }
   beforeAll(async () => {
+    tried = 0;
     target = await start();
     admin = await target.token("DOMAIN_ADMIN");
     owner = await target.token("WORKSPACE_OWNER", "domain-a", "ws-1");

@@ -4,6 +4,7 @@
  * skipped with its reason when the server is unreachable (under CI=true that fails instead: see
  * postgres.ts).
  */
+import pg from "pg";
 import { openDatabase } from "../../src/storage/database.js";
 import { copyRows } from "../../src/storage/dialect/postgres/copy-rows.js";
 import { openPostgresStore } from "../../src/storage/dialect/postgres/open.js";
@@ -26,6 +27,20 @@ export interface TestStore {
   /** Empty every table (ids start again at 1), for a suite that reuses one database. */
   reset(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A pg Client that tells `observe` each statement's text, then runs it unchanged. */
+function observingClient(observe: (text: string) => void): typeof pg.Client {
+  class ObservingClient extends pg.Client {
+    // pg's query() has many overloads (text, config object, submittable such as COPY); all carry
+    // the SQL as the string itself or as `.text`.
+    // biome-ignore lint/suspicious/noExplicitAny: forwards every overload of pg's query() unchanged
+    override query(config: any, values?: any, callback?: any): any {
+      observe(typeof config === "string" ? config : String(config?.text ?? ""));
+      return super.query(config, values, callback);
+    }
+  }
+  return ObservingClient;
 }
 
 export interface Backend {
@@ -81,7 +96,7 @@ const postgresBackend: Backend = {
         size: 4,
         statementTimeoutMs: 30_000,
         connectTimeoutMs: 5000,
-        onStatement: options.onStatement,
+        Client: options.onStatement ? observingClient(options.onStatement) : undefined,
       },
       options.now,
     );

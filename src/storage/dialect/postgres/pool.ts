@@ -18,24 +18,10 @@ export interface PoolOptions {
   /** Shown in `pg_stat_activity`, so an operator can tell instances apart. */
   readonly applicationName?: string;
   /**
-   * Told the SQL text of every statement the pool's connections run, before it is sent (the
-   * injection suite checks that no request text ever becomes SQL text). Not for production use.
+   * The client class of the pool's connections: the benchmark's records the statements it sends,
+   * the injection suite's observes them (test/support/backends.ts).
    */
-  readonly onStatement?: (text: string) => void;
-}
-
-/** A pg Client that reports each statement's text to `observe`, then runs it unchanged. */
-function observingClient(observe: (text: string) => void): typeof pg.Client {
-  class ObservingClient extends pg.Client {
-    // pg's query() has many overloads (text, config object, submittable such as COPY); all carry
-    // the SQL as the string itself or as `.text`.
-    // biome-ignore lint/suspicious/noExplicitAny: forwards every overload of pg's query() unchanged
-    override query(config: any, values?: any, callback?: any): any {
-      observe(typeof config === "string" ? config : String(config?.text ?? ""));
-      return super.query(config, values, callback);
-    }
-  }
-  return ObservingClient;
+  readonly Client?: typeof pg.Client;
 }
 
 const OID = { int8: 20, numeric: 1700, timestamptz: 1184, jsonb: 3802, json: 114 } as const;
@@ -76,8 +62,8 @@ export function clientConfig(options: PoolOptions): pg.ClientConfig {
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     ...clientConfig(options),
-    ...(options.onStatement ? { Client: observingClient(options.onStatement) } : {}),
     max: options.size,
+    ...(options.Client ? { Client: options.Client } : {}),
     idleTimeoutMillis: 30_000,
     // A transaction left open by a bug must not hold row locks (and the change-feed lock) for ever.
     idle_in_transaction_session_timeout: 60_000,
