@@ -73,6 +73,15 @@ describe.each(BACKENDS)("on $name", (backend) => {
         expect(await idsOf([{ k: "resource_group", v: "PROJECT", o: "eq" }])).toEqual([]);
       });
 
+      it("datetimes at the ends of years 0001-9999 are valid (two-digit years are years, not 19xx)", async () => {
+        const all = expected(() => true);
+        expect(all.length).toBeGreaterThan(0);
+        expect(await idsOf([{ k: "created_at", v: "0001-01-01T00:00:00Z", o: "datetime_gte" }])).toEqual(all);
+        expect(await idsOf([{ k: "created_at", v: "0050-06-01", o: "datetime_gt" }])).toEqual(all);
+        expect(await idsOf([{ k: "created_at", v: "9999-12-31T23:59:59.999Z", o: "lte" }])).toEqual(all);
+        expect(await idsOf([{ k: "finished_at", v: "0050-06-01", o: "lt" }])).toEqual([]);
+      });
+
       it("lt / lte / gt / gte on datetimes accept any ISO-8601 form", async () => {
         expect(await idsOf([{ k: "created_at", v: "2026-03-01", o: "gte" }])).toEqual(
           expected((j) => j.created_at >= "2026-03-01T00:00:00.000Z"),
@@ -360,6 +369,52 @@ describe.each(BACKENDS)("on $name", (backend) => {
         [
           "bad timediff",
           { query: { filter: [{ k: "created_at", v: "yesterday", o: "timediff_gt" }] } },
+          "query.filter[0].value",
+        ],
+        // Years 0001-9999 only: PostgreSQL has no year 0 and would answer internal for it.
+        [
+          "year 0000",
+          { query: { filter: [{ k: "created_at", v: "0000-06-01T00:00:00Z", o: "datetime_gt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "a zone offset that moves a datetime into year 0",
+          { query: { filter: [{ k: "created_at", v: "0001-01-01T00:30:00+01:00", o: "datetime_lt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "a zone offset that moves a datetime past year 9999",
+          { query: { filter: [{ k: "created_at", v: "9999-12-31T23:30:00-01:00", o: "datetime_gt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "year 0000 compared on a datetime column without datetime_*",
+          { query: { filter: [{ k: "finished_at", v: "0000-01-01", o: "lt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "year 0000 in a list of datetimes",
+          { query: { filter: [{ k: "finished_at", v: ["2026-01-01", "0000-01-01"], o: "in" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "a timediff that resolves into year 0000 (NOW - 740000d = 0000-02-25)",
+          { query: { filter: [{ k: "created_at", v: "now - 740000d", o: "timediff_gt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "a timediff that resolves before year 0000",
+          { query: { filter: [{ k: "created_at", v: "now - 800000d", o: "timediff_gt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "a timediff that resolves past year 9999",
+          { query: { filter: [{ k: "created_at", v: "now + 3000000d", o: "timediff_lt" }] } },
+          "query.filter[0].value",
+        ],
+        [
+          "a timediff beyond any representable time",
+          { query: { filter: [{ k: "created_at", v: "now - 999999999w", o: "timediff_gt" }] } },
           "query.filter[0].value",
         ],
         [

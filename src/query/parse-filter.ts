@@ -7,7 +7,7 @@
 import { errors, show } from "../errors.js";
 import type { Condition, FieldRef, Scalar } from "./ast.js";
 import { CostBudget, type QueryLimits } from "./cost.js";
-import { parseIsoDatetime, parseTimediff, toStorage } from "./datetime.js";
+import { inDatetimeRange, isoValueToStorage, parseTimediff, toStorage, YEAR_RANGE } from "./datetime.js";
 import { type FieldSpec, isJobColumn, JOB_FIELDS, JSON_SEGMENT, MAX_JSON_DEPTH } from "./fields.js";
 import { regexProblem } from "./regex.js";
 
@@ -236,9 +236,7 @@ export function parseCondition(raw: unknown, at: string, ctx: FilterContext, cha
     case "datetime_gte": {
       requireDatetimeCapable(field, spec, `${at}.key`, op);
       if (typeof value !== "string") throw errors.invalidParameterType(valueAt, "ISO-8601 datetime string");
-      const date = parseIsoDatetime(value);
-      if (!date) throw errors.invalidParameter(valueAt, `${show(value, 60)} is not an ISO-8601 datetime`);
-      return { op: op.slice("datetime_".length) as "lt", field, value: toStorage(date) };
+      return { op: op.slice("datetime_".length) as "lt", field, value: isoValueToStorage(value, valueAt) };
     }
     case "timediff_lt":
     case "timediff_lte":
@@ -252,6 +250,12 @@ export function parseCondition(raw: unknown, at: string, ctx: FilterContext, cha
         throw errors.invalidParameter(
           valueAt,
           `invalid timediff ${show(value, 60)}; expected now, now/d, now/w or now/m, optionally +/- N followed by s, m, h, d or w`,
+        );
+      }
+      if (!inDatetimeRange(date)) {
+        throw errors.invalidParameter(
+          valueAt,
+          `timediff ${show(value, 60)} resolves to a time outside years ${YEAR_RANGE} (UTC)`,
         );
       }
       return { op: op.slice("timediff_".length) as "lt", field, value: toStorage(date) };
@@ -308,9 +312,7 @@ function comparable(
   switch (spec.type) {
     case "datetime": {
       if (typeof value !== "string") throw errors.invalidParameterType(at, "ISO-8601 datetime string");
-      const date = parseIsoDatetime(value);
-      if (!date) throw errors.invalidParameter(at, `${show(value, 60)} is not an ISO-8601 datetime`);
-      return toStorage(date);
+      return isoValueToStorage(value, at);
     }
     case "enum":
       // A string outside the enum matches no row, as upstream (its own example filters on "ERROR").

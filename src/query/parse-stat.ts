@@ -18,7 +18,7 @@
 import { errors, show } from "../errors.js";
 import type { Condition, FieldRef, Scalar } from "./ast.js";
 import type { CostBudget } from "./cost.js";
-import { parseIsoDatetime, toStorage } from "./datetime.js";
+import { isoValueToStorage } from "./datetime.js";
 import { type FieldType, JOB_FIELDS, STAT_KEYWORD_FIELDS } from "./fields.js";
 import {
   budgetOf,
@@ -253,9 +253,7 @@ function namedScalar(value: unknown, ref: StatRef, at: string, allowNull: boolea
       return text(value, at);
     case "datetime": {
       if (typeof value !== "string") throw errors.invalidParameterType(at, "ISO-8601 datetime string");
-      const date = parseIsoDatetime(value);
-      if (!date) throw errors.invalidParameter(at, `${show(value, 60)} is not an ISO-8601 datetime`);
-      return toStorage(date);
+      return isoValueToStorage(value, at);
     }
     case "number":
       if (typeof value !== "number" || !Number.isFinite(value))

@@ -398,6 +398,8 @@ function optionalText(value: string | undefined, key: string, max: number): stri
   if (typeof value !== "string") throw errors.invalidParameterType(key, "string");
   const text = value.trim();
   if (text.length > max) throw errors.invalidParameter(key, `longer than ${max} characters`);
+  // PostgreSQL text cannot carry NUL: refused alike on both backends.
+  if (text.includes("\u0000")) throw errors.invalidParameter(key, "contains a NUL character");
   return text === "" ? null : text;
 }
 

@@ -26,6 +26,8 @@ export function requireJobId(raw: string | undefined): string {
   if (!jobId) throw errors.requiredParameter("job_id");
   if (jobId.length > MAX_JOB_ID)
     throw errors.invalidParameter("job_id", `longer than ${MAX_JOB_ID} characters`);
+  // No job id holds one, and PostgreSQL text cannot carry it: refused alike on both backends.
+  if (jobId.includes("\u0000")) throw errors.invalidParameter("job_id", "contains a NUL character");
   return jobId;
 }
 

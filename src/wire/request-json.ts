@@ -6,6 +6,9 @@
  * NaN or Infinity. The first is read as `null`, as the JSON protocols send it. The second is the
  * caller's fault: `invalid_argument` naming the field (`query.filter[0].v`). Anything else that keeps a
  * decoded message from becoming service input is `invalid_argument` too, never `internal`.
+ *
+ * A NUL character in any string (field, Value, Struct key) is refused the same way: PostgreSQL text
+ * cannot hold it, so it could be neither stored nor matched, and both backends answer alike.
  */
 import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { NullValue } from "@bufbuild/protobuf/wkt";
@@ -28,7 +31,13 @@ export function requestJson<T, Desc extends DescMessage>(schema: Desc, message: 
 
 type Msg = Record<string, unknown>;
 
-/** Walk a message: fill empty Values with null, refuse non-finite Value numbers by path. */
+/** Refuse a string with a NUL character, naming where it is. */
+function checkText(text: unknown, path: string): void {
+  if (typeof text === "string" && text.includes("\u0000"))
+    throw errors.invalidParameter(path, "a string contains a NUL character (\\u0000)");
+}
+
+/** Walk a message: fill empty Values with null, refuse non-finite Value numbers and NULs by path. */
 function normalize(desc: DescMessage, message: Msg, path: string): void {
   if (desc.typeName === "google.protobuf.Value") {
     normalizeValue(message, path);
@@ -45,6 +54,16 @@ function normalize(desc: DescMessage, message: Msg, path: string): void {
       value = message[field.localName];
     }
     if (value === undefined || value === null) continue;
+    if (field.fieldKind === "scalar") {
+      checkText(value, at);
+    } else if (field.fieldKind === "list" && field.listKind === "scalar") {
+      for (const [i, item] of (value as unknown[]).entries()) checkText(item, `${at}[${i}]`);
+    } else if (field.fieldKind === "map") {
+      for (const key of Object.keys(value as Msg))
+        checkText(key, `${at}.${key.replaceAll("\u0000", "\\u0000")}`);
+      if (field.mapKind === "scalar")
+        for (const [key, item] of Object.entries(value as Msg)) checkText(item, `${at}.${key}`);
+    }
     if (field.fieldKind === "message") {
       normalize(field.message, value as Msg, at);
     } else if (field.fieldKind === "list" && field.listKind === "message") {
@@ -68,8 +87,12 @@ function normalizeValue(value: Msg, path: string): void {
         throw errors.invalidParameter(path, "a number is NaN or Infinity, which JSON cannot carry");
       }
       return;
+    case "stringValue":
+      checkText(kind.value, path);
+      return;
     case "structValue":
       for (const [key, item] of Object.entries(((kind.value as Msg).fields ?? {}) as Record<string, Msg>)) {
+        checkText(key, `${path} (a member name)`);
         normalizeValue(item, `${path}.${key}`);
       }
       return;

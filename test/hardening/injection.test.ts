@@ -6,11 +6,15 @@
  *
  * Each answer is `invalid_argument` or, when the payload is a valid name or a value, a normal answer
  * inside the caller's scope; never a server error, never another tenant's row. The SQL actually
- * prepared (captured by wrapping the database's `prepare`) never contains payload text, and the jobs
- * table is intact afterwards.
+ * run never contains payload text, and the jobs table is intact afterwards. On both backends: on
+ * SQLite the SQL is captured by wrapping the connection's `prepare` (the store caches statements by
+ * text, so each distinct statement passes there once); on PostgreSQL by a `pg.Client` subclass
+ * in the pool (test/support/backends.ts), told every statement's text.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, startAppServer } from "../support/app-server.js";
+import type { RoleType } from "../../src/auth/principal.js";
+import { startAppServer, startAppServerOn } from "../support/app-server.js";
+import { BACKENDS, type BackendName } from "../support/backends.js";
 import { JOBS } from "../support/fixture.js";
 
 const PAYLOADS = [
@@ -81,31 +85,78 @@ const MARKERS = [
  */
 const INHERITED = ["options.constructor", "options.toString"];
 
-let server: AppServer;
-let admin: string;
-let owner: string;
-const prepared: string[] = [];
-/** The database's own prepare, for the test's checks (not recorded). */
-let rawPrepare: (source: string) => { all(): unknown[] };
-let tried = 0;
+/** The app on one backend, with what the checks below need. */
+interface Target {
+  readonly url: string;
+  /** Every distinct SQL text the service ran. */
+  readonly statements: ReadonlySet<string>;
+  token(role: RoleType, domainId?: string, workspaceId?: string): Promise<string>;
+  jobIds(): Promise<string[]>;
+  tables(): Promise<string[]>;
+  /** The database's own consistency check ("ok"), where it has one built in (SQLite). */
+  integrity(): Promise<string | null>;
+  close(): Promise<void>;
+}
 
-beforeAll(async () => {
-  server = await startAppServer();
-  admin = await server.token("DOMAIN_ADMIN");
-  owner = await server.token("WORKSPACE_OWNER", "domain-a", "ws-1");
-  // Record every SQL text the service prepares (the store caches statements by text, so each
-  // distinct statement passes through here once).
+async function startSqlite(): Promise<Target> {
+  const server = await startAppServer();
+  const statements = new Set<string>();
+  // The test's own queries below use the unwrapped prepare and are not recorded.
   const prepare = server.db.prepare.bind(server.db);
-  rawPrepare = prepare;
   server.db.prepare = ((source: string) => {
-    prepared.push(source);
+    statements.add(source);
     return prepare(source);
   }) as typeof server.db.prepare;
-});
-afterAll(async () => {
-  console.info(`injection: ${tried} requests, ${prepared.length} SQL statements checked`);
-  await server?.close();
-});
+  return {
+    url: server.url,
+    statements,
+    token: (role, domainId, workspaceId) => server.token(role, domainId, workspaceId),
+    jobIds: async () =>
+      (prepare("SELECT job_id FROM jobs").all() as { job_id: string }[]).map((r) => r.job_id),
+    tables: async () =>
+      (prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+        (r) => r.name,
+      ),
+    integrity: async () => server.integrity(),
+    close: () => server.close(),
+  };
+}
+
+async function startPostgres(): Promise<Target> {
+  const statements = new Set<string>();
+  const backend = BACKENDS.find((b) => b.name === "postgres");
+  if (!backend) throw new Error("no postgres backend");
+  const server = await startAppServerOn(backend, { onStatement: (text) => statements.add(text) });
+  // As on SQLite, what the service runs from here on: not the migrations and the fixture's COPY.
+  statements.clear();
+  return {
+    url: server.url,
+    statements,
+    token: (role, domainId, workspaceId) => server.token(role, domainId, workspaceId),
+    jobIds: async () =>
+      (await server.sql<{ job_id: string }>("SELECT job_id FROM jobs")).map((r) => r.job_id),
+    tables: async () =>
+      (
+        await server.sql<{ name: string }>(
+          "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
+        )
+      ).map((r) => r.name),
+    integrity: async () => null,
+    close: () => server.close(),
+  };
+}
+
+const TARGETS: readonly { name: BackendName; skip: string | null; start: () => Promise<Target> }[] =
+  BACKENDS.map((b) => ({
+    name: b.name,
+    skip: b.skip,
+    start: b.name === "sqlite" ? startSqlite : startPostgres,
+  }));
+
+let target: Target;
+let admin: string;
+let owner: string;
+let tried = 0;
 
 interface Answer {
   status: number;
@@ -114,7 +165,7 @@ interface Answer {
 
 async function call(method: string, body: unknown, token = admin): Promise<Answer> {
   tried++;
-  const res = await fetch(`${server.url}/spaceone.api.identity.v2.Job/${method}`, {
+  const res = await fetch(`${target.url}/spaceone.api.identity.v2.Job/${method}`, {
     method: "POST",
     headers: { "content-type": "application/json", token },
     body: JSON.stringify(body),
@@ -146,142 +197,156 @@ function expectRefusedOrScoped(answer: Answer, token: string, context: string) {
   }
 }
 
-describe.each([
-  ["domain admin", () => admin],
-  ["workspace owner", () => owner],
-])("as %s", (_who, tokenOf) => {
-  it.each(PAYLOADS)("list: %j as a filter, filter_or, sort and only name", async (payload) => {
-    const token = tokenOf();
-    const bodies = [
-      { query: { filter: [{ k: payload, v: "x", o: "eq" }] } },
-      { query: { filter: [{ k: payload, v: true, o: "exists" }] } },
-      { query: { filter_or: [{ key: payload, value: ["x"], operator: "in" }] } },
-      { query: { filter: [{ k: payload, v: { a: 1 }, o: "match" }] } },
-      { query: { sort: [{ key: payload, desc: true }], page: { limit: 50 } } },
-      { query: { only: [payload], page: { limit: 50 } } },
-      { query: { only: ["job_id", payload], page: { limit: 50 } } },
-    ];
-    for (const body of bodies)
-      expectRefusedOrScoped(await call("list", body, token), token, JSON.stringify(body));
+describe.each(TARGETS)("on $name", ({ skip, start }) => {
+  if (skip) {
+    it.skip(`skipped: ${skip}`, () => {});
+    return;
+  }
+  beforeAll(async () => {
+    tried = 0;
+    target = await start();
+    admin = await target.token("DOMAIN_ADMIN");
+    owner = await target.token("WORKSPACE_OWNER", "domain-a", "ws-1");
+  });
+  afterAll(async () => {
+    console.info(`injection: ${tried} requests, ${target?.statements.size} distinct SQL statements checked`);
+    await target?.close();
   });
 
-  it.each(PAYLOADS)("stat: %j as every name in a pipeline", async (payload) => {
-    const token = tokenOf();
-    const group = (keys: unknown[], fields: unknown[]) => ({
-      query: { aggregate: [{ group: { keys, fields } }] },
+  describe.each([
+    ["domain admin", () => admin],
+    ["workspace owner", () => owner],
+  ])("as %s", (_who, tokenOf) => {
+    it.each(PAYLOADS)("list: %j as a filter, filter_or, sort and only name", async (payload) => {
+      const token = tokenOf();
+      const bodies = [
+        { query: { filter: [{ k: payload, v: "x", o: "eq" }] } },
+        { query: { filter: [{ k: payload, v: true, o: "exists" }] } },
+        { query: { filter_or: [{ key: payload, value: ["x"], operator: "in" }] } },
+        { query: { filter: [{ k: payload, v: { a: 1 }, o: "match" }] } },
+        { query: { sort: [{ key: payload, desc: true }], page: { limit: 50 } } },
+        { query: { only: [payload], page: { limit: 50 } } },
+        { query: { only: ["job_id", payload], page: { limit: 50 } } },
+      ];
+      for (const body of bodies)
+        expectRefusedOrScoped(await call("list", body, token), token, JSON.stringify(body));
     });
-    const bodies = [
-      group([{ key: payload, name: "k" }], [{ name: "n", operator: "count" }]),
-      group([{ key: "status", name: payload }], [{ name: "n", operator: "count" }]),
-      group([{ key: "status", name: "k" }], [{ key: payload, name: "s", operator: "sum" }]),
-      group([{ key: "status", name: "k" }], [{ name: payload, operator: "count" }]),
-      group(
-        [{ key: "status", name: "k" }],
-        [{ name: "p", operator: "push", fields: [{ key: payload, name: "x" }] }],
-      ),
-      group(
-        [{ key: "status", name: "k" }],
-        [{ name: "c", operator: "count", conditions: [{ key: payload, value: 1, operator: "eq" }] }],
-      ),
-      {
-        query: {
-          aggregate: [
-            { group: { keys: [{ key: "status", name: "k" }], fields: [{ name: "n", operator: "count" }] } },
-            { project: { fields: [{ key: "k", name: payload }] } },
-          ],
+
+    it.each(PAYLOADS)("stat: %j as every name in a pipeline", async (payload) => {
+      const token = tokenOf();
+      const group = (keys: unknown[], fields: unknown[]) => ({
+        query: { aggregate: [{ group: { keys, fields } }] },
+      });
+      const bodies = [
+        group([{ key: payload, name: "k" }], [{ name: "n", operator: "count" }]),
+        group([{ key: "status", name: payload }], [{ name: "n", operator: "count" }]),
+        group([{ key: "status", name: "k" }], [{ key: payload, name: "s", operator: "sum" }]),
+        group([{ key: "status", name: "k" }], [{ name: payload, operator: "count" }]),
+        group(
+          [{ key: "status", name: "k" }],
+          [{ name: "p", operator: "push", fields: [{ key: payload, name: "x" }] }],
+        ),
+        group(
+          [{ key: "status", name: "k" }],
+          [{ name: "c", operator: "count", conditions: [{ key: payload, value: 1, operator: "eq" }] }],
+        ),
+        {
+          query: {
+            aggregate: [
+              { group: { keys: [{ key: "status", name: "k" }], fields: [{ name: "n", operator: "count" }] } },
+              { project: { fields: [{ key: "k", name: payload }] } },
+            ],
+          },
         },
-      },
-      {
-        query: {
-          aggregate: [
-            { group: { keys: [{ key: "status", name: "k" }], fields: [{ name: "n", operator: "count" }] } },
-            { sort: [{ key: payload, desc: true }] },
-          ],
+        {
+          query: {
+            aggregate: [
+              { group: { keys: [{ key: "status", name: "k" }], fields: [{ name: "n", operator: "count" }] } },
+              { sort: [{ key: payload, desc: true }] },
+            ],
+          },
         },
-      },
-      { query: { aggregate: [{ sort: [{ key: payload }] }, { limit: 5 }] } },
-      { query: { aggregate: [{ count: { name: payload } }] } },
-      { query: { aggregate: [{ unwind: { path: payload } }, { count: { name: "n" } }] } },
-      { query: { distinct: payload } },
-      { query: { distinct: "job_id", filter: [{ k: payload, v: "x", o: "eq" }] } },
-    ];
-    for (const body of bodies) {
-      const answer = await call("stat", body, token);
-      expectRefusedOrScoped(answer, token, JSON.stringify(body));
-      // A distinct list of job ids must not name another tenant's job either.
-      if (answer.status === 200 && Array.isArray(answer.json.results)) {
-        for (const value of answer.json.results) {
-          if (typeof value === "string" && value.startsWith("job-")) {
-            const job = JOBS.find((j) => j.job_id === value);
-            expect(job && inScope(token)(job as unknown as Record<string, unknown>), `${value} leaked`).toBe(
-              true,
-            );
+        { query: { aggregate: [{ sort: [{ key: payload }] }, { limit: 5 }] } },
+        { query: { aggregate: [{ count: { name: payload } }] } },
+        { query: { aggregate: [{ unwind: { path: payload } }, { count: { name: "n" } }] } },
+        { query: { distinct: payload } },
+        { query: { distinct: "job_id", filter: [{ k: payload, v: "x", o: "eq" }] } },
+      ];
+      for (const body of bodies) {
+        const answer = await call("stat", body, token);
+        expectRefusedOrScoped(answer, token, JSON.stringify(body));
+        // A distinct list of job ids must not name another tenant's job either.
+        if (answer.status === 200 && Array.isArray(answer.json.results)) {
+          for (const value of answer.json.results) {
+            if (typeof value === "string" && value.startsWith("job-")) {
+              const job = JOBS.find((j) => j.job_id === value);
+              expect(
+                job && inScope(token)(job as unknown as Record<string, unknown>),
+                `${value} leaked`,
+              ).toBe(true);
+            }
           }
         }
       }
-    }
+    });
+
+    it.each(PAYLOADS)("%j as a value: a normal (empty or scoped) answer", async (payload) => {
+      const token = tokenOf();
+      const lists = [
+        { job_id: payload },
+        { trusted_account_id: payload, plugin_id: payload, workspace_id: payload },
+        { query: { filter: [{ k: "job_id", v: payload, o: "eq" }] } },
+        { query: { filter: [{ k: "error_message", v: payload, o: "contain" }] } },
+        { query: { filter: [{ k: "options.provider", v: [payload, 1], o: "not_in" }] } },
+        { query: { filter: [{ k: "options.targets", v: { name: payload }, o: "match" }] } },
+        { query: { keyword: payload } },
+      ];
+      for (const body of lists)
+        expectRefusedOrScoped(await call("list", body, token), token, JSON.stringify(body));
+      const get = await call("get", { job_id: payload }, token);
+      expect([400, 404], JSON.stringify(get.json)).toContain(get.status);
+    });
   });
 
-  it.each(PAYLOADS)("%j as a value: a normal (empty or scoped) answer", async (payload) => {
-    const token = tokenOf();
-    const lists = [
-      { job_id: payload },
-      { trusted_account_id: payload, plugin_id: payload, workspace_id: payload },
-      { query: { filter: [{ k: "job_id", v: payload, o: "eq" }] } },
-      { query: { filter: [{ k: "error_message", v: payload, o: "contain" }] } },
-      { query: { filter: [{ k: "options.provider", v: [payload, 1], o: "not_in" }] } },
-      { query: { filter: [{ k: "options.targets", v: { name: payload }, o: "match" }] } },
-      { query: { keyword: payload } },
-    ];
-    for (const body of lists)
-      expectRefusedOrScoped(await call("list", body, token), token, JSON.stringify(body));
-    const get = await call("get", { job_id: payload }, token);
-    expect([400, 404], JSON.stringify(get.json)).toContain(get.status);
-  });
-});
-
-describe("regression: only names an inherited property", () => {
-  it.each(INHERITED)("only: [%j] is a normal answer, not internal", async (payload) => {
-    expectRefusedOrScoped(
-      await call("list", { query: { only: [payload], page: { limit: 5 } } }),
-      admin,
-      payload,
-    );
-  });
-});
-
-describe("afterwards", () => {
-  it("deleting by payload ids changed nothing", async () => {
-    for (const payload of PAYLOADS) {
-      const answer = await call("delete", { job_id: `${payload}' OR '1'='1` });
-      expect([400, 404], JSON.stringify(answer.json)).toContain(answer.status);
-    }
-    expect((rawPrepare("SELECT job_id FROM jobs").all() as unknown[]).length).toBe(JOBS.length);
+  describe("regression: only names an inherited property", () => {
+    it.each(INHERITED)("only: [%j] is a normal answer, not internal", async (payload) => {
+      expectRefusedOrScoped(
+        await call("list", { query: { only: [payload], page: { limit: 5 } } }),
+        admin,
+        payload,
+      );
+    });
   });
 
-  it("the jobs table is intact: same rows, same schema, integrity ok", () => {
-    const ids = (rawPrepare("SELECT job_id FROM jobs ORDER BY job_id").all() as { job_id: string }[]).map(
-      (r) => r.job_id,
-    );
-    expect(ids).toEqual(JOBS.map((j) => j.job_id).sort());
-    const tables = (
-      rawPrepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
-    ).map((r) => r.name);
-    expect(tables).toContain("jobs");
-    expect(server.integrity()).toBe("ok");
-  });
-
-  it("no payload text ever reached the SQL: names are catalogued identifiers, values bound parameters", () => {
-    expect(prepared.length).toBeGreaterThan(20);
-    for (const statement of prepared) {
-      for (const marker of MARKERS)
-        expect(statement.includes(marker), `${marker} in ${statement}`).toBe(false);
-      // A stat name may legitimately be "sqlite_master" or "constructor": then only as a quoted alias.
-      for (const name of PAYLOADS.filter((p) => /^[A-Za-z][A-Za-z0-9_]*$/.test(p) && p.length > 5)) {
-        expect(statement.replaceAll(`"${name}"`, "").includes(name), `${name} unquoted in ${statement}`).toBe(
-          false,
-        );
+  describe("afterwards", () => {
+    it("deleting by payload ids changed nothing", async () => {
+      for (const payload of PAYLOADS) {
+        const answer = await call("delete", { job_id: `${payload}' OR '1'='1` });
+        expect([400, 404], JSON.stringify(answer.json)).toContain(answer.status);
       }
-    }
+      expect((await target.jobIds()).length).toBe(JOBS.length);
+    });
+
+    it("the jobs table is intact: same rows, same schema, integrity ok", async () => {
+      expect((await target.jobIds()).sort()).toEqual(JOBS.map((j) => j.job_id).sort());
+      expect(await target.tables()).toEqual(expect.arrayContaining(["jobs", "job_events", "job_tombstones"]));
+      const integrity = await target.integrity();
+      if (integrity !== null) expect(integrity).toBe("ok");
+    });
+
+    it("no payload text ever reached the SQL: names are catalogued identifiers, values bound parameters", () => {
+      expect(target.statements.size).toBeGreaterThan(20);
+      for (const statement of target.statements) {
+        for (const marker of MARKERS)
+          expect(statement.includes(marker), `${marker} in ${statement}`).toBe(false);
+        // A stat name may legitimately be "sqlite_master" or "constructor": then only as a quoted alias.
+        for (const name of PAYLOADS.filter((p) => /^[A-Za-z][A-Za-z0-9_]*$/.test(p) && p.length > 5)) {
+          expect(
+            statement.replaceAll(`"${name}"`, "").includes(name),
+            `${name} unquoted in ${statement}`,
+          ).toBe(false);
+        }
+      }
+    });
   });
 });

@@ -139,13 +139,13 @@ export interface BackendAppServer {
 
 export async function startAppServerOn(
   backend: Backend,
-  options: Pick<AppServerOptions, "jobs" | "env" | "now"> = {},
+  options: Pick<AppServerOptions, "jobs" | "env" | "now"> & { onStatement?: (text: string) => void } = {},
 ): Promise<BackendAppServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-hardening-"));
   const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });
   ensureLocalSecret(config);
   const now = options.now ?? (() => NOW);
-  const opened = await backend.open({ now });
+  const opened = await backend.open({ now, onStatement: options.onStatement });
   await opened.insertJobs(options.jobs ?? JOBS);
   const app = createApp({
     config,

@@ -4,6 +4,7 @@
  * skipped with its reason when the server is unreachable (under CI=true that fails instead: see
  * postgres.ts).
  */
+import pg from "pg";
 import { openDatabase } from "../../src/storage/database.js";
 import { copyRows } from "../../src/storage/dialect/postgres/copy-rows.js";
 import { openPostgresStore } from "../../src/storage/dialect/postgres/open.js";
@@ -28,11 +29,26 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
+/** A pg Client that tells `observe` each statement's text, then runs it unchanged. */
+function observingClient(observe: (text: string) => void): typeof pg.Client {
+  class ObservingClient extends pg.Client {
+    // pg's query() has many overloads (text, config object, submittable such as COPY); all carry
+    // the SQL as the string itself or as `.text`.
+    // biome-ignore lint/suspicious/noExplicitAny: forwards every overload of pg's query() unchanged
+    override query(config: any, values?: any, callback?: any): any {
+      observe(typeof config === "string" ? config : String(config?.text ?? ""));
+      return super.query(config, values, callback);
+    }
+  }
+  return ObservingClient;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** Why this backend is skipped here, or null when it runs. */
   readonly skip: string | null;
-  open(options?: { now?: () => Date }): Promise<TestStore>;
+  /** `onStatement` (PostgreSQL only): told the SQL text of every statement the store runs. */
+  open(options?: { now?: () => Date; onStatement?: (text: string) => void }): Promise<TestStore>;
 }
 
 const JOB_INSERT_COLUMNS = (rows: readonly Omit<JobRow, "seq">[]): string[] => {
@@ -75,7 +91,13 @@ const postgresBackend: Backend = {
   async open(options = {}) {
     const database = await createTestDatabase();
     const store = await openPostgresStore(
-      { url: database.url, size: 4, statementTimeoutMs: 30_000, connectTimeoutMs: 5000 },
+      {
+        url: database.url,
+        size: 4,
+        statementTimeoutMs: 30_000,
+        connectTimeoutMs: 5000,
+        Client: options.onStatement ? observingClient(options.onStatement) : undefined,
+      },
       options.now,
     );
     return {

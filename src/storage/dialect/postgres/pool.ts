@@ -17,7 +17,10 @@ export interface PoolOptions {
   readonly connectTimeoutMs: number;
   /** Shown in `pg_stat_activity`, so an operator can tell instances apart. */
   readonly applicationName?: string;
-  /** The client class of the pool's connections (the benchmark's records the statements it sends). */
+  /**
+   * The client class of the pool's connections: the benchmark's records the statements it sends,
+   * the injection suite's observes them (test/support/backends.ts).
+   */
   readonly Client?: typeof pg.Client;
 }
 
