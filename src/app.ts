@@ -3,14 +3,15 @@
  * aliases -> one request handler. `main.ts` serves it and runs its housekeeping (reaper, retention);
  * tests serve it on an ephemeral port.
  */
-import type { DescMethod } from "@bufbuild/protobuf";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
 import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { callKey } from "./observability/call.js";
 import { createCallInterceptor } from "./observability/call-interceptor.js";
+import { codeLabel } from "./observability/codes.js";
 import { registerJobCounts } from "./observability/job-counts.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { metricsMiddleware } from "./observability/metrics-endpoint.js";
@@ -34,19 +35,12 @@ import { Health, healthService } from "./wire/health/service.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
 import { jobWatchHandlers } from "./wire/job-watch-handlers.js";
-import { unknownMethodHandler, withProtocolRefusals } from "./wire/protocol-refusals.js";
 import { registerReflection } from "./wire/reflection/index.js";
-import {
-  createAppHandler,
-  createRestHandler,
-  notFoundHandler,
-  procedurePath,
-  restRoutes,
-} from "./wire/rest.js";
-import type { NodeHandler, NodeResponse } from "./wire/server.js";
+import { procedurePath, restRoutes } from "./wire/rest.js";
+import type { NodeHandler } from "./wire/server.js";
 import { createSseWatchHandler, SSE_WATCH_PATHS } from "./wire/sse.js";
 import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
-import { createLeanUnaryHandler } from "./wire/unary/handler.js";
+import { createWireHandler } from "./wire/wire-handler.js";
 
 export interface AppOptions {
   readonly config: Pick<
@@ -71,7 +65,7 @@ export interface AppOptions {
   readonly now?: () => Date;
   /** The built web page served at /ui/ (default: the package's `dist/ui`). */
   readonly uiDir?: string;
-  /** Told of every call the lean unary path serves (WIRE_UNARY=lean): tests, metrics. */
+  /** Told of every call the unary path serves: tests. */
   readonly onLeanCall?: ((procedure: string) => void) | undefined;
   /** How often a health Watch re-checks the database (ms; default 1000). */
   readonly healthPollMs?: number;
@@ -164,8 +158,7 @@ export function createApp(options: AppOptions): App {
       impl: { ...jobLifecycleHandlers(lifecycle), ...jobWatchHandlers(watch, onUnknown) },
     },
   ];
-  const served: string[] = [];
-  const procedures = new Map<string, DescMethod>();
+  let served: readonly string[] = [];
   const backend = options.store;
   const health = new HealthState(
     // A store that can say more (schema not migrated) says it; any store can show it is reachable.
@@ -182,7 +175,6 @@ export function createApp(options: AppOptions): App {
     createCallInterceptor(logger, metrics.watch),
     createAuthInterceptor(options.verifier),
   ];
-  const unknownMethod = unknownMethodHandler(notFoundHandler);
   const restPathRoutes = mergeRoutes(restRoutes(Job), restRoutes(JobLifecycle));
   const watchProcedure = procedurePath(JobLifecycle.method.watch);
   const calls = createCallObserver({
@@ -195,15 +187,21 @@ export function createApp(options: AppOptions): App {
     streamPaths: new Set(SSE_WATCH_PATHS),
     procedures: new Set([Job, JobLifecycle].flatMap((s) => s.methods.map(procedurePath))),
   });
-  const connectHandler = connectNodeAdapter({
-    routes: (router) => {
-      for (const s of services) router.service(s.service, s.impl);
+  // POST /identity/v2/job/watch answers Server-Sent Events; every other REST path is unary.
+  const sse = createSseWatchHandler({
+    service: watch,
+    verifier: options.verifier,
+    maxBodyBytes: config.maxBodyBytes,
+    shutdownSignal: options.shutdownSignal,
+    onUnknown: (err) => onUnknown(err, "REST watch"),
+  });
+  const wire = createWireHandler({
+    services,
+    moreRoutes: (router) => {
       // Probes and schema discovery carry no token (Kubernetes, python-core's stub building).
       const unauthenticated = { interceptors: [errorInterceptor] };
       router.service(Health, healthService(health, options.healthPollMs ?? 1000), unauthenticated);
       registerReflection(router, unauthenticated);
-      served.push(...new Set(router.handlers.map((handler) => handler.service.typeName)));
-      for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
     },
     interceptors,
     contextValues: calls.contextValues,
@@ -213,39 +211,24 @@ export function createApp(options: AppOptions): App {
     maxTimeoutMs: config.maxTimeoutMs,
     jsonOptions,
     shutdownSignal: options.shutdownSignal,
-    // connect-node types its response narrower than node's; it is node's response object.
-    fallback: (req, res) => unknownMethod(req, res as unknown as NodeResponse),
+    restRoutes: restPathRoutes,
+    restStreams: sse,
+    unary: config.wireUnary,
+    onLeanCall: options.onLeanCall,
+    onWriteError: (err) => logger.warn({ err }, "could not write a response"),
+    // The code the client got, also when no interceptor saw it (undecodable request, answer refused
+    // or failing while encoded); a fault of the encoding is logged here, once, like the interceptor's.
+    onErrorAnswer: (values, error, outcome) => {
+      const call = values.get(callKey);
+      if (call) call.code = codeLabel(error.code);
+      if (outcome.encoding && error.code === Code.Internal) {
+        logger.error({ err: outcome.error, request_id: call?.requestId }, "internal error");
+      }
+    },
+    onHandlerError: (err, handler) => onUnknown(err, `${handler.service.typeName}/${handler.method.name}`),
   });
-  const rest = createRestHandler({
-    routes: restPathRoutes,
-    connectHandler,
-    maxBodyBytes: config.maxBodyBytes,
-  });
-  // POST /identity/v2/job/watch answers Server-Sent Events; every other REST path is unary.
-  const sse = createSseWatchHandler({
-    service: watch,
-    verifier: options.verifier,
-    maxBodyBytes: config.maxBodyBytes,
-    shutdownSignal: options.shutdownSignal,
-    onUnknown: (err) => onUnknown(err, "REST watch"),
-  });
-  const appHandler = createAppHandler({
-    connectHandler: withProtocolRefusals(procedures, connectHandler),
-    rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
-  });
-  let handler: NodeHandler = appHandler;
-  if (config.wireUnary === "lean") {
-    const lean = createLeanUnaryHandler({
-      routes: services,
-      interceptors,
-      readMaxBytes: config.maxBodyBytes,
-      jsonOptions,
-      shutdownSignal: options.shutdownSignal,
-      onWriteError: (err) => logger.warn({ err }, "could not write a response"),
-      onCall: options.onLeanCall,
-    });
-    handler = (req, res) => lean(req, res, () => appHandler(req, res));
-  }
+  served = wire.served;
+  const handler = wire.handler;
   const ops = [
     ...(config.metrics?.ownPort !== undefined ? [] : [metricsMiddleware(metrics)]),
     apiDocsMiddleware(),

@@ -80,10 +80,11 @@ const schema = z.object({
   JOB_COUNTS_MAX_AGE_SECONDS: positiveInt.max(86_400).default(30),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /**
-   * Who answers plain unary calls: `connect` (connect-node, as always) or `lean` (src/wire/unary/, the
-   * same answers with less per-call work; everything it does not take still goes to connect-node).
+   * Who answers unary Connect, gRPC and gRPC-Web calls: `lean` (src/wire/unary/, the default) or
+   * `connect` (connect's own router: the reference the differential test and `npm run bench` compare
+   * the unary path with; REST takes the unary path either way).
    */
-  WIRE_UNARY: z.enum(["connect", "lean"]).default("connect"),
+  WIRE_UNARY: z.enum(["connect", "lean"]).default("lean"),
   // Drop-in compatibility (docs/compatibility.md).
   /** Origins browsers may call from: `*` (default) or a comma-separated list of origins. */
   CORS_ALLOWED_ORIGINS: z.string().min(1).default("*"),

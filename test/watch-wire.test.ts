@@ -9,7 +9,6 @@ import os from "node:os";
 import path from "node:path";
 import type { Transport } from "@connectrpc/connect";
 import {
-  connectNodeAdapter,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
@@ -24,9 +23,10 @@ import { WatchService } from "../src/service/watch/watch-service.js";
 import { createErrorInterceptor } from "../src/wire/errors.js";
 import { createAuthInterceptor } from "../src/wire/job-handlers.js";
 import { jobWatchHandlers } from "../src/wire/job-watch-handlers.js";
-import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "../src/wire/rest.js";
+import { restRoutes } from "../src/wire/rest.js";
 import { type RunningServer, startServer } from "../src/wire/server.js";
 import { createSseWatchHandler } from "../src/wire/sse.js";
+import { createWireHandler } from "../src/wire/wire-handler.js";
 import { MemoryFeed } from "./support/memory-feed.js";
 import {
   connectWatch,
@@ -65,29 +65,22 @@ beforeAll(async () => {
     waitDefaultSeconds: 30,
     waitMaxSeconds: 300,
   });
-  const connectHandler = connectNodeAdapter({
-    routes: (router) => {
-      router.service(
-        JobLifecycle,
-        jobWatchHandlers(service, (error) => unknown.push(error)),
-      );
-    },
-    interceptors: [createErrorInterceptor((error) => unknown.push(error)), createAuthInterceptor(verifier)],
-    jsonOptions: { useProtoFieldName: true, ignoreUnknownFields: false },
-    fallback: notFoundHandler,
-  });
-  const rest = createRestHandler({ routes: restRoutes(JobLifecycle), connectHandler, maxBodyBytes: 1 << 20 });
   const sse = createSseWatchHandler({
     service,
     verifier,
     maxBodyBytes: 1 << 20,
     onUnknown: (error) => unknown.push(error),
   });
+  const { handler } = createWireHandler({
+    services: [{ service: JobLifecycle, impl: jobWatchHandlers(service, (error) => unknown.push(error)) }],
+    interceptors: [createErrorInterceptor((error) => unknown.push(error)), createAuthInterceptor(verifier)],
+    readMaxBytes: 1 << 20,
+    jsonOptions: { useProtoFieldName: true, ignoreUnknownFields: false },
+    restRoutes: restRoutes(JobLifecycle),
+    restStreams: sse,
+  });
   server = await startServer({
-    handler: createAppHandler({
-      connectHandler,
-      rest: (req, res, next) => sse(req, res, () => rest(req, res, next)),
-    }),
+    handler,
     host: "127.0.0.1",
     port: 0,
     shutdownGraceMs: 1000,

@@ -7,7 +7,6 @@ import { gzipSync } from "node:zlib";
 import { create, fromJson } from "@bufbuild/protobuf";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Job,
@@ -21,17 +20,12 @@ import {
   errorCodeHeader,
   httpStatusForCode,
   minimalPercentEncode,
-  restError,
+  restErrorOf,
   toConnectError,
 } from "../src/wire/errors.js";
-import {
-  createAppHandler,
-  createRestHandler,
-  notFoundHandler,
-  procedurePath,
-  restRoutes,
-} from "../src/wire/rest.js";
+import { procedurePath, restRoutes } from "../src/wire/rest.js";
 import { type RunningServer, startServer } from "../src/wire/server.js";
+import { createWireHandler } from "../src/wire/wire-handler.js";
 import { h2Connect, h2Exchange } from "./support/http-client.js";
 
 const readMaxBytes = 16 * 1024;
@@ -79,17 +73,16 @@ let server: RunningServer;
 let url: string;
 
 beforeAll(async () => {
-  const connectHandler = connectNodeAdapter({
-    routes: (router) => router.service(Job, stub),
+  const { handler } = createWireHandler({
+    services: [{ service: Job, impl: stub }],
     readMaxBytes,
     maxTimeoutMs: 5_000,
     jsonOptions: { useProtoFieldName: true },
     interceptors: [createErrorInterceptor()],
-    fallback: notFoundHandler,
+    restRoutes: restRoutes(Job),
   });
-  const rest = createRestHandler({ routes: restRoutes(Job), connectHandler, maxBodyBytes: readMaxBytes });
   server = await startServer({
-    handler: createAppHandler({ connectHandler, rest }),
+    handler,
     host: "127.0.0.1",
     port: 0,
     shutdownGraceMs: 2_000,
@@ -366,13 +359,21 @@ describe("error mapping (unit)", () => {
       expect(httpStatusForCode(Number(code))).toBe(status);
   });
 
-  it("splits SpaceONE details and names other errors after their status", () => {
-    expect(restError(Code.NotFound, "ERROR_NOT_FOUND: gone. (a = b: c)")).toEqual({
+  it("takes a SpaceOneError's code and message as they are and names other errors after their status", () => {
+    const notFound = new SpaceOneError("ERROR_NOT_FOUND", "not_found", "gone. (a = b: c)");
+    expect(restErrorOf(toConnectError(notFound))).toEqual({
       status: 404,
       body: { detail: { code: "ERROR_NOT_FOUND", message: "gone. (a = b: c)" } },
     });
+    // The message is never parsed: a colon in a message that is not SpaceONE's stays where it is.
+    expect(restErrorOf(new ConnectError("ERROR_X: y", Code.InvalidArgument))).toEqual({
+      status: 400,
+      body: { detail: { code: "ERROR_INVALID_ARGUMENT", message: "ERROR_X: y" } },
+    });
     expect(
-      restError(Code.ResourceExhausted, "message size 9 is larger than configured readMaxBytes 1"),
+      restErrorOf(
+        new ConnectError("message size 9 is larger than configured readMaxBytes 1", Code.ResourceExhausted),
+      ),
     ).toEqual({
       status: 429,
       body: {

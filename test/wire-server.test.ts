@@ -19,7 +19,6 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 import {
-  connectNodeAdapter,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
@@ -35,8 +34,9 @@ import {
 } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { errors } from "../src/errors.js";
 import { createErrorInterceptor, errorCodeHeader, toConnectError } from "../src/wire/errors.js";
-import { createAppHandler, createRestHandler, notFoundHandler, restRoutes } from "../src/wire/rest.js";
+import { restRoutes } from "../src/wire/rest.js";
 import { type RunningServer, startServer } from "../src/wire/server.js";
+import { createWireHandler } from "../src/wire/wire-handler.js";
 import { h2Exchange } from "./support/http-client.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -89,18 +89,17 @@ interface Started {
 
 async function startStub(shutdownGraceMs = 5_000): Promise<Started> {
   const unknownErrors: unknown[] = [];
-  const connectHandler = connectNodeAdapter({
-    routes: (router) => router.service(Job, stub),
+  const { handler } = createWireHandler({
+    services: [{ service: Job, impl: stub }],
     readMaxBytes,
     maxTimeoutMs,
     jsonOptions: { useProtoFieldName: true },
     interceptors: [createErrorInterceptor((err) => unknownErrors.push(err))],
     contextValues: (req) => createContextValues().set(httpVersionKey, req.httpVersion),
-    fallback: notFoundHandler,
+    restRoutes: restRoutes(Job),
   });
-  const rest = createRestHandler({ routes: restRoutes(Job), connectHandler, maxBodyBytes: readMaxBytes });
   const server = await startServer({
-    handler: createAppHandler({ connectHandler, rest }),
+    handler,
     host: "127.0.0.1",
     port: 0,
     shutdownGraceMs,

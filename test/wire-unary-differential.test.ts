@@ -1,16 +1,23 @@
 /**
- * The lean unary path (src/wire/unary/, WIRE_UNARY=lean) answers byte for byte as connect-node does.
+ * The unary path (src/wire/unary/, the default) answers byte for byte as connect's own handlers do.
  *
- * Two servers on the same data and signing secret, one per setting, get the same corpus of valid and
- * invalid requests: every protocol (Connect JSON and binary, gRPC, gRPC-Web, REST), both HTTP versions,
- * compression both ways, deadlines, oversize bodies, bad envelopes, and every error code the service can
- * give. For each, status, every response header but `date`, body and trailers must be equal. The corpus
- * also says, per case, whether the lean path should take the request or hand it to connect-node; the
- * test counts the calls the lean path served (through its own interceptor) so a silent fall-through
- * cannot make the comparison trivially pass.
+ * Two servers on the same data and signing secret, one serving unary calls through connect's router
+ * (WIRE_UNARY=connect, the reference) and one through the unary path, get the same corpus of valid and
+ * invalid requests: Connect JSON and binary, gRPC, gRPC-Web (binary and JSON), both HTTP versions,
+ * compression both ways, deadlines (valid, expired, malformed, over the maximum), oversize bodies, bad
+ * envelopes, and every error code the service can give. For each, status, every response header but
+ * `date`, body and trailers must be equal. The corpus also says, per case, whether the unary path should
+ * take the request or hand it to connect's router; the test counts the calls the unary path served so
+ * a silent fall-through cannot make the comparison trivially pass.
+ *
+ * REST takes the unary path on both servers, so its answers are compared with what the old REST layer
+ * made of the reference server's Connect JSON answer to the same call: the same body on success; on
+ * error SpaceONE's `{"detail": {"code", "message"}}` split from the Connect message, with the
+ * console-api-v2 status and the same `x-spaceone-error-*` headers.
  */
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CancelJobRequestSchema,
@@ -22,6 +29,7 @@ import {
   JobStatQuerySchema,
   JobsQuerySchema,
 } from "../gen/spaceone/api/identity/v2/job_pb.js";
+import { codeName, httpStatusForCode } from "../src/wire/errors.js";
 import { type AppServer, startAppServer } from "./support/app-server.js";
 import { grpcFrame, h1Post, http2Request } from "./support/http-client.js";
 
@@ -202,7 +210,20 @@ function corpus(): Case[] {
       path: `${JOB}/get`,
       headers: { ...json, "content-encoding": "gzip" },
       body: gzipSync('{"job_id":"job-a01"}'),
-      lean: false,
+    });
+    add({
+      name: tag("proto get, gzip request"),
+      via,
+      path: `${JOB}/get`,
+      headers: { ...proto, "content-encoding": "gzip" },
+      body: gzipSync(bin(JobRequestSchema, { jobId: "job-a01" })),
+    });
+    add({
+      name: tag("json get, gzip request that is not gzip"),
+      via,
+      path: `${JOB}/get`,
+      headers: { ...json, "content-encoding": "gzip" },
+      body: '{"job_id":"job-a01"}',
     });
     add({
       name: tag("json get, unknown request encoding"),
@@ -210,16 +231,28 @@ function corpus(): Case[] {
       path: `${JOB}/get`,
       headers: { ...json, "content-encoding": "snappy" },
       body: '{"job_id":"job-a01"}',
-      lean: false,
     });
-    // Deadlines go to connect-node.
+    // Deadlines: within the maximum, already passed (the store refuses the read), malformed, too long.
     add({
       name: tag("deadline"),
       via,
       path: `${JOB}/get`,
       headers: { ...json, "connect-timeout-ms": "5000" },
       body: '{"job_id":"job-a01"}',
-      lean: false,
+    });
+    add({
+      name: tag("deadline, list"),
+      via,
+      path: `${JOB}/list`,
+      headers: { ...json, "connect-timeout-ms": "5000" },
+      body: JSON.stringify(listAll),
+    });
+    add({
+      name: tag("deadline passed"),
+      via,
+      path: `${JOB}/get`,
+      headers: { ...json, "connect-timeout-ms": "0" },
+      body: '{"job_id":"job-a01"}',
     });
     add({
       name: tag("deadline too long"),
@@ -227,7 +260,6 @@ function corpus(): Case[] {
       path: `${JOB}/get`,
       headers: { ...json, "connect-timeout-ms": "99999999" },
       body: '{"job_id":"job-a01"}',
-      lean: false,
     });
     add({
       name: tag("bad deadline"),
@@ -235,7 +267,6 @@ function corpus(): Case[] {
       path: `${JOB}/get`,
       headers: { ...json, "connect-timeout-ms": "soon" },
       body: '{"job_id":"job-a01"}',
-      lean: false,
     });
     // Oversize: declared (h1) goes to connect-node; undeclared (h2 sends no content-length) is read.
     add({
@@ -328,28 +359,43 @@ function corpus(): Case[] {
       lean: false,
     });
     add({ name: tag("unknown method"), via, path: `${JOB}/nope`, headers: json, body: "{}", lean: false });
-    add({
-      name: tag("REST get"),
-      via,
-      path: "/identity/v2/job/get",
-      headers: json,
-      body: '{"job_id":"job-a01"}',
-      lean: false,
+    // gRPC-Web (binary and JSON), on both HTTP versions.
+    const web = { ...auth, "content-type": "application/grpc-web+proto" };
+    const w = (name: string, body: Uint8Array, headers: Record<string, string> = web, path = `${JOB}/get`) =>
+      add({ name: tag(`gRPC-Web ${name}`), via, path, headers, body });
+    const validGet = bin(JobRequestSchema, { jobId: "job-a01" });
+    w("get", grpcFrame(validGet));
+    w("get, bare content type", grpcFrame(validGet), { ...web, "content-type": "application/grpc-web" });
+    w("list", grpcFrame(bin(JobsQuerySchema, {})), web, `${JOB}/list`);
+    w(
+      "list, accept gzip",
+      grpcFrame(bin(JobsQuerySchema, {})),
+      { ...web, "grpc-accept-encoding": "gzip" },
+      `${JOB}/list`,
+    );
+    w("not_found", grpcFrame(bin(JobRequestSchema, { jobId: "job-zzz" })));
+    w("unauthenticated", grpcFrame(validGet), { "content-type": "application/grpc-web+proto" });
+    w("garbage protobuf", grpcFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])));
+    w("compressed flag without grpc-encoding", grpcFrame(validGet, { compressed: true }));
+    w("gzip request", grpcFrame(gzipSync(validGet), { compressed: true }), {
+      ...web,
+      "grpc-encoding": "gzip",
+    });
+    w("deadline", grpcFrame(validGet), { ...web, "grpc-timeout": "5S" });
+    w("deadline passed", grpcFrame(validGet), { ...web, "grpc-timeout": "0m" });
+    w("bad deadline", grpcFrame(validGet), { ...web, "grpc-timeout": "soon" });
+    w("two messages", Buffer.concat([grpcFrame(validGet), grpcFrame(validGet)]));
+    w("no message", Buffer.alloc(0));
+    w("json codec", grpcFrame(Buffer.from('{"job_id":"job-a01"}')), {
+      ...web,
+      "content-type": "application/grpc-web+json",
     });
     add({
-      name: tag("REST not_found"),
-      via,
-      path: "/identity/job/get",
-      headers: json,
-      body: '{"job_id":"job-none"}',
-      lean: false,
-    });
-    add({
-      name: tag("gRPC-Web get"),
+      name: tag("gRPC-Web text (connect's router)"),
       via,
       path: `${JOB}/get`,
-      headers: { ...auth, "content-type": "application/grpc-web+proto" },
-      body: grpcFrame(bin(JobRequestSchema, { jobId: "job-a01" })),
+      headers: { ...auth, "content-type": "application/grpc-web-text" },
+      body: Buffer.from(grpcFrame(validGet)).toString("base64"),
       lean: false,
     });
   }
@@ -400,31 +446,171 @@ function corpus(): Case[] {
   g("no message", Buffer.alloc(0));
   g("trailing bytes", Buffer.concat([grpcFrame(valid), Buffer.from([1, 2])]));
   g("oversize message", grpcFrame(Buffer.alloc(MAX_BODY + 10, 0x0a)));
-  g(
-    "gzip request",
-    grpcFrame(gzipSync(valid), { compressed: true }),
-    { ...grpc, "grpc-encoding": "gzip" },
-    false,
-  );
-  g(
-    "unknown request encoding",
-    grpcFrame(valid, { compressed: true }),
-    { ...grpc, "grpc-encoding": "snappy" },
-    false,
-  );
-  g("deadline", grpcFrame(valid), { ...grpc, "grpc-timeout": "5S" }, false);
-  g("bad deadline", grpcFrame(valid), { ...grpc, "grpc-timeout": "soon" }, false);
-  g(
-    "json codec",
-    Buffer.from(grpcFrame(Buffer.from('{"job_id":"job-a01"}'))),
-    { ...grpc, "content-type": "application/grpc+json" },
-    false,
-  );
+  g("gzip request", grpcFrame(gzipSync(valid), { compressed: true }), { ...grpc, "grpc-encoding": "gzip" });
+  g("br request", grpcFrame(brotliCompressSync(valid), { compressed: true }), {
+    ...grpc,
+    "grpc-encoding": "br",
+  });
+  g("unknown request encoding", grpcFrame(valid, { compressed: true }), {
+    ...grpc,
+    "grpc-encoding": "snappy",
+  });
+  g("deadline", grpcFrame(valid), { ...grpc, "grpc-timeout": "5S" });
+  g("deadline passed", grpcFrame(valid), { ...grpc, "grpc-timeout": "0m" });
+  g("deadline too long", grpcFrame(valid), { ...grpc, "grpc-timeout": "3600S" });
+  g("bad deadline", grpcFrame(valid), { ...grpc, "grpc-timeout": "soon" });
+  g("json codec", Buffer.from(grpcFrame(Buffer.from('{"job_id":"job-a01"}'))), {
+    ...grpc,
+    "content-type": "application/grpc+json",
+  });
   g("unknown method", grpcFrame(valid), grpc, false, `${JOB}/nope`);
   return out;
 }
 
-async function send(server: AppServer, c: Case): Promise<Answer> {
+interface RestCase {
+  readonly name: string;
+  readonly via: Via;
+  /** The REST path sent to the unary path. */
+  readonly path: string;
+  /** The procedure the old REST layer forwarded it to, as Connect JSON. */
+  readonly procedure: string;
+  readonly headers: Record<string, string>;
+  readonly body: Uint8Array | string;
+}
+
+function restCorpus(): RestCase[] {
+  const auth = { authorization: `Bearer ${admin}` };
+  const json = { ...auth, "content-type": "application/json" };
+  const out: RestCase[] = [];
+  const listAll = { query: { sort: [{ key: "created_at", desc: true }] } };
+  for (const via of ["h1", "h2"] as const) {
+    const add = (
+      name: string,
+      path: string,
+      procedure: string,
+      headers: Record<string, string>,
+      body: Uint8Array | string,
+    ) => out.push({ name: `REST ${name} (${via})`, via, path, procedure, headers, body });
+    const get = `${JOB}/get`;
+    add("get", "/identity/v2/job/get", get, json, '{"job_id":"job-a01"}');
+    add("get, console path", "/identity/job/get", get, json, '{"job_id":"job-a01"}');
+    add(
+      "get, text/plain",
+      "/identity/v2/job/get",
+      get,
+      { ...auth, "content-type": "text/plain;charset=UTF-8" },
+      '{"job_id":"job-a01"}',
+    );
+    add(
+      "get, curl -d",
+      "/identity/v2/job/get",
+      get,
+      { ...auth, "content-type": "application/x-www-form-urlencoded" },
+      '{"job_id":"job-a01"}',
+    );
+    add("get, no content type", "/identity/v2/job/get", get, auth, '{"job_id":"job-a01"}');
+    add("not_found", "/identity/job/get", get, json, '{"job_id":"job-none"}');
+    add("unknown field", "/identity/v2/job/get", get, json, '{"job_idd":"x"}');
+    add("not JSON", "/identity/v2/job/get", get, json, "{nope");
+    add("required parameter", "/identity/v2/job/get", get, json, "{}");
+    add(
+      "no token",
+      "/identity/v2/job/get",
+      get,
+      { "content-type": "application/json" },
+      '{"job_id":"job-a01"}',
+    );
+    add(
+      "scoped delete",
+      "/identity/v2/job/delete",
+      `${JOB}/delete`,
+      { ...json, authorization: `Bearer ${member}` },
+      '{"job_id":"job-a01"}',
+    );
+    add(
+      "list, accept gzip",
+      "/identity/v2/job/list",
+      `${JOB}/list`,
+      { ...json, "accept-encoding": "gzip" },
+      JSON.stringify(listAll),
+    );
+    add(
+      "bad filter",
+      "/identity/v2/job/list",
+      `${JOB}/list`,
+      json,
+      '{"query":{"filter":[{"k":"nope","v":1,"o":"eq"}]}}',
+    );
+    add(
+      "gzip request",
+      "/identity/v2/job/get",
+      get,
+      { ...json, "content-encoding": "gzip" },
+      gzipSync('{"job_id":"job-a01"}'),
+    );
+    add(
+      "unknown request encoding",
+      "/identity/v2/job/get",
+      get,
+      { ...json, "content-encoding": "snappy" },
+      "{}",
+    );
+    add(
+      "deadline",
+      "/identity/v2/job/get",
+      get,
+      { ...json, "connect-timeout-ms": "5000" },
+      '{"job_id":"job-a01"}',
+    );
+    add(
+      "deadline passed",
+      "/identity/v2/job/get",
+      get,
+      { ...json, "connect-timeout-ms": "0" },
+      '{"job_id":"job-a01"}',
+    );
+    add(
+      "bad deadline",
+      "/identity/v2/job/get",
+      get,
+      { ...json, "connect-timeout-ms": "soon" },
+      '{"job_id":"job-a01"}',
+    );
+    add(
+      "failed_precondition",
+      "/identity/v2/job/start",
+      `${LIFECYCLE}/start`,
+      { authorization: `Bearer ${worker}`, "content-type": "application/json" },
+      '{"job_id":"job-a01"}',
+    );
+  }
+  return out;
+}
+
+/** What the old REST layer made of a Connect JSON answer: the same on success, else SpaceONE's body. */
+function oldRestAnswer(connect: Answer): Answer {
+  if (connect.status === 200) return connect;
+  let raw = Buffer.from(connect.body, "base64");
+  if (connect.headers["content-encoding"] === "gzip") raw = gunzipSync(raw);
+  const error = JSON.parse(raw.toString("utf8")) as { code: string; message?: string };
+  const code = Object.entries(Code).find(([, v]) => typeof v === "number" && codeName(v) === error.code)?.[1];
+  if (typeof code !== "number") throw new Error(`not a Connect code: ${error.code}`);
+  const message = error.message ?? "";
+  const split = /^(ERROR_[A-Z0-9_]+): ([\s\S]*)$/.exec(message);
+  const detail = split
+    ? { code: split[1], message: split[2] }
+    : { code: `ERROR_${error.code.toUpperCase()}`, message };
+  const body = Buffer.from(JSON.stringify({ detail }));
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(connect.headers)) {
+    if (k !== "content-length" && k !== "content-encoding" && k !== "content-type") headers[k] = v;
+  }
+  headers["content-type"] = "application/json";
+  headers["content-length"] = String(body.length);
+  return { status: httpStatusForCode(code), headers, trailers: {}, body: body.toString("base64") };
+}
+
+async function send(server: AppServer, c: Omit<Case, "lean">): Promise<Answer> {
   if (c.via === "h1") {
     const r = await h1Post(`${server.url}${c.path}`, c.headers, c.body, undefined, 10_000);
     const headers: Record<string, string> = {};
@@ -489,9 +675,11 @@ afterAll(async () => {
 
 describe("lean unary path vs connect-node: same corpus, same answers", () => {
   it("the corpus covers every protocol, both HTTP versions, and both paths", () => {
-    expect(cases.length).toBeGreaterThan(90);
-    expect(cases.filter((c) => c.lean).length).toBeGreaterThan(50);
-    expect(cases.filter((c) => !c.lean).length).toBeGreaterThan(20);
+    expect(cases.length).toBeGreaterThan(140);
+    expect(cases.filter((c) => c.lean).length).toBeGreaterThan(130);
+    // What connect's router still serves: streaming types, unknown methods and types, gRPC-Web text, a
+    // declared oversize body.
+    expect(cases.filter((c) => !c.lean).length).toBeGreaterThanOrEqual(8);
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
   });
 
@@ -522,6 +710,8 @@ describe("lean unary path vs connect-node: same corpus, same answers", () => {
       "aborted",
       "resource_exhausted",
       "unimplemented",
+      "deadline_exceeded",
+      "grpc 4",
       "grpc 0",
       "grpc 3",
       "grpc 5",
@@ -532,6 +722,36 @@ describe("lean unary path vs connect-node: same corpus, same answers", () => {
     ]) {
       expect([...codes], code).toContain(code);
     }
+  });
+
+  it("REST answers as the old REST layer made of the reference's Connect JSON answer", async () => {
+    const restCases = restCorpus();
+    expect(restCases.length).toBeGreaterThan(30);
+    const mismatches: string[] = [];
+    const statuses = new Set<number>();
+    for (const c of restCases) {
+      const reference = await send(connectServer, {
+        ...c,
+        path: c.procedure,
+        headers: { ...c.headers, "content-type": "application/json" },
+      });
+      const expected = comparable(oldRestAnswer(reference));
+      const before = leanCalls;
+      const got = comparable(await send(leanServer, c));
+      if (leanCalls !== before + 1) mismatches.push(`${c.name}: not served by the unary path`);
+      statuses.add(got.status);
+      try {
+        expect(got).toEqual(expected);
+      } catch {
+        mismatches.push(
+          `${c.name}:\n  old REST ${JSON.stringify(expected)}\n  now      ${JSON.stringify(got)}`,
+        );
+      }
+    }
+    expect(mismatches, mismatches.join("\n")).toEqual([]);
+    // Success, bad request, unauthenticated, not found, unimplemented, deadline.
+    for (const status of [200, 400, 401, 404, 501, 504])
+      expect([...statuses], String(status)).toContain(status);
   });
 
   it("the lean path served exactly the cases it should take", async () => {

@@ -51,10 +51,6 @@ const codeNames: Record<Code, string> = {
   [Code.Unauthenticated]: "unauthenticated",
 };
 
-const codeByName = new Map<string, Code>(
-  Object.entries(codeNames).map(([code, name]) => [name, Number(code)]),
-);
-
 /** The Connect code for a SpaceONE status name. */
 export function codeForStatus(status: StatusName): Code {
   return codeByStatus[status];
@@ -65,10 +61,8 @@ export function codeName(code: Code): string | undefined {
   return codeNames[code];
 }
 
-/** Parse a Connect JSON code name (`"not_found"`); undefined if unknown. */
-export function codeFromName(name: string): Code | undefined {
-  return codeByName.get(name);
-}
+/** What an unexpected fault is shown as (its cause is logged, never sent). */
+const unknownError = new SpaceOneError("ERROR_UNKNOWN", "internal", "internal error");
 
 /**
  * Turn anything a handler threw into the ConnectError to send. Unknown errors become a bare
@@ -88,11 +82,18 @@ export function toConnectError(thrown: unknown): ConnectError {
       if (/^[a-z0-9_-]{1,40}$/.test(key))
         metadata[`${errorMetaHeaderPrefix}${key.replaceAll("_", "-")}`] = value;
     }
-    return new ConnectError(err.details, codeForStatus(err.status), metadata);
+    // The SpaceOneError rides along as the cause: a REST answer is written from it (restErrorOf).
+    return new ConnectError(err.details, codeForStatus(err.status), metadata, undefined, err);
   }
-  return new ConnectError("ERROR_UNKNOWN: internal error", Code.Internal, {
-    [errorCodeHeader]: "ERROR_UNKNOWN",
-  });
+  return new ConnectError(
+    "ERROR_UNKNOWN: internal error",
+    Code.Internal,
+    {
+      [errorCodeHeader]: "ERROR_UNKNOWN",
+    },
+    undefined,
+    unknownError,
+  );
 }
 
 /**
@@ -168,69 +169,19 @@ export interface RestError {
   readonly body: RestErrorBody;
 }
 
-const detailsPattern = /^(ERROR_[A-Z0-9_]+): ([\s\S]*)$/;
-
 /**
- * The REST error for a Connect code and message. A SpaceONE details string (`ERROR_X: message`) is split
- * into code and message; any other message (e.g. connect-node's own "cannot decode message" or "message
- * size is larger than configured readMaxBytes") gets a code named after the status, such as
- * `ERROR_INVALID_ARGUMENT` or `ERROR_RESOURCE_EXHAUSTED`.
+ * The REST error for a ConnectError, from the SpaceOneError it was made from (`toConnectError` keeps it
+ * as the cause): its code and message as they are. An error that never was a SpaceOneError (connect's
+ * own, such as "message size is larger than configured readMaxBytes") gets a code named after its
+ * status, such as `ERROR_INVALID_ARGUMENT` or `ERROR_RESOURCE_EXHAUSTED`, and its raw message.
  */
-export function restError(code: Code, message: string): RestError {
-  const status = httpStatusForCode(code);
-  const match = detailsPattern.exec(message);
-  if (match?.[1] !== undefined && match[2] !== undefined) {
-    return { status, body: { detail: { code: match[1], message: match[2] } } };
+export function restErrorOf(err: ConnectError): RestError {
+  const status = httpStatusForCode(err.code);
+  if (err.cause instanceof SpaceOneError) {
+    return { status, body: { detail: { code: err.cause.code, message: err.cause.message } } };
   }
-  const name = codeNames[code] ?? "unknown";
-  return { status, body: { detail: { code: `ERROR_${name.toUpperCase()}`, message } } };
-}
-
-/** The REST error for a ConnectError (uses its raw message, without the `[code]` prefix). */
-export function restErrorFromConnectError(err: ConnectError): RestError {
-  return restError(err.code, err.rawMessage);
-}
-
-/**
- * Re-encode the `grpc-message` of gRPC responses with the minimal percent-encoding of the gRPC HTTP/2
- * spec (only `%`, controls and non-ASCII bytes). connect-node uses `encodeURIComponent`, which the spec
- * allows, but @grpc/grpc-js decodes with `decodeURI`, which leaves `%3A` and `%3D` alone: a grpc-js
- * client would read `ERROR_NOT_FOUND%3A ... (job_id %3D x)` and could not split the SpaceONE details.
- * Python (grpc core) decodes either form; after this every client reads `ERROR_NOT_FOUND: ...`.
- */
-export function normalizeGrpcMessage(res: { writeHead: unknown; addTrailers: unknown }): void {
-  const target = res as {
-    writeHead: (...args: unknown[]) => unknown;
-    addTrailers: (...args: unknown[]) => unknown;
-  };
-  const writeHead = target.writeHead;
-  const addTrailers = target.addTrailers;
-  target.writeHead = function (this: unknown, ...args: unknown[]) {
-    const i = typeof args[1] === "string" ? 2 : 1;
-    args[i] = withMinimalGrpcMessage(args[i]);
-    return writeHead.apply(this, args);
-  };
-  target.addTrailers = function (this: unknown, ...args: unknown[]) {
-    args[0] = withMinimalGrpcMessage(args[0]);
-    return addTrailers.apply(this, args);
-  };
-}
-
-function withMinimalGrpcMessage(headers: unknown): unknown {
-  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) return headers;
-  const record = headers as Record<string, unknown>;
-  const key = Object.keys(record).find((k) => k.toLowerCase() === "grpc-message");
-  const value = key === undefined ? undefined : record[key];
-  if (key === undefined || typeof value !== "string") return headers;
-  return { ...record, [key]: minimalPercentEncode(safeDecode(value)) };
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
+  const name = codeNames[err.code] ?? "unknown";
+  return { status, body: { detail: { code: `ERROR_${name.toUpperCase()}`, message: err.rawMessage } } };
 }
 
 /** gRPC's Percent-Encoded: bytes 0x20-0x7E except `%` stay as they are; every other byte is `%XX`. */

@@ -3,19 +3,19 @@
  *
  * The routes come from the proto's `google.api.http` annotations (read at run time from the generated
  * descriptors, so they cannot drift from the proto), plus the console-api-v2 spelling without the
- * version segment (`/identity/v2/job/list` and `/identity/job/list`, docs/compatibility.md, "Paths"). A REST call is a
- * Connect unary JSON call under another path, so it is forwarded to the Connect handler with the URL and
- * content type rewritten; only error bodies differ: Connect's `{code, message}` becomes SpaceONE's
- * `{"detail": {"code": "ERROR_X", "message": "..."}}` with the console-api-v2 HTTP status (docs/compatibility.md, "Errors").
+ * version segment (`/identity/v2/job/list` and `/identity/job/list`, docs/compatibility.md, "Paths"). This
+ * layer resolves a REST path to its method and refuses what is not a REST call (unknown path under a
+ * route's prefix, a method other than POST, a body that is not JSON, a declared oversize body); the unary
+ * path (unary/handler.ts) runs the method and writes the answer: the message as Connect JSON, or
+ * SpaceONE's `{"detail": {"code": "ERROR_X", "message": "..."}}` with the console-api-v2 HTTP status
+ * (docs/compatibility.md, "Errors"), encoded once from the error.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { type DescMethod, type DescService, getOption } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import { show } from "../errors.js";
-import { remapDecodeErrors } from "./decode-errors.js";
-import { codeFromName, normalizeGrpcMessage, type RestErrorBody, restError } from "./errors.js";
+import { type RestErrorBody, restErrorOf } from "./errors.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./server.js";
 
 /** A handler that may decline a request by calling `next()`. */
@@ -66,9 +66,9 @@ export function procedurePath(method: DescMethod): string {
 
 export interface RestHandlerOptions {
   readonly routes: ReadonlyMap<string, DescMethod>;
-  /** The connect-node adapter serving the same methods. */
-  readonly connectHandler: NodeHandler;
-  /** Same limit as the adapter's `readMaxBytes`: lets a declared oversized body be refused up front. */
+  /** Runs the method and writes its answer (the unary path's `rest`). */
+  readonly serve: (req: NodeRequest, res: NodeResponse, method: DescMethod) => void;
+  /** Same limit as the unary path's `readMaxBytes`: lets a declared oversized body be refused up front. */
   readonly maxBodyBytes: number;
 }
 
@@ -77,13 +77,9 @@ export interface RestHandlerOptions {
  * (`/identity/...`); everything else goes to `next()`.
  */
 export function createRestHandler(options: RestHandlerOptions): NodeMiddleware {
-  const { routes, connectHandler, maxBodyBytes } = options;
-  const targets = new Map<string, string>();
+  const { routes: targets, serve, maxBodyBytes } = options;
   const prefixes = new Set<string>();
-  for (const [path, method] of routes) {
-    targets.set(path, procedurePath(method));
-    prefixes.add(`/${path.split("/")[1]}/`);
-  }
+  for (const path of targets.keys()) prefixes.add(`/${path.split("/")[1]}/`);
   return (req, res, next) => {
     const url = req.url ?? "";
     const q = url.indexOf("?");
@@ -119,18 +115,16 @@ export function createRestHandler(options: RestHandlerOptions): NodeMiddleware {
     }
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      const { status, body } = restError(
-        Code.ResourceExhausted,
-        `message size ${declared} is larger than configured readMaxBytes ${maxBodyBytes}`,
+      const { status, body } = restErrorOf(
+        new ConnectError(
+          `message size ${declared} is larger than configured readMaxBytes ${maxBodyBytes}`,
+          Code.ResourceExhausted,
+        ),
       );
       writeRestError(res, status, body.detail.code, body.detail.message);
       return;
     }
-    req.url = q < 0 ? target : target + url.slice(q);
-    // From here on it is a unary Connect JSON request (a body sent without a content type gets one).
-    req.headers["content-type"] = "application/json";
-    rewriteErrorResponses(res, maxBodyBytes);
-    connectHandler(req, res);
+    serve(req, res, target);
   };
 }
 
@@ -143,8 +137,7 @@ export interface AppHandlerOptions {
 
 /**
  * The whole app: `GET /healthz` (liveness: no auth, no data), then REST, then Connect/gRPC/gRPC-Web.
- * Health comes first so a probe never touches auth or storage. gRPC responses get their `grpc-message`
- * re-encoded so grpc-js clients read SpaceONE details intact (see `normalizeGrpcMessage`).
+ * Health comes first so a probe never touches auth or storage.
  */
 export function createAppHandler(options: AppHandlerOptions): NodeHandler {
   const { connectHandler, rest } = options;
@@ -154,15 +147,7 @@ export function createAppHandler(options: AppHandlerOptions): NodeHandler {
       res.end(req.method === "HEAD" ? "" : "ok");
       return;
     }
-    rest(req, res, () => {
-      const contentType = req.headers["content-type"] ?? "";
-      if (contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web")) {
-        normalizeGrpcMessage(res);
-      }
-      // A body connect-node cannot decode is invalid_argument, not internal (decode-errors.ts).
-      remapDecodeErrors(contentType, res);
-      connectHandler(req, res);
-    });
+    rest(req, res, () => connectHandler(req, res));
   };
 }
 
@@ -215,131 +200,4 @@ export function isJsonOrMissing(contentType: string | undefined): boolean {
   const [type = "", ...params] = contentType.split(";").map((part) => part.trim().toLowerCase());
   if (!jsonBodyTypes.has(type)) return false;
   return params.every((param) => param === "" || /^charset="?utf-?8"?$/.test(param));
-}
-
-/** The subset of http.ServerResponse / Http2ServerResponse we wrap; both have these. */
-interface Writable {
-  writeHead(...args: unknown[]): unknown;
-  write(...args: unknown[]): boolean;
-  end(...args: unknown[]): unknown;
-}
-
-type Headers = Record<string, string | string[] | number | undefined>;
-
-/**
- * Let a 200 through untouched; buffer any other response (Connect error bodies are a few hundred bytes,
- * JSON, maybe compressed) and rewrite it as a REST error when it ends. connect-node writes unary
- * responses as `writeHead(status, headers)`, `write(body)`, `writeHead` again if `!headersSent`, `end()`.
- */
-function rewriteErrorResponses(res: NodeResponse, maxBodyBytes: number): void {
-  const target = res as unknown as Writable;
-  const original = { writeHead: target.writeHead, write: target.write, end: target.end };
-  let status = 0;
-  let headers: Headers = {};
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const collect = (chunk: unknown, encoding: unknown) => {
-    if (chunk === undefined || chunk === null || typeof chunk === "function") return;
-    const buf =
-      typeof chunk === "string"
-        ? Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
-        : Buffer.from(chunk as Uint8Array);
-    // Bound the buffer: a Connect error body is tiny; anything larger is not one.
-    if (size + buf.length <= maxBodyBytes) chunks.push(buf);
-    size += buf.length;
-  };
-  const restore = () => {
-    target.writeHead = original.writeHead;
-    target.write = original.write;
-    target.end = original.end;
-  };
-  target.writeHead = function writeHead(this: unknown, ...args: unknown[]) {
-    if (args[0] === 200) {
-      restore();
-      return original.writeHead.apply(res, args);
-    }
-    status = Number(args[0]);
-    const h = typeof args[1] === "string" ? args[2] : args[1];
-    headers = { ...((h as Headers | undefined) ?? {}) };
-    // Buffer from here on; a repeated writeHead (connect-node checks `headersSent`) changes nothing.
-    target.writeHead = () => res;
-    target.write = (chunk: unknown, encoding?: unknown, cb?: unknown) => {
-      collect(chunk, encoding);
-      const callback = typeof encoding === "function" ? encoding : cb;
-      if (typeof callback === "function") process.nextTick(callback as () => void);
-      return true;
-    };
-    target.end = (chunk?: unknown, encoding?: unknown, cb?: unknown) => {
-      collect(chunk, encoding);
-      restore();
-      const { status: restStatus, body } = restErrorFromResponse(status, headers, Buffer.concat(chunks));
-      const bytes = Buffer.from(JSON.stringify(body));
-      const out: Headers = {};
-      for (const [key, value] of Object.entries(headers)) {
-        const k = key.toLowerCase();
-        if (k !== "content-length" && k !== "content-encoding" && k !== "content-type") out[key] = value;
-      }
-      out["content-type"] = "application/json";
-      out["content-length"] = String(bytes.length);
-      original.writeHead.call(res, restStatus, out);
-      const callback = [chunk, encoding, cb].find((a) => typeof a === "function");
-      return original.end.call(res, bytes, callback);
-    };
-    return res;
-  };
-}
-
-/** Decode a buffered non-200 Connect response into the REST error to send instead. */
-function restErrorFromResponse(
-  status: number,
-  headers: Headers,
-  raw: Buffer,
-): { status: number; body: RestErrorBody } {
-  let code: Code | undefined;
-  let message = "";
-  try {
-    const json = JSON.parse(
-      decompress(raw, headerValue(headers, "content-encoding")).toString("utf8"),
-    ) as unknown;
-    if (typeof json === "object" && json !== null) {
-      const record = json as Record<string, unknown>;
-      if (typeof record.code === "string") code = codeFromName(record.code);
-      if (typeof record.message === "string") message = record.message;
-    }
-  } catch {
-    // Not a Connect error body: fall through with the HTTP status only.
-  }
-  if (code === undefined) {
-    return {
-      status,
-      body: { detail: { code: "ERROR_UNKNOWN", message: message || `HTTP status ${status}` } },
-    };
-  }
-  return restError(code, message);
-}
-
-function headerValue(headers: Headers, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === name) return Array.isArray(value) ? value.join(",") : String(value);
-  }
-  return undefined;
-}
-
-/** Undo Connect's response compression (it compresses error bodies too when they are large enough). */
-function decompress(raw: Buffer, encoding: string | undefined): Buffer {
-  const limit = { maxOutputLength: 1 << 20 };
-  switch (encoding?.trim().toLowerCase()) {
-    case undefined:
-    case "":
-    case "identity":
-      return raw;
-    case "gzip":
-      return gunzipSync(raw, limit);
-    case "br":
-      return brotliDecompressSync(raw, limit);
-    case "deflate":
-      return inflateSync(raw, limit);
-    default:
-      throw new Error(`unsupported content-encoding ${encoding}`);
-  }
 }

@@ -16,7 +16,7 @@ import {
 import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors, SpaceOneError } from "../errors.js";
 import type { WatchService } from "../service/watch/watch-service.js";
-import { restErrorFromConnectError, toConnectError } from "./errors.js";
+import { restErrorOf, toConnectError } from "./errors.js";
 import { watchMessages, watchRequestJson } from "./job-watch-handlers.js";
 import type { NodeMiddleware } from "./rest.js";
 import { isJsonOrMissing, writeRestError } from "./rest.js";
@@ -106,7 +106,7 @@ async function serve(options: SseOptions, req: NodeRequest, res: NodeResponse): 
         result = await stream.next();
       }
     } catch (error) {
-      const { body } = restErrorFromConnectError(toConnectError(error));
+      const { body } = restErrorOf(toConnectError(error));
       await write(res, `event: error\ndata: ${JSON.stringify(body)}\n\n`, abort.signal);
     }
     res.end();
@@ -137,7 +137,7 @@ async function write(res: NodeResponse, chunk: string, signal: AbortSignal): Pro
 
 function fail(res: NodeResponse, error: unknown): void {
   const connectError = error instanceof ConnectError ? error : toConnectError(error);
-  const { status, body } = restErrorFromConnectError(connectError);
+  const { status, body } = restErrorOf(connectError);
   writeRestError(res, status, body.detail.code, body.detail.message);
 }
 

@@ -1,66 +1,99 @@
 /**
- * Connect unary over HTTP/1.1 and HTTP/2: which requests the lean path takes, and the one answer it
- * writes, byte for byte as connect-node's unary handler (protocol-connect/handler-factory) does.
+ * Connect unary over HTTP/1.1 and HTTP/2, and REST (a Connect JSON call under another path with
+ * SpaceONE's error body): which requests the lean path takes, and the one answer it writes, byte for
+ * byte as connect-node's unary handler (protocol-connect/handler-factory) does. Request compression
+ * (`content-encoding`), response compression (`accept-encoding`) and deadlines (`connect-timeout-ms`,
+ * bounded by the server's maximum) are negotiated with connect's own helpers, so errors read the same.
  */
-import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Compression } from "@connectrpc/connect/protocol";
 import { compressionNegotiate, readAllBytes } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
   contentTypeUnaryJson,
   errorToJsonBytes,
   parseContentType,
+  parseTimeout,
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
+import { restErrorOf } from "../errors.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
+import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
+import type { Outcome } from "./handler.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
+
+type Negotiated = ReturnType<typeof compressionNegotiate>;
+type Timeout = ReturnType<typeof parseTimeout>;
 
 export interface ConnectAdmission {
   readonly binary: boolean;
-  readonly compression: Compression | null;
+  /** Errors as SpaceONE's REST body (`{"detail": {...}}`) with console-api-v2's HTTP status. */
+  readonly rest: boolean;
+  readonly compression: Negotiated;
+  readonly timeout: Timeout;
 }
 
 /**
- * The request is a plain Connect unary POST the lean path answers exactly as connect-node: a unary content
- * type, no request compression, no deadline, a declared length within the limit. Anything else goes to
+ * A Connect unary POST the lean path answers as connect-node: a unary content type and a declared length
+ * (if any) within the limit. Anything else (streaming types, a declared oversize body) goes to
  * connect-node (null).
  */
 export function admitConnect(req: NodeRequest, opt: HandlerOptions): ConnectAdmission | null {
-  const h = req.headers;
-  const type = parseContentType(h["content-type"] ?? null);
+  const type = parseContentType(req.headers["content-type"] ?? null);
   if (type === undefined || type.stream) return null;
-  const encoding = h["content-encoding"];
-  if (encoding !== undefined && encoding !== "identity") return null;
-  if (h["connect-timeout-ms"] !== undefined) return null;
-  const length = h["content-length"];
-  if (length !== undefined && !(Number(length) <= opt.readMaxBytes)) return null;
-  const accepted = h["accept-encoding"];
-  const { response } = compressionNegotiate(
-    opt.acceptCompression,
-    null,
-    accepted === undefined ? null : accepted,
-    "Accept-Encoding",
-  );
-  return { binary: type.binary, compression: response };
+  if (!withinLimit(req, opt.readMaxBytes)) return null;
+  return negotiate(req, type.binary, false, opt);
+}
+
+/** A REST call: its body is read as the JSON request message, whatever JSON-ish type it declares. */
+export function admitRest(req: NodeRequest, opt: HandlerOptions): ConnectAdmission {
+  return negotiate(req, false, true, opt);
+}
+
+function withinLimit(req: NodeRequest, max: number): boolean {
+  const length = req.headers["content-length"];
+  return length === undefined || Number(length) <= max;
+}
+
+function negotiate(req: NodeRequest, binary: boolean, rest: boolean, opt: HandlerOptions): ConnectAdmission {
+  const h = req.headers;
+  return {
+    binary,
+    rest,
+    compression: compressionNegotiate(
+      opt.acceptCompression,
+      h["content-encoding"] ?? null,
+      h["accept-encoding"] ?? null,
+      "Accept-Encoding",
+    ),
+    timeout: parseTimeout(header(h["connect-timeout-ms"]), opt.maxTimeoutMs),
+  };
+}
+
+function header(value: string | string[] | undefined): string | null {
+  return typeof value === "string" ? value : null;
 }
 
 export async function readConnectInput(
   req: NodeRequest,
   unary: UnaryMethod,
-  binary: boolean,
+  admission: ConnectAdmission,
   opt: HandlerOptions,
 ): Promise<unknown> {
+  // connect-node's order: a compression error, then a timeout error, then the body.
+  if (admission.compression.error) throw admission.compression.error;
+  if (admission.timeout.error) throw admission.timeout.error;
   const length = req.headers["content-length"];
   const hint = length === undefined ? Number.NaN : Number.parseInt(length, 10);
   // A declared length (admitted only within the limit): read straight into one buffer, with the errors
   // connect's readAllBytes gives. Otherwise connect's own reader, which enforces the limit as it goes.
-  const bytes =
+  let bytes =
     Number.isSafeInteger(hint) && hint >= 0 && hint <= opt.readMaxBytes
       ? await readDeclared(req, hint)
       : await readAllBytes(req, opt.readMaxBytes, length === undefined ? null : length);
-  return unary.serialization.getI(binary).parse(bytes);
+  const compression = admission.compression.request;
+  if (compression) bytes = await compression.decompress(bytes, opt.readMaxBytes);
+  return unary.serialization.getI(admission.binary).parse(bytes);
 }
 
 function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
@@ -101,45 +134,51 @@ function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
   });
 }
 
+/** Write the answer; returns the error it sent, if any. */
 export async function writeConnect(
   res: NodeResponse,
-  outcome: { output: unknown } | { error: unknown },
-  unary: UnaryMethod,
+  outcome: Outcome,
   admission: ConnectAdmission,
   responseHeader: Headers,
   responseTrailer: Headers,
   opt: HandlerOptions,
-): Promise<void> {
+): Promise<ConnectError | null> {
+  const error = "error" in outcome ? leanError(outcome.error) : null;
+  let body = "body" in outcome ? outcome.body : undefined;
   let status = 200;
-  let body: Uint8Array;
-  if ("output" in outcome) {
-    try {
-      body = unary.serialization.getO(admission.binary).serialize(outcome.output as Message);
-    } catch (e) {
-      ({ status, body } = errorBody(e, responseHeader, opt));
+  if (error !== null) {
+    responseHeader.set("Content-Type", contentTypeUnaryJson);
+    error.metadata.forEach((value, key) => {
+      responseHeader.set(key, value);
+    });
+    if (admission.rest) {
+      // SpaceONE's error body, from the error itself; never compressed (console-api-v2 does not).
+      const rest = restErrorOf(error);
+      writeWhole(res, rest.status, responseHeader, responseTrailer, Buffer.from(JSON.stringify(rest.body)));
+      return error;
     }
-  } else {
-    ({ status, body } = errorBody(outcome.error, responseHeader, opt));
+    status = codeToHttpStatus(error.code);
+    body = errorToJsonBytes(error, opt.jsonOptions);
   }
-  if (admission.compression && body.byteLength >= opt.compressMinBytes) {
-    body = await admission.compression.compress(body);
-    responseHeader.set("Content-Encoding", admission.compression.name);
+  let bytes = body as Uint8Array;
+  const compression = admission.compression.response;
+  if (compression && bytes.byteLength >= opt.compressMinBytes) {
+    bytes = await compression.compress(bytes);
+    responseHeader.set("Content-Encoding", compression.name);
   }
-  const header = trailerMux(responseHeader, responseTrailer);
-  header.set("Content-Length", body.byteLength.toString(10));
-  const out: Record<string, string> = {};
-  header.forEach((value, key) => {
-    out[key] = value;
-  });
-  res.writeHead(status, out);
-  res.end(body);
+  writeWhole(res, status, responseHeader, responseTrailer, bytes);
+  return error;
 }
 
-function errorBody(thrown: unknown, responseHeader: Headers, opt: HandlerOptions) {
-  const error = leanError(thrown);
-  responseHeader.set("Content-Type", contentTypeUnaryJson);
-  error.metadata.forEach((value, key) => {
-    responseHeader.set(key, value);
-  });
-  return { status: codeToHttpStatus(error.code), body: errorToJsonBytes(error, opt.jsonOptions) };
+function writeWhole(
+  res: NodeResponse,
+  status: number,
+  responseHeader: Headers,
+  responseTrailer: Headers,
+  body: Uint8Array,
+): void {
+  const header = trailerMux(responseHeader, responseTrailer);
+  header.set("Content-Length", body.byteLength.toString(10));
+  res.writeHead(status, nodeHeaders(header));
+  res.end(body);
 }

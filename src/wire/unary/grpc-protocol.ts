@@ -1,13 +1,15 @@
 /**
- * gRPC unary over HTTP/2: which requests the lean path takes, and the answer it writes as connect-node's
- * gRPC handler (protocol-grpc/handler-factory) does: response headers, one envelope, then trailers with
- * the status; an error is headers and trailers without a message. `grpc-message` uses gRPC's minimal
- * percent-encoding, so grpc-js clients read SpaceONE details intact (see errors.ts).
+ * gRPC unary over HTTP/2 and gRPC-Web unary over HTTP/1.1 and HTTP/2: which requests the lean path takes,
+ * and the answer it writes as connect-node's handlers (protocol-grpc and protocol-grpc-web
+ * handler-factory) do. gRPC: response headers, one envelope, then trailers with the status; an error is
+ * headers and trailers without a message. `grpc-message` uses gRPC's minimal percent-encoding, so grpc-js
+ * clients read SpaceONE details intact (see `minimalPercentEncode`). gRPC-Web: the same, with the
+ * trailers as the body's last envelope (flag 0x80). Request compression (`grpc-encoding`), response
+ * compression (`grpc-accept-encoding`) and deadlines (`grpc-timeout`, bounded by the server's maximum)
+ * are negotiated with connect's own helpers.
  */
 
-import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Compression } from "@connectrpc/connect/protocol";
 import {
   compressionNegotiate,
   createAsyncIterable,
@@ -18,35 +20,64 @@ import {
   transformParseEnvelope,
   transformSplitEnvelope,
 } from "@connectrpc/connect/protocol";
-import { parseContentType } from "@connectrpc/connect/protocol-grpc";
+import {
+  contentTypeJson as grpcJson,
+  contentTypeProto as grpcProto,
+  parseContentType as parseGrpc,
+  parseTimeout,
+  setTrailerStatus,
+} from "@connectrpc/connect/protocol-grpc";
+import {
+  parseContentType as parseGrpcWeb,
+  trailerFlag,
+  trailerSerialize,
+  contentTypeJson as webJson,
+  contentTypeProto as webProto,
+} from "@connectrpc/connect/protocol-grpc-web";
 import { minimalPercentEncode } from "../errors.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
+import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
+import type { Outcome } from "./handler.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
 
 export interface GrpcAdmission {
-  readonly compression: Compression | null;
+  readonly web: boolean;
+  readonly binary: boolean;
+  readonly contentType: string;
+  readonly compression: ReturnType<typeof compressionNegotiate>;
+  readonly timeout: ReturnType<typeof parseTimeout>;
 }
 
-/** A gRPC (protobuf) unary call over HTTP/2 without request compression or deadline; else null. */
+/**
+ * A gRPC call over HTTP/2 or a gRPC-Web call (not its base64 `-text` variant, which connect-node does
+ * not serve either), with a declared length (if any) within one maximal envelope; else null.
+ */
 export function admitGrpc(req: NodeRequest, opt: HandlerOptions): GrpcAdmission | null {
-  if (req.httpVersionMajor !== 2) return null;
   const h = req.headers;
-  const type = parseContentType(h["content-type"] ?? null);
-  if (type === undefined || !type.binary) return null;
-  const encoding = h["grpc-encoding"];
-  if (encoding !== undefined && encoding !== "identity") return null;
-  if (h["grpc-timeout"] !== undefined) return null;
+  const contentType = h["content-type"] ?? null;
+  const webType = parseGrpcWeb(contentType);
+  const web = webType !== undefined;
+  if (web && webType.text) return null;
+  const type = web ? webType : parseGrpc(contentType);
+  if (type === undefined || (!web && req.httpVersionMajor !== 2)) return null;
   const length = h["content-length"];
   if (length !== undefined && !(Number(length) <= opt.readMaxBytes + 5)) return null;
   const accepted = h["grpc-accept-encoding"];
-  const { response } = compressionNegotiate(
-    opt.acceptCompression,
-    null,
-    typeof accepted === "string" ? accepted : null,
-    "Grpc-Accept-Encoding",
-  );
-  return { compression: response };
+  const encoding = h["grpc-encoding"];
+  const timeout = h["grpc-timeout"];
+  return {
+    web,
+    binary: type.binary,
+    contentType: web ? (type.binary ? webProto : webJson) : type.binary ? grpcProto : grpcJson,
+    compression: compressionNegotiate(
+      opt.acceptCompression,
+      typeof encoding === "string" ? encoding : null,
+      typeof accepted === "string" ? accepted : null,
+      "Grpc-Accept-Encoding",
+    ),
+    timeout: parseTimeout(typeof timeout === "string" ? timeout : null, opt.maxTimeoutMs),
+  };
 }
 
 /** Collect the body, at most `cap` bytes (a body past one maximal envelope is cut there). */
@@ -68,14 +99,20 @@ function collect(req: NodeRequest, cap: number): Promise<Uint8Array> {
 export async function readGrpcInput(
   req: NodeRequest,
   unary: UnaryMethod,
+  admission: GrpcAdmission,
   opt: HandlerOptions,
 ): Promise<unknown> {
+  // connect-node's order: a compression error, then a timeout error, then the envelopes.
+  if (admission.compression.error) throw admission.compression.error;
+  if (admission.timeout.error) throw admission.timeout.error;
   const body = await collect(req, 2 * (opt.readMaxBytes + 5));
   const messages = pipe(
     createAsyncIterable([body]),
     transformSplitEnvelope(opt.readMaxBytes),
-    transformDecompressEnvelope(null, opt.readMaxBytes),
-    transformParseEnvelope(unary.serialization.getI(true)),
+    transformDecompressEnvelope(admission.compression.request, opt.readMaxBytes),
+    admission.web
+      ? transformParseEnvelope(unary.serialization.getI(admission.binary), trailerFlag)
+      : transformParseEnvelope(unary.serialization.getI(admission.binary)),
   );
   const it = messages[Symbol.asyncIterator]();
   const first = await it.next();
@@ -92,32 +129,40 @@ export async function readGrpcInput(
   return first.value;
 }
 
+/** Write the answer; returns the error it sent, if any. */
 export async function writeGrpc(
   res: NodeResponse,
-  outcome: { output: unknown } | { error: unknown },
-  unary: UnaryMethod,
+  outcome: Outcome,
   admission: GrpcAdmission,
   responseHeader: Headers,
   responseTrailer: Headers,
   opt: HandlerOptions,
-): Promise<void> {
-  if (admission.compression) responseHeader.set("Grpc-Encoding", admission.compression.name);
+): Promise<ConnectError | null> {
+  const compression = admission.compression.response;
+  if (compression) responseHeader.set("Grpc-Encoding", compression.name);
   let envelope: Uint8Array | null = null;
-  let error: ConnectError | null = null;
-  if ("output" in outcome) {
-    try {
-      const data = unary.serialization.getO(true).serialize(outcome.output as Message);
-      const compressed = await envelopeCompress(
-        { flags: 0, data },
-        admission.compression,
-        opt.compressMinBytes,
-      );
-      envelope = encodeEnvelope(compressed.flags, compressed.data);
-    } catch (e) {
-      error = leanError(e);
-    }
-  } else {
-    error = leanError(outcome.error);
+  const error = "error" in outcome ? leanError(outcome.error) : null;
+  if ("body" in outcome) {
+    const compressed = await envelopeCompress(
+      { flags: 0, data: outcome.body },
+      compression,
+      opt.compressMinBytes,
+    );
+    envelope = encodeEnvelope(compressed.flags, compressed.data);
+  }
+  if (admission.web) {
+    // gRPC-Web clients decode `grpc-message` with decodeURIComponent: connect's encoding as it is.
+    setTrailerStatus(responseTrailer, error ?? undefined);
+    const trailer = await envelopeCompress(
+      { flags: trailerFlag, data: trailerSerialize(responseTrailer) },
+      compression,
+      opt.compressMinBytes,
+    );
+    res.writeHead(200, nodeHeaders(responseHeader));
+    if (envelope !== null) write(res, envelope);
+    write(res, encodeEnvelope(trailer.flags, trailer.data));
+    res.end();
+    return error;
   }
   if (error === null) {
     responseTrailer.set("grpc-status", "0");
@@ -128,16 +173,13 @@ export async function writeGrpc(
     responseTrailer.set("grpc-status", error.code.toString(10));
     responseTrailer.set("grpc-message", minimalPercentEncode(error.rawMessage));
   }
-  const head: Record<string, string> = {};
-  responseHeader.forEach((value, key) => {
-    head[key] = value;
-  });
-  const trailers: Record<string, string> = {};
-  responseTrailer.forEach((value, key) => {
-    trailers[key] = value;
-  });
-  res.writeHead(200, head);
-  if (envelope !== null) (res as { write(chunk: Uint8Array): boolean }).write(envelope);
-  res.addTrailers(trailers);
+  res.writeHead(200, nodeHeaders(responseHeader));
+  if (envelope !== null) write(res, envelope);
+  res.addTrailers(nodeHeaders(responseTrailer));
   res.end();
+  return error;
+}
+
+function write(res: NodeResponse, chunk: Uint8Array): void {
+  (res as { write(chunk: Uint8Array): boolean }).write(chunk);
 }

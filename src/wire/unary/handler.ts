@@ -1,50 +1,83 @@
 /**
- * The lean unary path: a route resolves to a method; the method runs once, through the same interceptors
- * (authentication, error mapping) and implementation connect-node serves; the result or the error is
- * encoded once, in the caller's protocol. No response patching, no string round trips.
+ * The unary path: a route resolves to a method; the method runs once, through the same interceptors
+ * (error mapping, observation, authentication) and implementation connect-node would serve; the result
+ * or the error is encoded once, in the caller's protocol. No response patching, no string round trips.
  *
- * It takes only what it answers exactly as connect-node does (the differential test,
- * test/wire-unary-differential.test.ts, holds it to that): unary Connect (JSON or binary, HTTP/1.1 or 2)
- * and gRPC (binary, HTTP/2), without request compression or a deadline header. Everything else — REST,
- * gRPC-Web, streaming, compressed requests, deadlines, GET, unknown paths — goes to `next()`, i.e. to
- * connect-node and the REST layer as before.
+ * It serves every unary call of the given services: Connect (JSON or binary, HTTP/1.1 or 2), gRPC
+ * (HTTP/2), gRPC-Web (binary and JSON, HTTP/1.1 or 2) and REST (`serveRest`, after rest.ts resolved the
+ * path), with request and response compression, deadlines, the read and write limits, and self-encoded
+ * answers (self-encoded.ts). The differential test (test/wire-unary-differential.test.ts) holds it to
+ * connect-node's answers. What it declines goes to `next()`, i.e. to connect-node: streaming, Connect
+ * `GET`, gRPC over HTTP/1.1, gRPC-Web text, declared oversize bodies, unknown paths.
  */
 
-import type { JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
-import type { Interceptor } from "@connectrpc/connect";
+import type { DescMethod, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
+import type { ConnectError, ContextValues, Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
-import { contentTypeProto } from "@connectrpc/connect/protocol-grpc";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { NodeMiddleware } from "../rest.js";
-import type { NodeRequest } from "../server.js";
-import { admitConnect, readConnectInput, writeConnect } from "./connect-protocol.js";
+import type { NodeRequest, NodeResponse } from "../server.js";
+import { encodeAnswer } from "./answer.js";
+import {
+  admitConnect,
+  admitRest,
+  type ConnectAdmission,
+  readConnectInput,
+  writeConnect,
+} from "./connect-protocol.js";
 import { leanContext, webHeaders } from "./context.js";
 import { admitGrpc, type GrpcAdmission, readGrpcInput, writeGrpc } from "./grpc-protocol.js";
-import { handlerOptions, type ServiceRoute, unaryMethods } from "./methods.js";
+import { handlerOptions, type ServiceRoute, type UnaryMethod, unaryMethods } from "./methods.js";
 
 export interface LeanUnaryOptions {
   readonly routes: readonly ServiceRoute[];
-  /** The same interceptors, limits and JSON options as the connect-node adapter. */
+  /** The same interceptors, limits and JSON options as the connect-node router. */
   readonly interceptors: readonly Interceptor[];
   readonly readMaxBytes: number;
+  /** An answer over this is resource_exhausted. */
+  readonly writeMaxBytes?: number | undefined;
+  /** The longest deadline a caller may ask for. */
+  readonly maxTimeoutMs?: number | undefined;
   readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
   readonly shutdownSignal?: AbortSignal | undefined;
+  /** The server's per-call values (the observability `Call`), as connect-node's `contextValues`. */
+  readonly contextValues?: ((req: NodeRequest) => ContextValues) | undefined;
   /** Called when writing an answer fails (the connection went away): log it, nothing else to do. */
   readonly onWriteError?: (err: unknown) => void;
   /** Told of every call this path takes (by procedure path), before it runs. */
   readonly onCall?: ((procedure: string) => void) | undefined;
+  /**
+   * Told of the error each error answer carries, including those the interceptors never saw (an
+   * undecodable request, an answer refused at the response limit or failing while it is encoded):
+   * observation records the code the client really got, and logs an internal fault of the encoding.
+   */
+  readonly onErrorAnswer?:
+    | ((values: ContextValues, error: ConnectError, outcome: { error: unknown; encoding: boolean }) => void)
+    | undefined;
 }
+
+export interface LeanUnaryHandler {
+  /** Connect, gRPC and gRPC-Web calls on a procedure path; the rest goes to `next()`. */
+  readonly rpc: NodeMiddleware;
+  /** A REST call on a route that resolved to `method` (rest.ts did the refusals). */
+  readonly rest: (req: NodeRequest, res: NodeResponse, method: DescMethod) => void;
+}
+
+/** The answer's message bytes, or what was thrown (while reading, calling, or encoding the answer). */
+export type Outcome = { body: Uint8Array } | { error: unknown; encoding: boolean };
 
 function requestUrl(req: NodeRequest, path: string): string {
   const authority = "authority" in req ? req.authority : req.headers.host;
   return `http://${authority ?? "localhost"}${path}`;
 }
 
-export function createLeanUnaryHandler(options: LeanUnaryOptions): NodeMiddleware {
+export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHandler {
   const opt = handlerOptions({
     interceptors: [...options.interceptors],
     readMaxBytes: options.readMaxBytes,
+    ...(options.writeMaxBytes !== undefined ? { writeMaxBytes: options.writeMaxBytes } : {}),
+    ...(options.maxTimeoutMs !== undefined ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
     jsonOptions: options.jsonOptions,
     shutdownSignal: options.shutdownSignal,
     // connect-node's adapter default, so answers are compressed alike.
@@ -53,7 +86,71 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): NodeMiddlewar
   const methods = unaryMethods(options.routes, opt);
   const onWriteError = options.onWriteError ?? (() => {});
 
-  return (req, res, next) => {
+  const serve = (
+    req: NodeRequest,
+    res: NodeResponse,
+    unary: UnaryMethod,
+    url: string,
+    admission: { connect: ConnectAdmission } | { grpc: GrpcAdmission },
+  ): void => {
+    const responseHeader = new Headers();
+    const responseTrailer = new Headers();
+    const requestHeader = webHeaders(req.headers);
+    let protocolName: "connect" | "grpc" | "grpc-web" = "connect";
+    if ("connect" in admission) {
+      const { binary, rest } = admission.connect;
+      responseHeader.set("Content-Type", binary ? contentTypeUnaryProto : contentTypeUnaryJson);
+      // A REST body is JSON whatever type it was sent with; handlers see the call as Connect JSON.
+      if (rest) requestHeader.set("Content-Type", contentTypeUnaryJson);
+    } else {
+      protocolName = admission.grpc.web ? "grpc-web" : "grpc";
+      responseHeader.set("Content-Type", admission.grpc.contentType);
+    }
+    const timeout = "connect" in admission ? admission.connect.timeout : admission.grpc.timeout;
+    const { context, done } = leanContext({
+      method: unary.method,
+      protocolName,
+      url: requestUrl(req, url),
+      requestHeader,
+      responseHeader,
+      responseTrailer,
+      shutdownSignal: opt.shutdownSignal,
+      timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
+      values: options.contextValues?.(req),
+    });
+    const binary = "connect" in admission ? admission.connect.binary : admission.grpc.binary;
+    const run = async (): Promise<Outcome> => {
+      let output: unknown;
+      try {
+        const input =
+          "connect" in admission
+            ? await readConnectInput(req, unary, admission.connect, opt)
+            : await readGrpcInput(req, unary, admission.grpc, opt);
+        output = await invokeUnaryImplementation(unary.spec, context, input as never, opt.interceptors);
+      } catch (error) {
+        return { error, encoding: false };
+      }
+      try {
+        return { body: await encodeAnswer(output, unary, binary, opt.writeMaxBytes) };
+      } catch (error) {
+        return { error, encoding: true };
+      }
+    };
+    const write = (outcome: Outcome) =>
+      "connect" in admission
+        ? writeConnect(res, outcome, admission.connect, responseHeader, responseTrailer, opt)
+        : writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
+    run()
+      .then(async (outcome) => {
+        const error = await write(outcome).finally(done);
+        if (error !== null && "error" in outcome) {
+          options.onErrorAnswer?.(context.values, error, outcome);
+        }
+      })
+      .catch(onWriteError);
+  };
+
+  const rpc: NodeMiddleware = (req, res, next) => {
     if (req.method !== "POST") return next();
     const url = req.url ?? "";
     const q = url.indexOf("?");
@@ -61,54 +158,28 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): NodeMiddlewar
     const unary = methods.get(path);
     if (unary === undefined) return next();
     const contentType = req.headers["content-type"] ?? "";
-    const grpc = contentType.startsWith("application/grpc");
-    const connect = grpc ? null : admitConnect(req, opt);
-    const grpcAdmission = grpc ? admitGrpc(req, opt) : null;
-    if (connect === null && grpcAdmission === null) return next();
-    options.onCall?.(path);
-
-    const responseHeader = new Headers();
-    const responseTrailer = new Headers();
-    if (connect) {
-      responseHeader.set("Content-Type", connect.binary ? contentTypeUnaryProto : contentTypeUnaryJson);
+    if (contentType.startsWith("application/grpc")) {
+      const grpc = admitGrpc(req, opt);
+      if (grpc === null) return next();
+      options.onCall?.(path);
+      serve(req, res, unary, url, { grpc });
     } else {
-      responseHeader.set("Content-Type", contentTypeProto);
+      const connect = admitConnect(req, opt);
+      if (connect === null) return next();
+      options.onCall?.(path);
+      serve(req, res, unary, url, { connect });
     }
-    const context = leanContext({
-      method: unary.method,
-      protocolName: connect ? "connect" : "grpc",
-      url: requestUrl(req, url),
-      requestHeader: webHeaders(req.headers),
-      responseHeader,
-      responseTrailer,
-      shutdownSignal: opt.shutdownSignal,
-    });
-    const run = async (): Promise<{ output: unknown } | { error: unknown }> => {
-      try {
-        const input = connect
-          ? await readConnectInput(req, unary, connect.binary, opt)
-          : await readGrpcInput(req, unary, opt);
-        return {
-          output: await invokeUnaryImplementation(unary.spec, context, input as never, opt.interceptors),
-        };
-      } catch (error) {
-        return { error };
-      }
-    };
-    run()
-      .then((outcome) =>
-        connect
-          ? writeConnect(res, outcome, unary, connect, responseHeader, responseTrailer, opt)
-          : writeGrpc(
-              res,
-              outcome,
-              unary,
-              grpcAdmission as GrpcAdmission,
-              responseHeader,
-              responseTrailer,
-              opt,
-            ),
-      )
-      .catch(onWriteError);
   };
+
+  const rest = (req: NodeRequest, res: NodeResponse, method: DescMethod): void => {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    const unary = methods.get(path);
+    if (unary === undefined) throw new Error(`REST route to ${path}, which is not a served unary method`);
+    options.onCall?.(path);
+    const url = req.url ?? "";
+    const q = url.indexOf("?");
+    serve(req, res, unary, q < 0 ? path : path + url.slice(q), { connect: admitRest(req, opt) });
+  };
+
+  return { rpc, rest };
 }

@@ -1,0 +1,37 @@
+/**
+ * The answer's message bytes, once, in the caller's format: the serializer connect-node uses (with the
+ * server's `writeMaxBytes`), or, when the handler returned a shell carrying a `SelfEncoder`
+ * (self-encoded.ts), the encoder's pieces collected up to the same limit. An error thrown while encoding
+ * is the call's error.
+ */
+import type { Message } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UnaryMethod } from "./methods.js";
+import { selfEncoderOf } from "./self-encoded.js";
+
+export async function encodeAnswer(
+  output: unknown,
+  unary: UnaryMethod,
+  binary: boolean,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const encoder = selfEncoderOf(output);
+  if (encoder === undefined) return unary.serialization.getO(binary).serialize(output as Message);
+  const pieces: Uint8Array[] = [];
+  let size = 0;
+  for await (const piece of binary ? encoder.binary(maxBytes) : encoder.json(maxBytes)) {
+    size += piece.byteLength;
+    // The encoder should have stopped itself; never hold more than the limit whatever it does.
+    if (size > maxBytes) throw tooLarge(size, maxBytes);
+    pieces.push(piece);
+  }
+  return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces, size);
+}
+
+/** connect's own words for an answer over `writeMaxBytes` (limit-io.ts `assertWriteMaxBytes`). */
+function tooLarge(size: number, maxBytes: number): ConnectError {
+  return new ConnectError(
+    `message size ${size} is larger than configured writeMaxBytes ${maxBytes}`,
+    Code.ResourceExhausted,
+  );
+}
