@@ -3,7 +3,7 @@
  * CPU goes on `get` over Connect JSON HTTP/1.1. Starts the built service pinned to one CPU with
  * `--cpu-prof`, loads it with autocannon on the other, and prints the server's CPU µs per call split by
  * where the samples fall (node internals, connect-node, protobuf-es, our src/, GC...), plus the top
- * functions by self time. `--env WIRE_UNARY=lean` (or any other setting) profiles a variant.
+ * functions by self time. `--env WIRE_UNARY=connect` (or any other setting) profiles a variant.
  */
 import fs from "node:fs";
 import os from "node:os";

@@ -1,5 +1,5 @@
 /**
- * The lean unary path (WIRE_UNARY=lean, src/wire/unary/) against today's connect-node path: `get` over
+ * The unary path (src/wire/unary/, the default) against connect's own router (WIRE_UNARY=connect): `get` over
  * Connect JSON HTTP/1.1 and over gRPC, one service of each on the largest set, interleaved in the same
  * rounds, each pinned to the server CPU in turn. Ratios are lean / connect-node.
  */
@@ -12,16 +12,16 @@ import { type GetTarget, loadGet } from "./get.js";
 
 export const wireLeanScenario: Scenario = {
   name: "wire_lean",
-  title: "get through the lean unary path against connect-node (WIRE_UNARY=lean vs connect)",
+  title: "get through the unary path (the default) against connect's router (WIRE_UNARY=connect)",
   async run(ctx) {
-    const shared = await ctx.service();
-    const lean = await startRealServer({
+    const lean = await ctx.service();
+    const shared = await startRealServer({
       dataDir: ctx.workDir,
       dbFile: ctx.largest.file,
       pinning: ctx.pinning,
-      env: { WIRE_UNARY: "lean" },
+      env: { WIRE_UNARY: "connect" },
     });
-    ctx.track(lean.child);
+    ctx.track(shared.child);
     try {
       const connectTarget: GetTarget = {
         name: "service (connect-node)",

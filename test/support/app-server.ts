@@ -51,7 +51,7 @@ export interface AppServerOptions {
   readonly logLevel?: string;
   /** SQLite busy timeout of the app's connection (default: openDatabase's). */
   readonly busyTimeoutMs?: number;
-  /** Told of every call the lean unary path serves (WIRE_UNARY=lean). */
+  /** Told of every call the unary path (src/wire/unary/) serves. */
   readonly onLeanCall?: (procedure: string) => void;
 }
 
