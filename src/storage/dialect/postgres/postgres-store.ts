@@ -3,12 +3,16 @@
  * its total, a job and its events, a stat) run in a REPEATABLE READ READ ONLY transaction; a read
  * with a deadline sets `statement_timeout` for its transaction, so PostgreSQL itself stops the work.
  *
- * Writes: `write()` runs the callback in a READ COMMITTED transaction on one pooled client
- * (write-tx.ts: row locks, ON CONFLICT, SKIP LOCKED), appends the change feed last under its lock
- * (change-feed.ts), and commits. A serialization failure, a deadlock or a connection lost before the
- * COMMIT was sent rolls everything back and runs the callback again (at most 3 times); a failure
- * during the COMMIT itself is reported as `unavailable` without a retry, since the outcome is unknown
- * (the version check makes a client's retry safe).
+ * Writes: group commit (group-commit.ts). Concurrent `write()` callers share one READ COMMITTED
+ * transaction on one pooled client, each in its own SAVEPOINT (storage/write-tx.ts: row locks, ON
+ * CONFLICT, SKIP LOCKED); the group appends its change rows last under the change feed's lock
+ * (change-feed.ts), commits, and only then answers every caller. While one group waits for its
+ * commit, the next runs its writes on another connection (two groups in flight): its reads queue on
+ * the row locks of the committing group, which never waits for it, so the two cannot deadlock.
+ * A serialization failure, a deadlock or a connection lost before the COMMIT was sent rolls the group
+ * back and runs its callbacks again (at most 3 times); a failure during the COMMIT itself is reported
+ * to every caller as `unavailable` without a retry, since the outcome is unknown (the version check
+ * makes a client's retry safe).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
@@ -16,6 +20,7 @@ import { SpaceOneError } from "../../../errors.js";
 import type { Condition } from "../../../query/ast.js";
 import type { StatQuery } from "../../../query/stat-ast.js";
 import { compileStat } from "../../compile-stat.js";
+import { GroupCommit, type GroupSession, type GroupWrite, runWrites, settle } from "../../group-commit.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../../schema.js";
 import type {
   ChangeCursor,
@@ -28,18 +33,31 @@ import type {
   StatResult,
   WriteTx,
 } from "../../store.js";
+import { WriteStatements } from "../../write-statements.js";
+import { StatementWriteTx } from "../../write-tx.js";
 import { appendChanges, ChangeListener } from "./change-feed.js";
 import { classifyPostgresError, deadlineExceeded, isConnectionFailure, isRetryable } from "./errors.js";
 import { createPool, type PoolOptions } from "./pool.js";
 import { postgresDialect } from "./postgres-dialect.js";
 import { PostgresQueries, runQuery } from "./queries.js";
-import { PostgresWriteTx } from "./write-tx.js";
 
 const WRITE_ATTEMPTS = 3;
+/**
+ * Writes one transaction takes at most. Each write is a subtransaction; PostgreSQL caches 64
+ * subtransaction ids per session, and beyond that every other session's snapshot checks must read
+ * pg_subtrans (the "suboverflow" slowdown).
+ */
+const MAX_GROUP = 64;
 
 export class PostgresStore implements JobStore {
   readonly pool: pg.Pool;
   private readonly q = new PostgresQueries(postgresDialect);
+  private readonly statements = new WriteStatements(postgresDialect);
+  private readonly group = new GroupCommit({
+    maxWrites: MAX_GROUP,
+    maxInFlight: 2,
+    run: (writes, released) => this.runGroup(writes, released),
+  });
   private readonly listener: ChangeListener;
   private closed = false;
 
@@ -159,7 +177,7 @@ export class PostgresStore implements JobStore {
     options?: ReadOptions,
   ): Promise<JobTombstoneRow | undefined> {
     this.remaining(options);
-    return (await this.run<JobTombstoneRow>(this.q.tombstone(jobId, scope)))[0];
+    return (await this.run<JobTombstoneRow>(this.statements.tombstone(jobId, scope)))[0];
   }
 
   events(
@@ -170,7 +188,7 @@ export class PostgresStore implements JobStore {
     return this.snapshot(options, async (client) => {
       const job = await runQuery<JobRow>(client, this.q.byId(jobId, scope), true);
       if (job.length === 0) return undefined;
-      return runQuery<JobEventRow>(client, this.q.events(jobId));
+      return runQuery<JobEventRow>(client, this.statements.events(jobId));
     });
   }
 
@@ -227,42 +245,48 @@ export class PostgresStore implements JobStore {
 
   // ---- writes -------------------------------------------------------------------------------------
 
-  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.transact((tx) => fn(tx));
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.group.submit(fn);
   }
 
-  async delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
-    return this.transact((tx) => tx.deleteOne(jobId, scope));
+  delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
+    return this.group.submit((tx) => tx.deleteOne(jobId, scope));
   }
 
-  private async transact<T>(fn: (tx: PostgresWriteTx) => Promise<T>): Promise<T> {
+  /** One group of writes in one transaction; every caller answered after the commit (or the failure). */
+  private async runGroup(writes: GroupWrite[], released: () => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.client();
+      let client: pg.PoolClient;
+      try {
+        client = await this.client();
+      } catch (error) {
+        for (const write of writes) write.reject(error);
+        return;
+      }
       let commitSent = false;
       let broken = false;
       try {
         await client.query("BEGIN");
-        const tx = new PostgresWriteTx(client, this.q);
-        let result: T;
-        try {
-          result = await fn(tx);
-        } finally {
-          tx.close();
-        }
-        const changes = [...tx.changes.values()];
+        const { outcomes, changes } = await runWrites(writes, this.session(client));
+        released();
         const head =
-          changes.length > 0
-            ? await appendChanges(client, changes, this.now?.().toISOString() ?? null)
+          changes.size > 0
+            ? await appendChanges(client, changes.rows(), this.now?.().toISOString() ?? null)
             : null;
         commitSent = true;
         await client.query("COMMIT");
         if (head !== null) this.listener.emit(head);
-        return result;
+        settle(writes, outcomes, (error) => this.fail(error));
+        return;
       } catch (error) {
         broken = isConnectionFailure(error);
         if (!broken && !commitSent) await client.query("ROLLBACK").catch(() => {});
         const retry = !commitSent && attempt < WRITE_ATTEMPTS && (isRetryable(error) || broken);
-        if (!retry) throw this.fail(error);
+        if (!retry) {
+          const failure = this.fail(error);
+          for (const write of writes) write.reject(failure);
+          return;
+        }
       } finally {
         client.release(broken);
       }
@@ -271,8 +295,26 @@ export class PostgresStore implements JobStore {
     }
   }
 
+  /** Savepoints of one write inside a group's transaction on `client`. */
+  private session(client: pg.PoolClient): GroupSession {
+    return {
+      tx: () => new StatementWriteTx((query) => runQuery(client, query, true), this.statements),
+      savepoint: async (name) => {
+        await client.query(`SAVEPOINT ${name}`);
+      },
+      // Not released one by one (a round trip each): the COMMIT releases them all.
+      keep: async () => {},
+      undo: async (name, error) => {
+        // The transaction itself is lost or must start over: the whole group is retried or failed.
+        if (isConnectionFailure(error) || isRetryable(error)) throw error;
+        await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.group.drained();
     this.closed = true;
     await this.listener.close();
     await this.pool.end();
