@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SpaceOneError } from "../src/errors.js";
 import type { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
-import type { NewJob } from "../src/storage/store.js";
 import { BACKENDS, type TestStore } from "./support/backends.js";
+import { newJob } from "./support/fixture.js";
 import {
   admin,
   type BackendHarness,
@@ -18,26 +18,6 @@ import {
   worker,
   wsJob,
 } from "./support/lifecycle.js";
-
-const NOW = T0.toISOString();
-
-function newJob(id: string): NewJob {
-  return {
-    job_id: id,
-    status: "IN_PROGRESS",
-    options: "{}",
-    resource_group: "WORKSPACE",
-    error_message: null,
-    domain_id: "d",
-    workspace_id: "w",
-    trusted_account_id: `ta-${id}`,
-    plugin_id: null,
-    created_at: NOW,
-    updated_at: NOW,
-    finished_at: null,
-    idempotency_key: null,
-  };
-}
 
 /** Settled results, failures as their SpaceOne code (or the error's message). */
 async function outcomes(calls: readonly Promise<unknown>[]): Promise<unknown[]> {

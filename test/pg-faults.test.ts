@@ -9,6 +9,7 @@ import { SpaceOneError } from "../src/errors.js";
 import { openPostgresStore } from "../src/storage/dialect/postgres/open.js";
 import type { PostgresStore } from "../src/storage/dialect/postgres/postgres-store.js";
 import type { WriteTx } from "../src/storage/store.js";
+import { newJob } from "./support/fixture.js";
 import { createTestDatabase, describePostgres, type TestDatabase } from "./support/postgres.js";
 
 const NOW = "2026-01-01T00:00:00.000Z";
@@ -30,24 +31,11 @@ describePostgres("PostgreSQL failures", () => {
     await admin.connect();
     for (const id of ["job-a", "job-b", "job-c"]) {
       await store.write(async (tx) => {
-        await tx.insert({
-          job_id: id,
-          status: "IN_PROGRESS",
-          options: "{}",
-          resource_group: "WORKSPACE",
-          error_message: null,
-          domain_id: "d",
-          workspace_id: "w",
-          trusted_account_id: `ta-${id}`,
-          plugin_id: null,
-          created_at: NOW,
-          updated_at: NOW,
-          finished_at: null,
-          idempotency_key: null,
-        });
+        await tx.insert(newJob(id, { status: "IN_PROGRESS", trusted_account_id: `ta-${id}` }));
       });
     }
   });
+
   afterAll(async () => {
     await admin?.end();
     await store?.close();

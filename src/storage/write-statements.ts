@@ -7,7 +7,7 @@
  *
  * Every statement that writes returns what it wrote (`RETURNING`), so no backend reads a row back.
  */
-import { type SqlBool, sql } from "kysely";
+import { type RawBuilder, type SqlBool, sql } from "kysely";
 import type { Condition } from "../query/ast.js";
 import { compileWhere } from "./compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "./compiled-template.js";
@@ -147,22 +147,26 @@ export class WriteStatements {
       .compile();
   }
 
+  /** Jobs matching `where` in `order`, at most `limit`, locked for the transaction as `mode` says. */
+  private lockedJobs(
+    where: RawBuilder<SqlBool>,
+    order: "seq" | "created_at",
+    mode: "wait" | "skip",
+    limit?: number,
+  ) {
+    const query = this.b.selectFrom("jobs").selectAll().where(where).orderBy(order);
+    return this.dialect.lockRows(limit === undefined ? query : query.limit(limit), mode).compile();
+  }
+
   /** Other IN_PROGRESS jobs of a trusted account in a workspace (the duplicate rule), locked. */
   runningFor(job: { job_id: string; domain_id: string; workspace_id: string; trusted_account_id: string }) {
-    return this.dialect
-      .lockRows(
-        this.b
-          .selectFrom("jobs")
-          .selectAll()
-          .where(
-            sql<SqlBool>`${ref("domain_id")} = ${job.domain_id} AND ${ref("trusted_account_id")} = ${job.trusted_account_id}
-              AND ${ref("workspace_id")} = ${job.workspace_id} AND ${ref("status")} = 'IN_PROGRESS'
-              AND ${ref("job_id")} <> ${job.job_id}`,
-          )
-          .orderBy("seq"),
-        "wait",
-      )
-      .compile();
+    return this.lockedJobs(
+      sql<SqlBool>`${ref("domain_id")} = ${job.domain_id} AND ${ref("trusted_account_id")} = ${job.trusted_account_id}
+        AND ${ref("workspace_id")} = ${job.workspace_id} AND ${ref("status")} = 'IN_PROGRESS'
+        AND ${ref("job_id")} <> ${job.job_id}`,
+      "seq",
+      "wait",
+    );
   }
 
   /**
@@ -171,37 +175,23 @@ export class WriteStatements {
    * text so the partial indexes `jobs_pending` / `jobs_in_progress` apply.
    */
   stalePending(cutoffs: StaleCutoffs, limit: number): Compiled {
-    return this.dialect
-      .lockRows(
-        this.b
-          .selectFrom("jobs")
-          .selectAll()
-          .where(
-            sql<SqlBool>`${ref("status")} = 'PENDING' AND ${ref("created_at")} < ${cutoffs.pendingBefore}`,
-          )
-          .orderBy("created_at")
-          .limit(limit),
-        "skip",
-      )
-      .compile();
+    return this.lockedJobs(
+      sql<SqlBool>`${ref("status")} = 'PENDING' AND ${ref("created_at")} < ${cutoffs.pendingBefore}`,
+      "created_at",
+      "skip",
+      limit,
+    );
   }
 
   staleRunning(cutoffs: StaleCutoffs, limit: number): Compiled {
-    return this.dialect
-      .lockRows(
-        this.b
-          .selectFrom("jobs")
-          .selectAll()
-          .where(
-            sql<SqlBool>`${ref("status")} = 'IN_PROGRESS' AND (
-              coalesce(${ref("heartbeat_at")}, ${ref("started_at")}, ${ref("created_at")}) < ${cutoffs.heartbeatBefore}
-              OR ${ref("cancel_requested_at")} < ${cutoffs.cancelRequestedBefore})`,
-          )
-          .orderBy("created_at")
-          .limit(limit),
-        "skip",
-      )
-      .compile();
+    return this.lockedJobs(
+      sql<SqlBool>`${ref("status")} = 'IN_PROGRESS' AND (
+        coalesce(${ref("heartbeat_at")}, ${ref("started_at")}, ${ref("created_at")}) < ${cutoffs.heartbeatBefore}
+        OR ${ref("cancel_requested_at")} < ${cutoffs.cancelRequestedBefore})`,
+      "created_at",
+      "skip",
+      limit,
+    );
   }
 
   /** Finished jobs that finished before `before`, oldest first, at most `limit`, locked. */
