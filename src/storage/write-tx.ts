@@ -24,8 +24,12 @@ import type {
 } from "./store.js";
 import type { WriteStatements } from "./write-statements.js";
 
-/** Runs one statement on the transaction's connection and returns its rows. */
-export type RunStatement = <T>(query: Compiled) => Promise<T[]>;
+/**
+ * Runs one statement on the transaction's connection and returns its rows. `hot`: a statement of every
+ * lifecycle write whose text depends only on its shape (the locked read, the versioned update), worth
+ * keeping prepared on the connection.
+ */
+export type RunStatement = <T>(query: Compiled, hot: boolean) => Promise<T[]>;
 
 type Owner = Pick<JobRow, "job_id" | "domain_id" | "workspace_id">;
 
@@ -43,17 +47,17 @@ export class StatementWriteTx implements WriteTx {
     this.open = false;
   }
 
-  private all<T>(query: Compiled): Promise<T[]> {
+  private all<T>(query: Compiled, hot = false): Promise<T[]> {
     if (!this.open) return Promise.reject(new Error("WriteTx used after its write ended"));
-    return this.run<T>(query);
+    return this.run<T>(query, hot);
   }
 
-  private async one<T>(query: Compiled): Promise<T | undefined> {
-    return (await this.all<T>(query))[0];
+  private async one<T>(query: Compiled, hot = false): Promise<T | undefined> {
+    return (await this.all<T>(query, hot))[0];
   }
 
   find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined> {
-    return this.one<JobRow>(this.s.find(jobId, scope));
+    return this.one<JobRow>(this.s.find(jobId, scope), true);
   }
 
   findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Promise<JobRow | undefined> {
@@ -73,7 +77,7 @@ export class StatementWriteTx implements WriteTx {
   }
 
   async update(jobId: string, version: number, patch: JobPatch): Promise<JobRow> {
-    const updated = await this.one<JobRow>(this.s.update(jobId, version, patch));
+    const updated = await this.one<JobRow>(this.s.update(jobId, version, patch), true);
     if (!updated) {
       throw new SpaceOneError(
         "ERROR_VERSION_MISMATCH",

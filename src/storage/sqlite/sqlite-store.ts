@@ -56,17 +56,14 @@ export interface SqliteStoreOptions {
   readonly reader?: HeavyReader;
   /** `close()` also closes `db` (the store opened it). */
   readonly ownsConnection?: boolean;
+  /** The most writes one transaction takes (default 256; 1 = a transaction per write, for comparisons). */
+  readonly maxGroupWrites?: number;
 }
 
 export class SqliteStore implements JobStore {
   readonly jobs: SqliteJobs;
   private readonly statements = new WriteStatements(sqliteDialect);
-  private readonly group = new GroupCommit({
-    maxWrites: MAX_GROUP,
-    // One connection: a group's COMMIT is synchronous, there is nothing to overlap it with.
-    maxInFlight: 1,
-    run: (writes) => this.runGroup(writes),
-  });
+  private readonly group: GroupCommit;
   private readonly now: () => Date;
   private readonly reader: HeavyReader | undefined;
   private readonly ownsConnection: boolean;
@@ -82,6 +79,12 @@ export class SqliteStore implements JobStore {
     this.now = options.now ?? (() => new Date());
     this.reader = options.reader;
     this.ownsConnection = options.ownsConnection ?? false;
+    this.group = new GroupCommit({
+      maxWrites: options.maxGroupWrites ?? MAX_GROUP,
+      // One connection: a group's COMMIT is synchronous, there is nothing to overlap it with.
+      maxInFlight: 1,
+      run: (writes) => this.runGroup(writes),
+    });
   }
 
   async ping(): Promise<string | null> {

@@ -298,7 +298,7 @@ export class PostgresStore implements JobStore {
   /** Savepoints of one write inside a group's transaction on `client`. */
   private session(client: pg.PoolClient): GroupSession {
     return {
-      tx: () => new StatementWriteTx((query) => runQuery(client, query, true), this.statements),
+      tx: () => new StatementWriteTx((query, hot) => runQuery(client, query, hot), this.statements),
       savepoint: async (name) => {
         await client.query(`SAVEPOINT ${name}`);
       },
