@@ -3,24 +3,13 @@
  * its total, a job and its events, a stat) run in a REPEATABLE READ READ ONLY transaction; a read
  * with a deadline sets `statement_timeout` for its transaction, so PostgreSQL itself stops the work.
  *
- * Writes: group commit (group-commit.ts). Concurrent `write()` callers share one READ COMMITTED
- * transaction on one pooled client, each in its own SAVEPOINT (storage/write-tx.ts: row locks, ON
- * CONFLICT, SKIP LOCKED); the group appends its change rows last under the change feed's lock
- * (change-feed.ts), commits, and only then answers every caller. While one group waits for its
- * commit, the next runs its writes on another connection (two groups in flight): its reads queue on
- * the row locks of the committing group, which never waits for it, so the two cannot deadlock.
- * A serialization failure, a deadlock or a connection lost before the COMMIT was sent rolls the group
- * back and runs its callbacks again (at most 3 times); a failure during the COMMIT itself is reported
- * to every caller as `unavailable` without a retry, since the outcome is unknown (the version check
- * makes a client's retry safe).
+ * Writes: group commit, in write-groups.ts.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { SpaceOneError } from "../../../errors.js";
 import type { Condition } from "../../../query/ast.js";
 import type { StatQuery } from "../../../query/stat-ast.js";
 import { compileStat } from "../../compile-stat.js";
-import { GroupCommit, type GroupSession, type GroupWrite, runWrites, settle } from "../../group-commit.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../../schema.js";
 import type {
   ChangeCursor,
@@ -34,30 +23,18 @@ import type {
   WriteTx,
 } from "../../store.js";
 import { WriteStatements } from "../../write-statements.js";
-import { StatementWriteTx } from "../../write-tx.js";
-import { appendChanges, ChangeListener } from "./change-feed.js";
-import { classifyPostgresError, deadlineExceeded, isConnectionFailure, isRetryable } from "./errors.js";
+import { ChangeListener } from "./change-feed.js";
+import { classifyPostgresError, deadlineExceeded, isConnectionFailure } from "./errors.js";
 import { createPool, type PoolOptions } from "./pool.js";
 import { postgresDialect } from "./postgres-dialect.js";
 import { PostgresQueries, runQuery } from "./queries.js";
-
-const WRITE_ATTEMPTS = 3;
-/**
- * Writes one transaction takes at most. Each write is a subtransaction; PostgreSQL caches 64
- * subtransaction ids per session, and beyond that every other session's snapshot checks must read
- * pg_subtrans (the "suboverflow" slowdown).
- */
-const MAX_GROUP = 64;
+import { PostgresWriteGroups } from "./write-groups.js";
 
 export class PostgresStore implements JobStore {
   readonly pool: pg.Pool;
   private readonly q = new PostgresQueries(postgresDialect);
   private readonly statements = new WriteStatements(postgresDialect);
-  private readonly group = new GroupCommit({
-    maxWrites: MAX_GROUP,
-    maxInFlight: 2,
-    run: (writes, released) => this.runGroup(writes, released),
-  });
+  private readonly writes: PostgresWriteGroups;
   private readonly listener: ChangeListener;
   private closed = false;
 
@@ -68,6 +45,12 @@ export class PostgresStore implements JobStore {
   ) {
     this.pool = createPool(options);
     this.listener = new ChangeListener(options, () => this.changeHead());
+    this.writes = new PostgresWriteGroups({
+      client: () => this.client(),
+      fail: (error) => this.fail(error),
+      now: this.now,
+      committed: (head) => this.listener.emit(head),
+    });
   }
 
   // ---- plumbing -----------------------------------------------------------------------------------
@@ -246,75 +229,16 @@ export class PostgresStore implements JobStore {
   // ---- writes -------------------------------------------------------------------------------------
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.group.submit(fn);
+    return this.writes.submit(fn);
   }
 
   delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
-    return this.group.submit((tx) => tx.deleteOne(jobId, scope));
-  }
-
-  /** One group of writes in one transaction; every caller answered after the commit (or the failure). */
-  private async runGroup(writes: GroupWrite[], released: () => void): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.client();
-      } catch (error) {
-        for (const write of writes) write.reject(error);
-        return;
-      }
-      let commitSent = false;
-      let broken = false;
-      try {
-        await client.query("BEGIN");
-        const { outcomes, changes } = await runWrites(writes, this.session(client));
-        released();
-        const head =
-          changes.size > 0
-            ? await appendChanges(client, changes.rows(), this.now?.().toISOString() ?? null)
-            : null;
-        commitSent = true;
-        await client.query("COMMIT");
-        if (head !== null) this.listener.emit(head);
-        settle(writes, outcomes, (error) => this.fail(error));
-        return;
-      } catch (error) {
-        broken = isConnectionFailure(error);
-        if (!broken && !commitSent) await client.query("ROLLBACK").catch(() => {});
-        const retry = !commitSent && attempt < WRITE_ATTEMPTS && (isRetryable(error) || broken);
-        if (!retry) {
-          const failure = this.fail(error);
-          for (const write of writes) write.reject(failure);
-          return;
-        }
-      } finally {
-        client.release(broken);
-      }
-      // Jittered backoff so two instances that deadlocked do not collide again.
-      await sleep(10 * attempt + Math.floor(Math.random() * 20));
-    }
-  }
-
-  /** Savepoints of one write inside a group's transaction on `client`. */
-  private session(client: pg.PoolClient): GroupSession {
-    return {
-      tx: () => new StatementWriteTx((query, hot) => runQuery(client, query, hot), this.statements),
-      savepoint: async (name) => {
-        await client.query(`SAVEPOINT ${name}`);
-      },
-      // Not released one by one (a round trip each): the COMMIT releases them all.
-      keep: async () => {},
-      undo: async (name, error) => {
-        // The transaction itself is lost or must start over: the whole group is retried or failed.
-        if (isConnectionFailure(error) || isRetryable(error)) throw error;
-        await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      },
-    };
+    return this.writes.submit((tx) => tx.deleteOne(jobId, scope));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.group.drained();
+    await this.writes.drained();
     this.closed = true;
     await this.listener.close();
     await this.pool.end();
