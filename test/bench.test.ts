@@ -62,6 +62,7 @@ const EXPECTED = [
   "stat.group_by_status.p50_ms",
   "stat.failures_per_plugin_per_day.p50_ms",
   "lifecycle.progress_writes_per_s",
+  "lifecycle.progress_writes_in_process_per_s",
   "breakdown.get.sqlite_lookup_us",
   "breakdown.get.service_us",
   "breakdown.get.authenticate_us",

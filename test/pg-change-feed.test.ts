@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { openPostgresStore } from "../src/storage/dialect/postgres/open.js";
 import type { PostgresStore } from "../src/storage/dialect/postgres/postgres-store.js";
 import type { JobChange } from "../src/storage/store.js";
+import { newJob } from "./support/fixture.js";
 import { createTestDatabase, describePostgres, type TestDatabase } from "./support/postgres.js";
 
 const NOW = "2026-01-01T00:00:00.000Z";
@@ -29,21 +30,9 @@ describePostgres("PostgreSQL change feed", () => {
 
   async function createJob(store: PostgresStore, id: string): Promise<void> {
     await store.write(async (tx) => {
-      const result = await tx.insert({
-        job_id: id,
-        status: "PENDING",
-        options: "{}",
-        resource_group: "WORKSPACE",
-        error_message: null,
-        domain_id: "d1",
-        workspace_id: "w1",
-        trusted_account_id: `ta-${id}`,
-        plugin_id: null,
-        created_at: NOW,
-        updated_at: NOW,
-        finished_at: null,
-        idempotency_key: null,
-      });
+      const result = await tx.insert(
+        newJob(id, { trusted_account_id: `ta-${id}`, created_at: NOW, updated_at: NOW }),
+      );
       expect(result.kind).toBe("inserted");
       await tx.appendEvent({
         job_id: id,

@@ -9,6 +9,7 @@ import { SpaceOneError } from "../src/errors.js";
 import { openPostgresStore } from "../src/storage/dialect/postgres/open.js";
 import type { PostgresStore } from "../src/storage/dialect/postgres/postgres-store.js";
 import type { WriteTx } from "../src/storage/store.js";
+import { newJob } from "./support/fixture.js";
 import { createTestDatabase, describePostgres, type TestDatabase } from "./support/postgres.js";
 
 const NOW = "2026-01-01T00:00:00.000Z";
@@ -30,24 +31,11 @@ describePostgres("PostgreSQL failures", () => {
     await admin.connect();
     for (const id of ["job-a", "job-b", "job-c"]) {
       await store.write(async (tx) => {
-        await tx.insert({
-          job_id: id,
-          status: "IN_PROGRESS",
-          options: "{}",
-          resource_group: "WORKSPACE",
-          error_message: null,
-          domain_id: "d",
-          workspace_id: "w",
-          trusted_account_id: `ta-${id}`,
-          plugin_id: null,
-          created_at: NOW,
-          updated_at: NOW,
-          finished_at: null,
-          idempotency_key: null,
-        });
+        await tx.insert(newJob(id, { status: "IN_PROGRESS", trusted_account_id: `ta-${id}` }));
       });
     }
   });
+
   afterAll(async () => {
     await admin?.end();
     await store?.close();
@@ -84,6 +72,14 @@ describePostgres("PostgreSQL failures", () => {
   });
 
   it("a deadlock between two writers: the loser runs again, both changes land once", async () => {
+    // Two instances: one store runs concurrent writes in one transaction (group commit), so only two
+    // stores can hold rows the other one wants.
+    const other = await openPostgresStore({
+      url: db.url,
+      size: 2,
+      statementTimeoutMs: 5000,
+      connectTimeoutMs: 2000,
+    });
     const [a0, b0] = [await version("job-a"), await version("job-b")];
     let gate!: () => void;
     const bothLocked = new Promise<void>((resolve) => {
@@ -93,8 +89,10 @@ describePostgres("PostgreSQL failures", () => {
       };
     });
     let first = true;
-    const crossed = (x: string, y: string) =>
-      store.write(async (tx) => {
+    let runs = 0;
+    const crossed = (on: PostgresStore, x: string, y: string) =>
+      on.write(async (tx) => {
+        runs++;
         await bump(tx, x);
         if (first) {
           gate();
@@ -102,9 +100,14 @@ describePostgres("PostgreSQL failures", () => {
         }
         await bump(tx, y);
       });
-    const results = await Promise.allSettled([crossed("job-a", "job-b"), crossed("job-b", "job-a")]);
+    const results = await Promise.allSettled([
+      crossed(store, "job-a", "job-b"),
+      crossed(other, "job-b", "job-a"),
+    ]).finally(() => other.close());
     first = false;
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    // PostgreSQL chose one loser, whose transaction ran again.
+    expect(runs).toBe(3);
     expect(await version("job-a")).toBe(a0 + 2);
     expect(await version("job-b")).toBe(b0 + 2);
   });

@@ -1,14 +1,14 @@
 /**
  * The SQLite `JobStore` below the service: the change feed (one row per changed job per committed
  * transaction, in commit order, with the event seq; nothing for a rolled-back one), the commit
- * signal, the write queue (concurrent async writers never share a transaction; a failing one fails
- * only itself), reads waiting for an open transaction, typed `key_taken`, and deadlines.
+ * signal, group commit (concurrent async writers share a transaction but never interleave in it; a
+ * failing one fails only itself), reads waiting for an open transaction, typed `key_taken`, and deadlines.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Condition } from "../src/query/ast.js";
 import { openDatabase } from "../src/storage/database.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
-import type { NewJob } from "../src/storage/store.js";
+import { newJob } from "./support/fixture.js";
 
 let store: SqliteStore;
 beforeEach(() => {
@@ -20,24 +20,6 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 const T = "2026-03-15T00:00:00.000Z";
-function newJob(id: string, extra: Partial<NewJob> = {}): NewJob {
-  return {
-    job_id: id,
-    status: "PENDING",
-    options: "{}",
-    resource_group: "WORKSPACE",
-    error_message: null,
-    domain_id: "d1",
-    workspace_id: "w1",
-    trusted_account_id: "ta",
-    plugin_id: null,
-    created_at: T,
-    updated_at: T,
-    finished_at: null,
-    idempotency_key: null,
-    ...extra,
-  };
-}
 const scope: Condition[] = [];
 const event = (jobId: string, action: string) => ({
   job_id: jobId,

@@ -151,7 +151,7 @@ async function writes(ctx: BenchContext, store: PostgresStore, plain: pg.Pool): 
     unit: "writes/s",
     baseline,
     baselineName: "plain pg, the same transaction by hand",
-    note: "bound by commit latency under the change-feed lock (docs/scale-out.md)",
+    note: "the store groups concurrent writes into one transaction (a savepoint each, one commit); the plain driver commits each write alone, under the change-feed lock (docs/scale-out.md)",
   });
 }
 

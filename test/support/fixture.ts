@@ -3,6 +3,7 @@ import type { Principal } from "../../src/auth/principal.js";
 import { openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
+import type { NewJob } from "../../src/storage/store.js";
 
 export const NOW = new Date("2026-03-15T12:00:00.000Z");
 
@@ -106,6 +107,27 @@ export const JOBS: Omit<JobRow, "seq">[] = [
     created_at: "2026-03-11T00:00:00.000Z",
   }),
 ];
+
+/** A job to insert with `WriteTx.insert` (store-level tests): PENDING in domain d1, workspace w1. */
+export function newJob(id: string, extra: Partial<NewJob> = {}): NewJob {
+  const at = "2026-03-15T00:00:00.000Z";
+  return {
+    job_id: id,
+    status: "PENDING",
+    options: "{}",
+    resource_group: "WORKSPACE",
+    error_message: null,
+    domain_id: "d1",
+    workspace_id: "w1",
+    trusted_account_id: "ta",
+    plugin_id: null,
+    created_at: at,
+    updated_at: at,
+    finished_at: null,
+    idempotency_key: null,
+    ...extra,
+  };
+}
 
 export function fixtureStore(rows: Omit<JobRow, "seq">[] = JOBS): SqliteStore {
   const store = new SqliteStore(openDatabase({ file: ":memory:" }), { ownsConnection: true });

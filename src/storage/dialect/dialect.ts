@@ -48,6 +48,12 @@ export type StorageFailure =
   | { readonly kind: "deadline_exceeded"; readonly message: string }
   | { readonly kind: "resource_exhausted"; readonly message: string };
 
+/** A select that can take row locks (Kysely's SelectQueryBuilder). */
+export interface LockableQuery<Q> {
+  forUpdate(): Q;
+  skipLocked(): Q;
+}
+
 export interface Dialect {
   /** For logs and docs only; never branched on outside the dialect's folder. */
   readonly name: string;
@@ -147,6 +153,14 @@ export interface Dialect {
   datePart(part: DatePart, value: Expr): Expr;
   /** An ISO datetime formatted with a validated strftime-style format (UTC); NULL when not a datetime. */
   formatDatetime(format: string, value: Expr): Expr;
+
+  // ---- write transactions -------------------------------------------------------------------------------
+  /**
+   * A write transaction's read that must hold its rows until the commit: `wait` queues behind another
+   * transaction's lock (a job about to change), `skip` passes rows another one holds (housekeeping
+   * batches). Unchanged where the transaction already holds the database's one write lock (SQLite).
+   */
+  lockRows<Q extends LockableQuery<Q>>(query: Q, mode: "wait" | "skip"): Q;
 
   // ---- errors -----------------------------------------------------------------------------------------
   /** A driver error classified, or null when it is not a storage failure (then it is a bug: `internal`). */

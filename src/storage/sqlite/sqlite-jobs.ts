@@ -19,9 +19,6 @@ import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.
 
 const builder = d.builder;
 
-/** Who owned a deleted job (for its change-feed row). */
-export type DeletedJob = Pick<JobRow, "job_id" | "domain_id" | "workspace_id">;
-
 const STATEMENT_CACHE_SIZE = 500;
 
 export class SqliteJobs {
@@ -52,6 +49,14 @@ export class SqliteJobs {
 
   one<T>(query: Compiled): T | undefined {
     return this.statement(query.sql).get(...(query.parameters as unknown[])) as T | undefined;
+  }
+
+  /** Any statement: its rows, or none for a statement that returns no data. */
+  rows<T>(query: Compiled): T[] {
+    const stmt = this.statement(query.sql);
+    if (stmt.reader) return stmt.all(...(query.parameters as unknown[])) as T[];
+    stmt.run(...(query.parameters as unknown[]));
+    return [];
   }
 
   run(query: Compiled): Database.RunResult {
@@ -123,19 +128,6 @@ export class SqliteJobs {
     );
   }
 
-  /** Delete one job by id within a scope; the deleted job's owner, or undefined when none was deleted. */
-  delete(jobId: string, scope: readonly Condition[]): DeletedJob | undefined {
-    const query = this.byId("delete", jobId, scope, (id, conditions) =>
-      builder
-        .deleteFrom("jobs")
-        .where(sql<SqlBool>`${sql.ref("job_id")} = ${id}`)
-        .where(compileWhere(d, { and: conditions, or: [] }))
-        .returning(["job_id", "domain_id", "workspace_id"])
-        .compile(),
-    );
-    return this.one<DeletedJob>(query);
-  }
-
   /** The current rows of these jobs, in no particular order. */
   byIds(ids: readonly string[]): JobRow[] {
     if (ids.length === 0) return [];
@@ -150,7 +142,7 @@ export class SqliteJobs {
 
   /**
    * A statement on one job within a scope, compiled once per (name, scope shape): the hot path of
-   * `get`, `delete` and the lifecycle reads (compiled-template.ts).
+   * `get` and the hot reads (compiled-template.ts).
    */
   byId(
     name: string,

@@ -1,9 +1,13 @@
 /**
  * The `JobStore` on SQLite (better-sqlite3, synchronous, one connection per process for writes).
  *
- * Writes: one queue. `write()` callers run one at a time, each in its own BEGIN IMMEDIATE
- * transaction, so two async callers never interleave statements inside one transaction; the
- * change-feed rows are written just before COMMIT and `onCommit` listeners hear the new head after it.
+ * Writes: group commit (group-commit.ts). Concurrent `write()` callers share one BEGIN IMMEDIATE
+ * transaction, each in its own SAVEPOINT and one after the other, so two async callers never
+ * interleave statements and a failing write undoes only itself; the change-feed rows of the group are
+ * written just before COMMIT, every caller is answered after it, and `onCommit` listeners hear the new
+ * head. In WAL mode with `synchronous = NORMAL` a COMMIT is durable against a crash of the process
+ * (not of the machine's power: docs/lifecycle.md, "Crash safety"); what a group saves is the per-
+ * transaction work of BEGIN/COMMIT and of writing the same pages to the WAL again for every caller.
  *
  * Reads on the main connection never run while a write transaction is open on it (they would see
  * uncommitted rows): they wait for that one transaction to end. Heavy reads (list, stat) may be
@@ -15,7 +19,9 @@
 import type { Condition } from "../../query/ast.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import type { Db } from "../database.js";
+import { sqliteDialect } from "../dialect/sqlite/sqlite-dialect.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
+import { GroupCommit, type GroupSession, type GroupWrite, runWrites, settle } from "../group-commit.js";
 import { databaseProblem } from "../readiness.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../schema.js";
 import type {
@@ -29,8 +35,12 @@ import type {
   StatResult,
   WriteTx,
 } from "../store.js";
-import { type DeletedJob, SqliteJobs } from "./sqlite-jobs.js";
-import { SqliteLifecycle, SqliteWriteTx } from "./sqlite-write-tx.js";
+import { WriteStatements } from "../write-statements.js";
+import { StatementWriteTx } from "../write-tx.js";
+import { SqliteJobs } from "./sqlite-jobs.js";
+
+/** Writes one SQLite transaction takes at most (each is a savepoint; a group holds the write lock). */
+const MAX_GROUP = 256;
 
 /** Runs heavy reads elsewhere (worker threads); see `read-pool.ts`. */
 export interface HeavyReader {
@@ -46,17 +56,18 @@ export interface SqliteStoreOptions {
   readonly reader?: HeavyReader;
   /** `close()` also closes `db` (the store opened it). */
   readonly ownsConnection?: boolean;
+  /** The most writes one transaction takes (default 256; 1 = a transaction per write, for comparisons). */
+  readonly maxGroupWrites?: number;
 }
 
 export class SqliteStore implements JobStore {
   readonly jobs: SqliteJobs;
-  private readonly lifecycle: SqliteLifecycle;
+  private readonly statements = new WriteStatements(sqliteDialect);
+  private readonly group: GroupCommit;
   private readonly now: () => Date;
   private readonly reader: HeavyReader | undefined;
   private readonly ownsConnection: boolean;
   private readonly listeners = new Set<(head: ChangeCursor) => void>();
-  /** The end of the last queued write. */
-  private tail: Promise<unknown> = Promise.resolve();
   /** Settles when the open write transaction ends; null when none is open. */
   private open: Promise<void> | null = null;
 
@@ -65,10 +76,15 @@ export class SqliteStore implements JobStore {
     options: SqliteStoreOptions = {},
   ) {
     this.jobs = new SqliteJobs(db);
-    this.lifecycle = new SqliteLifecycle(this.jobs);
     this.now = options.now ?? (() => new Date());
     this.reader = options.reader;
     this.ownsConnection = options.ownsConnection ?? false;
+    this.group = new GroupCommit({
+      maxWrites: options.maxGroupWrites ?? MAX_GROUP,
+      // One connection: a group's COMMIT is synchronous, there is nothing to overlap it with.
+      maxInFlight: 1,
+      run: (writes) => this.runGroup(writes),
+    });
   }
 
   async ping(): Promise<string | null> {
@@ -97,12 +113,8 @@ export class SqliteStore implements JobStore {
     return this.read(options, () => this.jobs.stat(query, statOptions));
   }
 
-  async delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
-    return this.writeSync((tx) => {
-      const deleted: DeletedJob | undefined = this.jobs.delete(jobId, scope);
-      if (deleted) tx.recordDeleted(deleted);
-      return deleted !== undefined;
-    });
+  delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
+    return this.group.submit((tx) => tx.deleteOne(jobId, scope));
   }
 
   tombstone(
@@ -110,7 +122,7 @@ export class SqliteStore implements JobStore {
     scope: readonly Condition[],
     options?: ReadOptions,
   ): Promise<JobTombstoneRow | undefined> {
-    return this.read(options, () => this.lifecycle.tombstone(jobId, scope));
+    return this.read(options, () => this.jobs.one<JobTombstoneRow>(this.statements.tombstone(jobId, scope)));
   }
 
   events(
@@ -119,26 +131,14 @@ export class SqliteStore implements JobStore {
     options?: ReadOptions,
   ): Promise<JobEventRow[] | undefined> {
     return this.read(options, () =>
-      this.jobs.snapshot(() => (this.jobs.get(jobId, scope) ? this.lifecycle.events(jobId) : undefined)),
+      this.jobs.snapshot(() =>
+        this.jobs.get(jobId, scope) ? this.jobs.all<JobEventRow>(this.statements.events(jobId)) : undefined,
+      ),
     );
   }
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.enqueue(async () => {
-      const tx = new SqliteWriteTx(this.lifecycle);
-      this.jobs.run({ sql: "BEGIN IMMEDIATE", parameters: [] });
-      let head: number;
-      try {
-        const result = await fn(tx);
-        head = tx.flushChanges(this.now().toISOString());
-        this.jobs.run({ sql: "COMMIT", parameters: [] });
-        if (head > 0) this.notify(head);
-        return result;
-      } catch (error) {
-        if (this.db.inTransaction) this.jobs.run({ sql: "ROLLBACK", parameters: [] });
-        throw error;
-      }
-    });
+    return this.group.submit(fn);
   }
 
   changesAfter(afterId: ChangeCursor, limit: number, options?: ReadOptions): Promise<JobChange[]> {
@@ -173,36 +173,64 @@ export class SqliteStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    await this.tail.catch(() => undefined);
+    await this.group.drained();
     await this.reader?.close();
     if (this.ownsConnection && this.db.open) this.db.close();
   }
 
-  /** A write whose body is synchronous (one statement and its change row). */
-  private writeSync<T>(fn: (tx: SqliteWriteTx) => T): Promise<T> {
-    return this.write(async (tx) => fn(tx as SqliteWriteTx));
+  /** One group of writes in one BEGIN IMMEDIATE transaction; every caller answered after it ends. */
+  private async runGroup(writes: GroupWrite[]): Promise<void> {
+    let end = () => {};
+    this.open = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    try {
+      this.exec("BEGIN IMMEDIATE");
+      const { outcomes, changes } = await runWrites(writes, this.session);
+      let head = 0;
+      if (changes.size > 0) {
+        for (const query of this.statements.appendChanges(changes.rows(), this.now().toISOString())) {
+          for (const { id } of this.jobs.rows<{ id: number }>(query)) head = Math.max(head, id);
+        }
+      }
+      this.exec("COMMIT");
+      if (head > 0) this.notify(head);
+      settle(writes, outcomes, asStorageError);
+    } catch (error) {
+      // The transaction itself failed (BEGIN, the change rows, COMMIT, or SQLite rolled it back):
+      // nothing of the group was committed, so every caller gets the failure.
+      if (this.db.inTransaction) this.exec("ROLLBACK");
+      const failure = asStorageError(error);
+      for (const write of writes) write.reject(failure);
+    } finally {
+      this.open = null;
+      end();
+    }
   }
 
-  /** Run `body` after every write queued before it; a failure fails only its own caller. */
-  private enqueue<T>(body: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      let end = () => {};
-      this.open = new Promise<void>((resolve) => {
-        end = resolve;
-      });
-      try {
-        return await body();
-      } catch (error) {
-        throw asStorageError(error);
-      } finally {
-        this.open = null;
-        end();
-      }
-    };
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+  private exec(text: string): void {
+    this.jobs.run({ sql: text, parameters: [] });
   }
+
+  /** Savepoints of one write inside the group's transaction. */
+  private readonly session: GroupSession = {
+    tx: () =>
+      new StatementWriteTx(<T>(query: { sql: string; parameters: readonly unknown[] }) => {
+        try {
+          return Promise.resolve(this.jobs.rows<T>(query));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }, this.statements),
+    savepoint: async (name) => this.exec(`SAVEPOINT ${name}`),
+    keep: async (name) => this.exec(`RELEASE ${name}`),
+    undo: async (name, error) => {
+      // Some failures (a full disk, an I/O error) make SQLite roll the whole transaction back.
+      if (!this.db.inTransaction) throw error;
+      this.exec(`ROLLBACK TO ${name}`);
+      this.exec(`RELEASE ${name}`);
+    },
+  };
 
   /**
    * Run a read on the main connection: at once when no write transaction is open on it (no extra

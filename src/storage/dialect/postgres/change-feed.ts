@@ -14,45 +14,42 @@
  * calls its listeners with the new head; after a lost connection it reconnects and reports the
  * current head, so a watcher re-reads the feed and misses nothing.
  */
+import { sql } from "kysely";
 import pg from "pg";
-import type { ChangeCursor, JobChange } from "../../store.js";
+import type { ChangeCursor } from "../../store.js";
+import { type ChangeRow, WriteStatements } from "../../write-statements.js";
 import { clientConfig, type PoolOptions } from "./pool.js";
+import { postgresDialect } from "./postgres-dialect.js";
+import { runQuery } from "./queries.js";
 
 /** Advisory lock key that serializes change-feed appends (migrations use another key). */
 export const CHANGE_FEED_LOCK = 0x6a6f6202;
 export const CHANGE_CHANNEL = "job_changes";
 
-export type PendingChange = Omit<JobChange, "id" | "created_at">;
+const statements = new WriteStatements(postgresDialect);
 
 /**
- * Append the transaction's changes (call last, just before COMMIT, on the transaction's client).
- * Returns the new head.
+ * Append the transaction's changes (call last, just before COMMIT, on the transaction's client),
+ * under the commit-order lock, and announce the new head to every instance. Returns the new head.
  */
 export async function appendChanges(
   client: pg.ClientBase,
-  changes: readonly PendingChange[],
+  changes: readonly ChangeRow[],
   /** The changes' timestamp (ISO); the transaction's `now()` when null. */
   createdAt: string | null = null,
 ): Promise<ChangeCursor> {
   await client.query("SELECT pg_advisory_xact_lock($1)", [CHANGE_FEED_LOCK]);
-  const { rows } = await client.query<{ head: number }>(
-    `WITH ins AS (
-       INSERT INTO job_changes (job_id, domain_id, workspace_id, kind, event_seq, created_at)
-       SELECT j, d, w, k, e, coalesce($7::timestamptz, now())
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS t(j, d, w, k, e)
-       RETURNING id)
-     SELECT max(id) AS head, pg_notify($6, max(id)::text) FROM ins`,
-    [
-      changes.map((c) => c.job_id),
-      changes.map((c) => c.domain_id),
-      changes.map((c) => c.workspace_id),
-      changes.map((c) => c.kind),
-      changes.map((c) => c.event_seq),
-      CHANGE_CHANNEL,
-      createdAt,
-    ],
-  );
-  return rows[0]?.head ?? 0;
+  let head = 0;
+  for (const insert of statements.appendChanges(changes, createdAt ?? sql`now()`)) {
+    // The insert and its NOTIFY (delivered at commit, to every instance's listener) in one round trip.
+    const channel = `$${insert.parameters.length + 1}`;
+    const rows = await runQuery<{ head: number }>(client, {
+      sql: `WITH ins AS (${insert.sql}) SELECT max(id) AS head, pg_notify(${channel}, max(id)::text) FROM ins`,
+      parameters: [...insert.parameters, CHANGE_CHANNEL],
+    });
+    head = Math.max(head, rows[0]?.head ?? 0);
+  }
+  return head;
 }
 
 type Listener = (head: ChangeCursor) => void;

@@ -271,6 +271,8 @@ export const postgresDialect: Dialect = {
     return sql`(CASE WHEN job_ts(${value}) IS NOT NULL THEN (${sql.join(parts, sql` || `)}) END)`;
   },
 
+  lockRows: (query, mode) => (mode === "skip" ? query.forUpdate().skipLocked() : query.forUpdate()),
+
   classifyError: (error): StorageFailure | null => {
     if (isUniqueViolationOf(error, "jobs_by_idempotency_key")) return { kind: "key_taken" };
     const classified = classifyPostgresError(error);

@@ -3,14 +3,8 @@
  * its total, a job and its events, a stat) run in a REPEATABLE READ READ ONLY transaction; a read
  * with a deadline sets `statement_timeout` for its transaction, so PostgreSQL itself stops the work.
  *
- * Writes: `write()` runs the callback in a READ COMMITTED transaction on one pooled client
- * (write-tx.ts: row locks, ON CONFLICT, SKIP LOCKED), appends the change feed last under its lock
- * (change-feed.ts), and commits. A serialization failure, a deadlock or a connection lost before the
- * COMMIT was sent rolls everything back and runs the callback again (at most 3 times); a failure
- * during the COMMIT itself is reported as `unavailable` without a retry, since the outcome is unknown
- * (the version check makes a client's retry safe).
+ * Writes: group commit, in write-groups.ts.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { SpaceOneError } from "../../../errors.js";
 import type { Condition } from "../../../query/ast.js";
@@ -28,18 +22,19 @@ import type {
   StatResult,
   WriteTx,
 } from "../../store.js";
-import { appendChanges, ChangeListener } from "./change-feed.js";
-import { classifyPostgresError, deadlineExceeded, isConnectionFailure, isRetryable } from "./errors.js";
+import { WriteStatements } from "../../write-statements.js";
+import { ChangeListener } from "./change-feed.js";
+import { classifyPostgresError, deadlineExceeded, isConnectionFailure } from "./errors.js";
 import { createPool, type PoolOptions } from "./pool.js";
 import { postgresDialect } from "./postgres-dialect.js";
 import { PostgresQueries, runQuery } from "./queries.js";
-import { PostgresWriteTx } from "./write-tx.js";
-
-const WRITE_ATTEMPTS = 3;
+import { PostgresWriteGroups } from "./write-groups.js";
 
 export class PostgresStore implements JobStore {
   readonly pool: pg.Pool;
   private readonly q = new PostgresQueries(postgresDialect);
+  private readonly statements = new WriteStatements(postgresDialect);
+  private readonly writes: PostgresWriteGroups;
   private readonly listener: ChangeListener;
   private closed = false;
 
@@ -50,6 +45,12 @@ export class PostgresStore implements JobStore {
   ) {
     this.pool = createPool(options);
     this.listener = new ChangeListener(options, () => this.changeHead());
+    this.writes = new PostgresWriteGroups({
+      client: () => this.client(),
+      fail: (error) => this.fail(error),
+      now: this.now,
+      committed: (head) => this.listener.emit(head),
+    });
   }
 
   // ---- plumbing -----------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ export class PostgresStore implements JobStore {
     options?: ReadOptions,
   ): Promise<JobTombstoneRow | undefined> {
     this.remaining(options);
-    return (await this.run<JobTombstoneRow>(this.q.tombstone(jobId, scope)))[0];
+    return (await this.run<JobTombstoneRow>(this.statements.tombstone(jobId, scope)))[0];
   }
 
   events(
@@ -170,7 +171,7 @@ export class PostgresStore implements JobStore {
     return this.snapshot(options, async (client) => {
       const job = await runQuery<JobRow>(client, this.q.byId(jobId, scope), true);
       if (job.length === 0) return undefined;
-      return runQuery<JobEventRow>(client, this.q.events(jobId));
+      return runQuery<JobEventRow>(client, this.statements.events(jobId));
     });
   }
 
@@ -227,52 +228,17 @@ export class PostgresStore implements JobStore {
 
   // ---- writes -------------------------------------------------------------------------------------
 
-  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.transact((tx) => fn(tx));
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.writes.submit(fn);
   }
 
-  async delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
-    return this.transact((tx) => tx.deleteOne(jobId, scope));
-  }
-
-  private async transact<T>(fn: (tx: PostgresWriteTx) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.client();
-      let commitSent = false;
-      let broken = false;
-      try {
-        await client.query("BEGIN");
-        const tx = new PostgresWriteTx(client, this.q);
-        let result: T;
-        try {
-          result = await fn(tx);
-        } finally {
-          tx.close();
-        }
-        const changes = [...tx.changes.values()];
-        const head =
-          changes.length > 0
-            ? await appendChanges(client, changes, this.now?.().toISOString() ?? null)
-            : null;
-        commitSent = true;
-        await client.query("COMMIT");
-        if (head !== null) this.listener.emit(head);
-        return result;
-      } catch (error) {
-        broken = isConnectionFailure(error);
-        if (!broken && !commitSent) await client.query("ROLLBACK").catch(() => {});
-        const retry = !commitSent && attempt < WRITE_ATTEMPTS && (isRetryable(error) || broken);
-        if (!retry) throw this.fail(error);
-      } finally {
-        client.release(broken);
-      }
-      // Jittered backoff so two instances that deadlocked do not collide again.
-      await sleep(10 * attempt + Math.floor(Math.random() * 20));
-    }
+  delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
+    return this.writes.submit((tx) => tx.deleteOne(jobId, scope));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.writes.drained();
     this.closed = true;
     await this.listener.close();
     await this.pool.end();

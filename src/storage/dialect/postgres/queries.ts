@@ -54,40 +54,13 @@ export class PostgresQueries {
       : compileWhere(this.dialect, { and: conditions, or: [] });
   }
 
-  /** One job by id within a scope; `lock` takes the row lock of a write transaction. */
-  byId(jobId: string, scope: readonly Condition[], options: { lock?: boolean } = {}): CompiledQuery {
-    const query = this.dialect.builder
+  /** One job by id within a scope. */
+  byId(jobId: string, scope: readonly Condition[]): CompiledQuery {
+    return this.dialect.builder
       .selectFrom("jobs")
       .selectAll()
       .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
-      .where(this.scoped(scope));
-    return (options.lock ? query.forUpdate() : query).compile();
-  }
-
-  deleteById(jobId: string, scope: readonly Condition[]): CompiledQuery {
-    return this.dialect.builder
-      .deleteFrom("jobs")
-      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
       .where(this.scoped(scope))
-      .returning(["job_id", "domain_id", "workspace_id"])
-      .compile();
-  }
-
-  tombstone(jobId: string, scope: readonly Condition[]): CompiledQuery {
-    return this.dialect.builder
-      .selectFrom("job_tombstones")
-      .selectAll()
-      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
-      .where(this.scoped(scope))
-      .compile();
-  }
-
-  events(jobId: string): CompiledQuery {
-    return this.dialect.builder
-      .selectFrom("job_events")
-      .selectAll()
-      .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
-      .orderBy("seq")
       .compile();
   }
 

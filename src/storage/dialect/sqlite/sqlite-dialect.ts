@@ -175,5 +175,8 @@ export const sqliteDialect: Dialect = {
   datePart: (part, value) => sql`CAST(strftime(${DATE_PARTS[part]}, ${value}) AS INTEGER)`,
   formatDatetime: (format, value) => sql`strftime(${format}, ${value})`,
 
+  // BEGIN IMMEDIATE holds the database's write lock for the whole transaction: no row can change under it.
+  lockRows: (query) => query,
+
   classifyError: classifySqliteError,
 };

@@ -1,0 +1,166 @@
+/**
+ * Group commit, for both stores: concurrent `write()` callers share one database transaction, and
+ * each caller is answered only after that transaction committed.
+ *
+ * - `GroupCommit` queues the callers. When no group is running, the queued callers (at most
+ *   `maxWrites`) become the next group; callers arriving meanwhile wait for the one after. The first
+ *   caller of an idle queue starts its group on the next turn of the event loop, so requests read in
+ *   the same turn share it.
+ * - `runWrites` runs a group's writes one after the other, each inside a SAVEPOINT of the group's
+ *   transaction: a write that fails (its callback throws: version conflict, invalid transition; or one
+ *   of its statements fails: a constraint, a statement timeout) is rolled back to its savepoint and
+ *   fails only its own caller; the writes after it see the database as if it never ran. A failure of
+ *   the transaction itself (a lost connection, a deadlock or serialization failure, SQLite rolling the
+ *   transaction back on a full disk) is thrown to the store, which retries the group or fails it whole.
+ *
+ * Each write records its changes in its own `ChangeSet`; those of the writes that succeeded are
+ * merged in order, and the store appends them to the change feed once, just before the commit.
+ */
+import { ChangeSet } from "./change-set.js";
+import type { StatementWriteTx } from "./write-tx.js";
+
+export interface GroupWrite {
+  readonly fn: (tx: StatementWriteTx) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** How a store marks and undoes one write inside its group's transaction. */
+export interface GroupSession {
+  /** A WriteTx for one write, on the group's connection. */
+  tx(): StatementWriteTx;
+  savepoint(name: string): Promise<void>;
+  /** The write succeeded: keep its changes. */
+  keep(name: string): Promise<void>;
+  /**
+   * The write failed with `error`: undo it to its savepoint. Throws (`error` or its own) when the
+   * transaction itself is lost, so the group must be retried or failed.
+   */
+  undo(name: string, error: unknown): Promise<void>;
+}
+
+export type WriteOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Run the writes in order, each in its own savepoint; the changes of those that succeeded. */
+export async function runWrites(
+  writes: readonly GroupWrite[],
+  session: GroupSession,
+): Promise<{ outcomes: WriteOutcome[]; changes: ChangeSet }> {
+  const outcomes: WriteOutcome[] = [];
+  const changes = new ChangeSet();
+  for (const [i, write] of writes.entries()) {
+    const name = `w${i}`;
+    await session.savepoint(name);
+    const tx = session.tx();
+    let outcome: WriteOutcome;
+    try {
+      outcome = { ok: true, value: await write.fn(tx) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    } finally {
+      tx.close();
+    }
+    if (outcome.ok) {
+      await session.keep(name);
+      changes.merge(tx.changes);
+    } else {
+      await session.undo(name, outcome.error);
+    }
+    outcomes.push(outcome);
+  }
+  return { outcomes, changes };
+}
+
+/** Answer each caller of a committed group. */
+export function settle(
+  writes: readonly GroupWrite[],
+  outcomes: readonly WriteOutcome[],
+  classify: (e: unknown) => unknown,
+): void {
+  writes.forEach((write, i) => {
+    const outcome = outcomes[i];
+    if (!outcome) write.reject(new Error("a write of a committed group has no outcome"));
+    else if (outcome.ok) write.resolve(outcome.value);
+    else write.reject(classify(outcome.error));
+  });
+}
+
+export interface GroupCommitOptions {
+  /** The most writes one transaction takes. */
+  readonly maxWrites: number;
+  /**
+   * Groups that may be between their start and their answers at once. With 2, the next group runs its
+   * writes while the previous one waits for its commit (the group calls `released` when its writes are
+   * done); with 1, groups run strictly one after the other.
+   */
+  readonly maxInFlight: number;
+  /**
+   * Run one group: settle every write (after the commit, or with the failure). `released` tells the
+   * queue the group's writes are done and the next group may start its own.
+   */
+  readonly run: (writes: GroupWrite[], released: () => void) => Promise<void>;
+}
+
+export class GroupCommit {
+  private queue: GroupWrite[] = [];
+  private inFlight = 0;
+  /** A group is running its writes (only one at a time). */
+  private running = false;
+  private scheduled = false;
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly options: GroupCommitOptions) {}
+
+  submit<T>(fn: (tx: StatementWriteTx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves when every submitted write has been answered. */
+  drained(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.running || this.queue.length === 0) return;
+    if (this.inFlight >= this.options.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.start();
+    });
+  }
+
+  private start(): void {
+    if (this.running || this.queue.length === 0 || this.inFlight >= this.options.maxInFlight) return;
+    const writes = this.queue.splice(0, this.options.maxWrites);
+    this.running = true;
+    this.inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.running = false;
+      this.kick();
+    };
+    this.options
+      .run(writes, release)
+      .catch((error: unknown) => {
+        // `run` settles its writes itself; this only guards against a bug leaving callers waiting.
+        for (const write of writes) write.reject(error);
+      })
+      .finally(() => {
+        this.inFlight--;
+        release();
+        this.kick();
+        if (this.queue.length === 0 && this.inFlight === 0) {
+          for (const resolve of this.idle.splice(0)) resolve();
+        }
+      });
+  }
+}
