@@ -20,8 +20,11 @@ export function startFlags(): string[] {
     scripts: Record<string, string>;
   };
   const start = pkg.scripts.start ?? "";
-  const match = new RegExp(`\\bnode((?:\\s+--\\S+)*)\\s+${SERVICE_ENTRY.replaceAll(".", "\\.")}\\b`).exec(start);
-  if (!match) throw new CannotMeasure(`package.json's start script does not run node ${SERVICE_ENTRY}: ${start}`);
+  const match = new RegExp(`\\bnode((?:\\s+--\\S+)*)\\s+${SERVICE_ENTRY.replaceAll(".", "\\.")}\\b`).exec(
+    start,
+  );
+  if (!match)
+    throw new CannotMeasure(`package.json's start script does not run node ${SERVICE_ENTRY}: ${start}`);
   return (match[1] ?? "").split(/\s+/).filter(Boolean);
 }
 

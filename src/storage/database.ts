@@ -37,7 +37,8 @@ export function openDatabase(options: OpenOptions): Db {
       db.pragma("journal_size_limit = 67108864");
     }
     // A negative cache_size is in KiB.
-    if (options.cacheMb !== undefined) db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMb)) * 1024}`);
+    if (options.cacheMb !== undefined)
+      db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMb)) * 1024}`);
     db.pragma("foreign_keys = ON");
     registerSqliteFunctions(db);
     if (!options.readonly) migrate(db);
