@@ -1,8 +1,9 @@
 /**
  * `npx tsx bench/memory.ts [--jobs N] [--seconds S] [--data-dir DIR]`: what the service's resident memory
- * is made of. For each variant of V8's young generation (`--max-semi-space-size`), the built service on
- * one CPU: RSS at start, then peak RSS (VmHWM) after `get` and `list` load; for the default variant also
- * a heap snapshot taken under load, summarised by kind (code, strings, objects...) and by constructor.
+ * is made of. The built service on one CPU as `npm start` runs it, then variants that each change one
+ * setting (V8's young generation, the SQLite page cache, the read workers): RSS at start, then peak RSS
+ * (VmHWM) after `get`, `list` and `stat` load, with each load's req/s; for the first variant also a heap
+ * snapshot taken after the load, summarised by kind (code, strings, objects...) and by constructor.
  * Separately: a bare `node` process, and one that only imports the service's module graph.
  */
 import { execFileSync } from "node:child_process";
@@ -16,7 +17,7 @@ import { LOAD_H1 } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, memoryOf, pinSelf, REPO_ROOT, waitHttpOk } from "./core/proc.js";
 import { startRealServer } from "./core/service.js";
-import { GET_PATH, LIST_PATH, LIST_REQUEST } from "./core/workload.js";
+import { GET_PATH, LIST_PATH, LIST_REQUEST, STAT_BY_STATUS, STAT_PATH } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
 
 interface Snapshot {
@@ -88,69 +89,78 @@ async function main(): Promise<void> {
     );
     const seconds = Number(values.seconds);
     const auth = { authorization: `Bearer ${run.token}`, "content-type": "application/json" };
-    for (const flags of [
-      [],
-      ["--max-semi-space-size=8"],
-      ["--max-semi-space-size=4"],
-      ["--max-semi-space-size=2"],
-    ]) {
-      for (const wire of ["connect", "lean"]) {
-        const snapDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-heap-"));
-        const snapshot = flags.length === 0;
-        const server = await startRealServer({
-          dataDir: run.workDir,
-          dbFile: run.largest.file,
-          pinning,
-          env: { WIRE_UNARY: wire },
-          nodeFlags: [
-            ...flags,
-            ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : []),
-          ],
-        });
-        run.track(server.child);
-        const idle = memoryOf(server.child.pid);
-        const spec = (url: string, body: unknown): H1LoadSpec => ({
-          url,
-          headers: auth,
-          body: JSON.stringify(body),
-          connections: 50,
-          durationS: seconds,
-          warmupS: 0.5,
-        });
-        await run.load(
-          LOAD_H1,
-          spec(`${server.baseUrl}${GET_PATH}`, { job_id: run.jobId }),
-          `get (${wire} ${flags.join(" ")})`,
-          server.child.pid,
-        );
-        const afterGet = memoryOf(server.child.pid);
-        await run.load(
-          LOAD_H1,
-          spec(`${server.baseUrl}${LIST_PATH}`, LIST_REQUEST),
-          `list (${wire} ${flags.join(" ")})`,
-          server.child.pid,
-        );
-        const peak = memoryOf(server.child.pid);
-        log(
-          `  ${wire.padEnd(7)} ${(flags.join(" ") || "default young generation").padEnd(26)} idle ${fmt(idle.rssMb)} MB, ` +
-            `peak after get ${fmt(afterGet.peakMb)} MB, after list ${fmt(peak.peakMb)} MB`,
-        );
-        if (snapshot && wire === "connect") {
-          server.child.proc.kill("SIGUSR2");
-          // The snapshot is written on the main thread: once /healthz answers again, the file is complete.
-          await new Promise((r) => setTimeout(r, 500));
-          await waitHttpOk(`${server.baseUrl}/healthz`, server.child, 120_000);
-          const file = fs.readdirSync(snapDir).find((f) => f.endsWith(".heapsnapshot"));
-          if (file) {
-            const s = summarize(path.join(snapDir, file));
-            log(`    heap snapshot (after the load): ${fmt(s.total)} MB live`);
-            log(`      by kind: ${s.byType.map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
-            log(`      by constructor: ${s.byName.map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
-          }
-        }
-        await server.child.stop();
-        fs.rmSync(snapDir, { recursive: true, force: true });
+    // The first variant is the service as `npm start` runs it (its flags and defaults); each other one
+    // changes one setting, so its difference is what that part costs.
+    const variants: { label: string; flags: string[]; env: Record<string, string> }[] = [
+      { label: "as npm start", flags: [], env: {} },
+      { label: "V8's young generation (16 MB semi)", flags: ["--max-semi-space-size=16"], env: {} },
+      { label: "--max-semi-space-size=8", flags: ["--max-semi-space-size=8"], env: {} },
+      { label: "--max-semi-space-size=2", flags: ["--max-semi-space-size=2"], env: {} },
+      { label: "DATABASE_CACHE_MB=16", flags: [], env: { DATABASE_CACHE_MB: "16" } },
+      { label: "DATABASE_READ_WORKERS=0", flags: [], env: { DATABASE_READ_WORKERS: "0" } },
+    ];
+    for (const variant of variants) {
+      const snapDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-heap-"));
+      const snapshot = variant === variants[0];
+      const server = await startRealServer({
+        dataDir: run.workDir,
+        dbFile: run.largest.file,
+        pinning,
+        env: variant.env,
+        nodeFlags: [
+          ...variant.flags,
+          ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : []),
+        ],
+      });
+      run.track(server.child);
+      const idle = memoryOf(server.child.pid);
+      const spec = (url: string, body: unknown, connections: number): H1LoadSpec => ({
+        url,
+        headers: auth,
+        body: JSON.stringify(body),
+        connections,
+        durationS: seconds,
+        warmupS: 0.5,
+      });
+      const peaks: string[] = [];
+      const loads: [string, string, unknown, number][] = [
+        ["get", GET_PATH, { job_id: run.jobId }, 50],
+        ["list", LIST_PATH, LIST_REQUEST, 50],
+        // A stat scans the domain's jobs: a few at a time, as a dashboard would.
+        ["stat", STAT_PATH, STAT_BY_STATUS.request, 4],
+      ];
+      for (const [name, url, body, connections] of loads) {
+        // A load with no correct answer (a machine too busy for the duration) costs only its own figure.
+        const record = await run
+          .load(
+            LOAD_H1,
+            spec(`${server.baseUrl}${url}`, body, connections),
+            `${name} (${variant.label})`,
+            server.child.pid,
+          )
+          .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+        const rate =
+          typeof record === "string"
+            ? `not measured: ${record}`
+            : `${fmt(record.result.rps)} req/s, ${fmt(record.serverCpuUsPerRequest)} µs CPU/call`;
+        peaks.push(`${name} ${fmt(memoryOf(server.child.pid).peakMb)} (${rate})`);
       }
+      log(`  ${variant.label.padEnd(36)} idle ${fmt(idle.rssMb)} MB; peak after ${peaks.join(", after ")}`);
+      if (snapshot) {
+        server.child.proc.kill("SIGUSR2");
+        // The snapshot is written on the main thread: once /healthz answers again, the file is complete.
+        await new Promise((r) => setTimeout(r, 500));
+        await waitHttpOk(`${server.baseUrl}/healthz`, server.child, 120_000);
+        const file = fs.readdirSync(snapDir).find((f) => f.endsWith(".heapsnapshot"));
+        if (file) {
+          const s = summarize(path.join(snapDir, file));
+          log(`    heap snapshot (after the load): ${fmt(s.total)} MB live`);
+          log(`      by kind: ${s.byType.map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
+          log(`      by constructor: ${s.byName.map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
+        }
+      }
+      await server.child.stop();
+      fs.rmSync(snapDir, { recursive: true, force: true });
     }
   } finally {
     await run.close();

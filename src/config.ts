@@ -47,6 +47,11 @@ const schema = z.object({
    */
   DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /**
+   * SQLite page cache of each connection (the main one and each read worker's), in MiB. Reads that miss
+   * it come from the OS's file cache; measured choice: docs/benchmarks.md "Memory".
+   */
+  DATABASE_CACHE_MB: positiveInt.max(4096).default(2),
+  /**
    * Worker threads (each with its own read-only SQLite connection) that run list and stat, so a long
    * query never blocks other calls and a deadline can stop it; 0 runs them on the main thread (no
    * deadline can then stop a query). Measured choice of 2: docs/design.md "Heavy reads off the event loop".
@@ -147,6 +152,8 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseFile: string;
   readonly databaseBusyTimeoutMs: number;
+  /** SQLite page cache per connection (MiB). */
+  readonly databaseCacheMb: number;
   /** SQLite read worker threads for list and stat (0: main thread). */
   readonly databaseReadWorkers: number;
   /** Set when DATABASE_URL selects PostgreSQL; null for SQLite. */
@@ -272,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseFile: path.resolve(c.DATABASE_FILE ?? path.join(dataDir, "jobs.db")),
     databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
+    databaseCacheMb: c.DATABASE_CACHE_MB,
     databaseReadWorkers: c.DATABASE_READ_WORKERS,
     postgres: c.DATABASE_URL
       ? {

@@ -3,11 +3,30 @@
  * in its own process, pinned to the server CPU, with its housekeeping off.
  */
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { CannotMeasure } from "./errors.js";
 import { type Child, freePort, type Pinning, REPO_ROOT, startNode, waitHttpOk } from "./proc.js";
 
 /** What `npm start` runs after `npm run build`. */
 const SERVICE_ENTRY = "dist/src/main.js";
+
+/**
+ * The node flags `npm start` runs the service with (package.json's `start` script, e.g. the young
+ * generation's size), so the benchmark measures the runtime settings production uses.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  const start = pkg.scripts.start ?? "";
+  const match = new RegExp(`\\bnode((?:\\s+--\\S+)*)\\s+${SERVICE_ENTRY.replaceAll(".", "\\.")}\\b`).exec(
+    start,
+  );
+  if (!match)
+    throw new CannotMeasure(`package.json's start script does not run node ${SERVICE_ENTRY}: ${start}`);
+  return (match[1] ?? "").split(/\s+/).filter(Boolean);
+}
 
 /** Configuration the benchmark sets itself: inherited values of these would change what is measured. */
 const CONFIG_KEYS = [
@@ -55,7 +74,7 @@ export interface StartServerOptions {
   readonly pinning: Pinning;
   /** Extra environment (e.g. a limit or a wire switch under test); wins over the defaults. */
   readonly env?: Record<string, string>;
-  /** Extra node flags (e.g. `--cpu-prof`, `--heapsnapshot-signal=SIGUSR2`). */
+  /** Node flags after `npm start`'s own (e.g. `--cpu-prof`; a later V8 flag wins over an earlier one). */
   readonly nodeFlags?: readonly string[];
 }
 
@@ -80,7 +99,7 @@ export async function startRealServer(options: StartServerOptions): Promise<Real
     cpu: options.pinning.serverCpu,
     env,
     name: "job service",
-    nodeFlags: options.nodeFlags,
+    nodeFlags: [...startFlags(), ...(options.nodeFlags ?? [])],
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   try {

@@ -14,6 +14,11 @@ export interface OpenOptions {
   readonly readonly?: boolean;
   /** How long a writer waits for the file lock before SQLITE_BUSY (ms). */
   readonly busyTimeoutMs?: number;
+  /**
+   * SQLite's page cache for this connection (MiB). Unset: better-sqlite3's build default, 16 MB per
+   * connection, which a scan of a large table fills (docs/benchmarks.md "Memory").
+   */
+  readonly cacheMb?: number;
 }
 
 export type Db = Database.Database;
@@ -31,6 +36,9 @@ export function openDatabase(options: OpenOptions): Db {
       db.pragma("synchronous = NORMAL");
       db.pragma("journal_size_limit = 67108864");
     }
+    // A negative cache_size is in KiB.
+    if (options.cacheMb !== undefined)
+      db.pragma(`cache_size = -${Math.max(1, Math.floor(options.cacheMb)) * 1024}`);
     db.pragma("foreign_keys = ON");
     registerSqliteFunctions(db);
     if (!options.readonly) migrate(db);

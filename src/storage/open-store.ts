@@ -4,7 +4,6 @@
  */
 import type { Config } from "../config.js";
 import { openDatabase } from "./database.js";
-import { openPostgresStore } from "./dialect/postgres/open.js";
 import { SqliteReadPool } from "./sqlite/read-pool.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { JobStore } from "./store.js";
@@ -18,12 +17,20 @@ export interface OpenStoreOptions {
 export async function openStore(
   config: Pick<
     Config,
-    "databaseFile" | "databaseBusyTimeoutMs" | "databaseReadWorkers" | "maxTimeoutMs" | "postgres"
+    | "databaseFile"
+    | "databaseBusyTimeoutMs"
+    | "databaseCacheMb"
+    | "databaseReadWorkers"
+    | "maxTimeoutMs"
+    | "postgres"
   >,
   options: OpenStoreOptions = {},
 ): Promise<JobStore> {
   if (config.postgres) {
     const pg = config.postgres;
+    // Loaded only when selected: on SQLite the driver and its modules would be resident for nothing
+    // (docs/benchmarks.md "Memory").
+    const { openPostgresStore } = await import("./dialect/postgres/open.js");
     return openPostgresStore(
       {
         url: pg.url,
@@ -34,7 +41,11 @@ export async function openStore(
       options.now,
     );
   }
-  const db = openDatabase({ file: config.databaseFile, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const db = openDatabase({
+    file: config.databaseFile,
+    busyTimeoutMs: config.databaseBusyTimeoutMs,
+    cacheMb: config.databaseCacheMb,
+  });
   // Heavy reads go to worker threads with their own connections (an in-memory database has no file
   // to share, so it keeps them on the main thread).
   const reader =
@@ -44,6 +55,7 @@ export async function openStore(
           size: config.databaseReadWorkers,
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
+          cacheMb: config.databaseCacheMb,
         })
       : undefined;
   // Start the workers now (in the background: the server need not wait), so the first heavy reads

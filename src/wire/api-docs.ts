@@ -66,15 +66,9 @@ const csp = [
 const openapiBytes = Buffer.from(JSON.stringify(openapi));
 
 export function apiDocsMiddleware(): Middleware {
-  const cache = new Map<string, Promise<Buffer>>();
-  const asset = (name: string) => {
-    let bytes = cache.get(name);
-    if (!bytes) {
-      bytes = readFile(path.join(swaggerDir, name));
-      cache.set(name, bytes);
-    }
-    return bytes;
-  };
+  // Read per request, not held: the renderer is ~1.9 MB that only a person opening /docs needs, and
+  // browsers cache it for an hour (docs/benchmarks.md "Memory").
+  const asset = (name: string) => readFile(path.join(swaggerDir, name));
   return (req, res, next) => {
     const url = (req.url ?? "").split("?")[0] ?? "";
     if (url !== OPENAPI_PATH && url !== DOCS_PATH && !url.startsWith(`${DOCS_PATH}/`)) return next();

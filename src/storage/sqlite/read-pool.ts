@@ -30,6 +30,8 @@ export interface ReadPoolOptions {
   /** Worker threads (each with one connection). */
   readonly size: number;
   readonly busyTimeoutMs: number;
+  /** SQLite page cache of each worker's connection (MiB; unset: the driver's default). */
+  readonly cacheMb?: number;
   /** The deadline of a read that brings none (the server's maximum call time). */
   readonly maxTimeMs: number;
 }
@@ -179,7 +181,11 @@ export class SqliteReadPool implements HeavyReader {
   }
 
   private spawn(): Slot {
-    const data: ReadWorkerData = { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs };
+    const data: ReadWorkerData = {
+      file: this.options.file,
+      busyTimeoutMs: this.options.busyTimeoutMs,
+      cacheMb: this.options.cacheMb,
+    };
     const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
     // An idle worker must not keep the process alive.
     worker.unref();

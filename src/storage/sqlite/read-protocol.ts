@@ -5,6 +5,7 @@ import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.
 export interface ReadWorkerData {
   readonly file: string;
   readonly busyTimeoutMs: number;
+  readonly cacheMb?: number;
 }
 
 export type ReadRequest =

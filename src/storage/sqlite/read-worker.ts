@@ -10,7 +10,12 @@ import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js"
 import { SqliteJobs } from "./sqlite-jobs.js";
 
 const data = workerData as ReadWorkerData;
-const db = openDatabase({ file: data.file, readonly: true, busyTimeoutMs: data.busyTimeoutMs });
+const db = openDatabase({
+  file: data.file,
+  readonly: true,
+  busyTimeoutMs: data.busyTimeoutMs,
+  cacheMb: data.cacheMb,
+});
 const jobs = new SqliteJobs(db);
 // Ready: the pool sends work here from now on.
 parentPort?.postMessage({ ready: true });
