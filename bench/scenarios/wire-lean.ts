@@ -14,20 +14,21 @@ export const wireLeanScenario: Scenario = {
   name: "wire_lean",
   title: "get through the unary path (the default) against connect's router (WIRE_UNARY=connect)",
   async run(ctx) {
+    // The shared service (the default path) stays up for later scenarios; the reference is ours to stop.
     const lean = await ctx.service();
-    const shared = await startRealServer({
+    const reference = await startRealServer({
       dataDir: ctx.workDir,
       dbFile: ctx.largest.file,
       pinning: ctx.pinning,
       env: { WIRE_UNARY: "connect" },
     });
-    ctx.track(shared.child);
+    ctx.track(reference.child);
     try {
       const connectTarget: GetTarget = {
         name: "service (connect-node)",
-        pid: shared.child.pid,
-        h1Url: shared.baseUrl,
-        h2Origin: shared.baseUrl,
+        pid: reference.child.pid,
+        h1Url: reference.baseUrl,
+        h2Origin: reference.baseUrl,
       };
       const leanTarget: GetTarget = {
         name: "service (lean unary)",
@@ -85,7 +86,7 @@ export const wireLeanScenario: Scenario = {
         }),
       ];
     } finally {
-      await lean.child.stop();
+      await reference.child.stop();
     }
   },
 };
