@@ -23,6 +23,11 @@ export class BatchStream implements RowBatches {
 
   constructor(private readonly hooks: BatchStreamHooks) {}
 
+  /** Batches read by the worker and not yet taken by the consumer. */
+  get waiting(): number {
+    return this.batches.length;
+  }
+
   push(batch: JobRow[]): void {
     this.batches.push(batch);
     this.notify();

@@ -47,7 +47,7 @@ export interface ReadPoolOptions {
 }
 
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
-const LIST_AHEAD = 2;
+export const LIST_AHEAD = 2;
 
 type Body =
   | { kind: "list"; request: ListRequest }
