@@ -50,6 +50,12 @@ async function joined(pieces: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 type Format = "json" | "binary";
 
+function encoderOf(shell: unknown) {
+  const encoder = selfEncoderOf(shell);
+  if (encoder === undefined) throw new Error("the handler answered without an encoder");
+  return encoder;
+}
+
 function context(method: "list" | "stat", options: { self: boolean; format: Format; domainId: string }) {
   const values = createContextValues();
   values.set(principalKey, principal({ domainId: options.domainId }));
@@ -117,9 +123,8 @@ function handlerCases(storeOf: () => JobStore, domainId: () => string) {
         ) => Promise<MessageShape<typeof JobsInfoSchema>>;
         const whole = await list(request, context("list", { self: false, format, domainId: domainId() }));
         const shell = await list(request, context("list", { self: true, format, domainId: domainId() }));
-        const encoder = selfEncoderOf(shell);
-        expect(encoder).toBeDefined();
-        const bytes = await joined(format === "json" ? encoder!.json(NO_LIMIT) : encoder!.binary(NO_LIMIT));
+        const encoder = encoderOf(shell);
+        const bytes = await joined(format === "json" ? encoder.json(NO_LIMIT) : encoder.binary(NO_LIMIT));
         expect(bytes.equals(encoded(JobsInfoSchema, whole, format))).toBe(true);
         // The shell carries what the answer's header says.
         expect(shell.totalCount).toBe(whole.totalCount);
@@ -141,9 +146,8 @@ function handlerCases(storeOf: () => JobStore, domainId: () => string) {
         const whole = await stat(request, context("stat", { self: false, format, domainId: domainId() }));
         expect(Object.keys(whole.fields)).toContain("results");
         const shell = await stat(request, context("stat", { self: true, format, domainId: domainId() }));
-        const encoder = selfEncoderOf(shell);
-        expect(encoder).toBeDefined();
-        const bytes = await joined(format === "json" ? encoder!.json(NO_LIMIT) : encoder!.binary(NO_LIMIT));
+        const encoder = encoderOf(shell);
+        const bytes = await joined(format === "json" ? encoder.json(NO_LIMIT) : encoder.binary(NO_LIMIT));
         expect(bytes.equals(encoded(StructSchema, whole, format))).toBe(true);
       }
     });
@@ -156,7 +160,7 @@ function handlerCases(storeOf: () => JobStore, domainId: () => string) {
         fromJson(JobsQuerySchema, {}),
         context("list", { self: true, format: "json", domainId: domainId() }),
       );
-      await expect(joined(selfEncoderOf(shell)!.json(16 * 1024))).rejects.toMatchObject({
+      await expect(joined(encoderOf(shell).json(16 * 1024))).rejects.toMatchObject({
         status: "resource_exhausted",
         message: expect.stringContaining("MAX_RESPONSE_BYTES"),
       });
@@ -165,7 +169,7 @@ function handlerCases(storeOf: () => JobStore, domainId: () => string) {
       fromJson(JobsQuerySchema, {}),
       context("list", { self: true, format: "binary", domainId: domainId() }),
     );
-    expect((await joined(selfEncoderOf(shell)!.binary(NO_LIMIT))).length).toBeGreaterThan(16 * 1024);
+    expect((await joined(encoderOf(shell).binary(NO_LIMIT))).length).toBeGreaterThan(16 * 1024);
   });
 }
 

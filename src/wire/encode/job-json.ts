@@ -15,8 +15,6 @@ import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import { JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobView } from "../../service/job-view.js";
 
-type Writer = (value: unknown) => string | undefined;
-
 /** protobuf-es refuses such a Value; so does this (the same message). */
 function assertFinite(value: unknown): void {
   if (typeof value === "number") {
@@ -46,48 +44,104 @@ function doubleJson(value: number): string {
   return JSON.stringify(value);
 }
 
-function fieldWriter(field: DescField): Writer {
-  const implicit = field.presence === FeatureSet_FieldPresence.IMPLICIT;
-  const key = `${JSON.stringify(field.name)}:`;
+enum Kind {
+  String,
+  Double,
+  Integer,
+  Enum,
+  Struct,
+}
+
+interface Field {
+  /** Declaration order. */
+  readonly index: number;
+  readonly name: string;
+  /** `"name":` */
+  readonly key: string;
+  readonly kind: Kind;
+  /** Implicit presence: the zero value is left out. */
+  readonly implicit: boolean;
+  /** Enums: the JSON name of each TypeScript name (what toJobInfo indexes the enum with) but the zero value's. */
+  readonly enumNames?: ReadonlyMap<string, string | null>;
+}
+
+function describe(field: DescField, index: number): Field {
+  const base = {
+    index,
+    name: field.name,
+    key: `${JSON.stringify(field.name)}:`,
+    implicit: field.presence === FeatureSet_FieldPresence.IMPLICIT,
+  };
   switch (field.fieldKind) {
     case "enum": {
-      // The view holds the TypeScript name (what toJobInfo indexes the enum with); JSON has the proto name.
-      const names = new Map(field.enum.values.map((v) => [v.localName, v]));
-      return (value) => {
-        const known = typeof value === "string" ? names.get(value) : undefined;
-        if (known === undefined || (implicit && known.number === 0)) return undefined;
-        return key + JSON.stringify(known.name);
-      };
+      const names = new Map(
+        field.enum.values.map((v) => [
+          v.localName,
+          base.implicit && v.number === 0 ? null : JSON.stringify(v.name),
+        ]),
+      );
+      return { ...base, kind: Kind.Enum, enumNames: names };
     }
     case "message":
-      if (field.message.typeName !== "google.protobuf.Struct") break;
-      return (value) => (value === undefined ? undefined : key + structValueJson(value));
+      if (field.message.typeName === "google.protobuf.Struct") return { ...base, kind: Kind.Struct };
+      break;
     case "scalar":
       switch (field.scalar) {
         case ScalarType.STRING:
-          return (value) =>
-            value === undefined || (implicit && value === "") ? undefined : key + JSON.stringify(value);
+          return { ...base, kind: Kind.String };
         case ScalarType.DOUBLE:
-          return (value) =>
-            value === undefined || (implicit && value === 0) ? undefined : key + doubleJson(value as number);
+          return { ...base, kind: Kind.Double };
         case ScalarType.UINT32:
         case ScalarType.INT32:
-          return (value) =>
-            value === undefined || (implicit && value === 0) ? undefined : key + JSON.stringify(value);
+          return { ...base, kind: Kind.Integer };
       }
   }
   throw new Error(`job-json.ts cannot write ${field.toString()}; teach it this field's JSON`);
 }
 
+/** `"name":value`, or undefined when protobuf-es leaves the field out. */
+function member(field: Field, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  switch (field.kind) {
+    case Kind.String:
+      return field.implicit && value === "" ? undefined : field.key + JSON.stringify(value);
+    case Kind.Integer:
+      return field.implicit && value === 0 ? undefined : field.key + JSON.stringify(value);
+    case Kind.Double:
+      return field.implicit && value === 0 ? undefined : field.key + doubleJson(value as number);
+    case Kind.Enum: {
+      const name = typeof value === "string" ? field.enumNames?.get(value) : undefined;
+      return name === undefined || name === null ? undefined : field.key + name;
+    }
+    case Kind.Struct:
+      return field.key + structValueJson(value);
+  }
+}
+
 function compile(schema: DescMessage): (view: JobView) => string {
-  const fields = schema.fields.map((field) => ({ name: field.name, write: fieldWriter(field) }));
-  return (view) => {
+  const fields = schema.fields.map(describe);
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  /** Every field in declaration order (views whose members come in another order). */
+  const inOrder = (record: Record<string, unknown>): string => {
     let out = "";
-    const record = view as Record<string, unknown>;
     for (const field of fields) {
-      const text = field.write(record[field.name]);
-      if (text === undefined) continue;
-      out += out === "" ? `{${text}` : `,${text}`;
+      const text = member(field, record[field.name]);
+      if (text !== undefined) out += out === "" ? `{${text}` : `,${text}`;
+    }
+    return out === "" ? "{}" : `${out}}`;
+  };
+  return (view) => {
+    // A view holds only its set members, in declaration order (toJobView): visit just those.
+    const record = view as Record<string, unknown>;
+    let out = "";
+    let last = -1;
+    for (const name in record) {
+      const field = byName.get(name);
+      if (field === undefined) continue;
+      if (field.index < last) return inOrder(record);
+      last = field.index;
+      const text = member(field, record[name]);
+      if (text !== undefined) out += out === "" ? `{${text}` : `,${text}`;
     }
     return out === "" ? "{}" : `${out}}`;
   };
