@@ -118,11 +118,30 @@ function member(field: Field, value: unknown): string | undefined {
   }
 }
 
+/**
+ * Whether JSON.stringify writes this member as protobuf-es does: a set value of the field's JSON type
+ * that protobuf-es keeps and writes as JSON.stringify would (strings, finite numbers, enum values whose
+ * JSON name is the view's, objects for Struct; a Struct's non-finite numbers are checked afterwards).
+ */
+function plain(field: Field, value: unknown): boolean {
+  switch (field.kind) {
+    case Kind.String:
+      return typeof value === "string" && !(field.implicit && value === "");
+    case Kind.Integer:
+    case Kind.Double:
+      return typeof value === "number" && Number.isFinite(value) && !(field.implicit && value === 0);
+    case Kind.Enum:
+      return typeof value === "string" && field.enumNames?.get(value) === JSON.stringify(value);
+    case Kind.Struct:
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+  }
+}
+
 function compile(schema: DescMessage): (view: JobView) => string {
   const fields = schema.fields.map(describe);
   const byName = new Map(fields.map((f) => [f.name, f]));
-  /** Every field in declaration order (views whose members come in another order). */
-  const inOrder = (record: Record<string, unknown>): string => {
+  /** Member by member, in declaration order: what protobuf-es writes for any view. */
+  const members = (record: Record<string, unknown>): string => {
     let out = "";
     for (const field of fields) {
       const text = member(field, record[field.name]);
@@ -131,19 +150,22 @@ function compile(schema: DescMessage): (view: JobView) => string {
     return out === "" ? "{}" : `${out}}`;
   };
   return (view) => {
-    // A view holds only its set members, in declaration order (toJobView): visit just those.
+    // A view holds only its set members, in declaration order (toJobView). When each is one that
+    // JSON.stringify writes as protobuf-es does, the view's JSON.stringify (V8's fast native path) is
+    // the answer; anything else (a member to leave out, a double to quote, another order) goes member
+    // by member.
     const record = view as Record<string, unknown>;
-    let out = "";
     let last = -1;
     for (const name in record) {
       const field = byName.get(name);
-      if (field === undefined) continue;
-      if (field.index < last) return inOrder(record);
+      if (field === undefined || field.index < last || !plain(field, record[name])) return members(record);
       last = field.index;
-      const text = member(field, record[name]);
-      if (text !== undefined) out += out === "" ? `{${text}` : `,${text}`;
     }
-    return out === "" ? "{}" : `${out}}`;
+    const text = JSON.stringify(record);
+    // A Struct member holding a non-finite number reads as null here; protobuf-es refuses it.
+    if (text.includes("null"))
+      for (const field of fields) if (field.kind === Kind.Struct) assertFinite(record[field.name]);
+    return text;
   };
 }
 
