@@ -11,7 +11,7 @@ import { authenticate, type TokenVerifier } from "../../src/auth/token.js";
 import { JobService, type JobsQueryRequest } from "../../src/service/job-service.js";
 import type { JsonObject } from "../../src/service/job-view.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
-import { toJobInfo } from "../../src/wire/job-handlers.js";
+import { toJobInfo } from "../../src/wire/encode/job-info.js";
 import {
   type LatencyBudget,
   microsPerAsyncCall,

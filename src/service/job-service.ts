@@ -10,7 +10,7 @@ import type { QueryLimits } from "../query/cost.js";
 import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobRow } from "../storage/schema.js";
-import type { JobStore, ReadOptions } from "../storage/store.js";
+import type { JobStore, ReadOptions, RowBatches } from "../storage/store.js";
 import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js";
 import { authorize, scopeConditions } from "./job-rules.js";
 import { runStat, type StatRequest } from "./job-stat.js";
@@ -51,11 +51,13 @@ export interface JobList {
 }
 
 /**
- * A list answer as the store read it: the wire encodes each row as it goes (`view(row)` shapes one),
- * so an answer of every matching row never holds an array of views beside the rows and the encoding.
+ * A list answer as the store reads it: the rows come in batches as the database gives them, and the
+ * wire encodes each row as it goes (`view(row)` shapes one), so an answer of every matching row never
+ * holds all its rows, views and encoding at once. Read `rows` once, to the end or until you stop
+ * (store.ts, `RowBatches`).
  */
 export interface JobRows {
-  readonly rows: readonly JobRow[];
+  readonly rows: RowBatches;
   readonly total_count: number;
   /** As `JobList.cursor`. */
   readonly cursor: string;
@@ -91,7 +93,9 @@ export class JobService {
 
   async list(principal: Principal, request: JobsQueryRequest, read?: ReadOptions): Promise<JobList> {
     const { rows, total_count, cursor, view } = await this.listRows(principal, request, read);
-    return { results: rows.map(view), total_count, cursor };
+    const results: JobView[] = [];
+    for await (const batch of rows) for (const row of batch) results.push(view(row));
+    return { results, total_count, cursor };
   }
 
   /** `list` without shaping: the rows, their total and how to shape one (the wire encodes row by row). */

@@ -39,12 +39,36 @@ export interface ListRequest extends ListQuery {
 }
 
 /**
+ * The rows of a page in order, in batches (at most `LIST_BATCH_ROWS` each), read from the database as
+ * the consumer asks for them: an answer of every matching row is never held whole. Iterate it once,
+ * to the end or until you stop (`break`, `return()`), soon: until then it holds a read worker or a
+ * connection and its snapshot (the read's deadline still ends it, and iteration then throws
+ * `deadline_exceeded`).
+ */
+export type RowBatches = AsyncIterable<readonly JobRow[]>;
+
+/** The most rows in one batch of `RowBatches` (bounded memory per step, few messages per answer). */
+export const LIST_BATCH_ROWS = 1000;
+
+/**
  * A page and its total, read from one snapshot, and the change-feed head of that snapshot: a
  * watcher that starts from `cursor` misses no change made after the page was read.
  */
 export type ListResult =
-  | { readonly kind: "ok"; readonly rows: JobRow[]; readonly total: number; readonly cursor: ChangeCursor }
+  | { readonly kind: "ok"; readonly rows: RowBatches; readonly total: number; readonly cursor: ChangeCursor }
   | { readonly kind: "too_many"; readonly total: number; readonly cursor: ChangeCursor };
+
+/** Every row of `rows` in one array, for callers whose answers are small by their own bound. */
+export async function collectRows(rows: RowBatches): Promise<JobRow[]> {
+  const all: JobRow[] = [];
+  for await (const batch of rows) for (const row of batch) all.push(row);
+  return all;
+}
+
+/** Rows already in memory as `RowBatches` (a backend that read them at once). */
+export async function* batchesOf(rows: readonly JobRow[]): RowBatches {
+  for (let i = 0; i < rows.length; i += LIST_BATCH_ROWS) yield rows.slice(i, i + LIST_BATCH_ROWS);
+}
 
 export interface StatOptions {
   /** The most rows a stat without page.limit may return (MAX_PAGE_SIZE). */
@@ -176,7 +200,7 @@ export interface ChangeFeed {
 export interface JobStore extends ChangeFeed {
   /** One job by id within a scope (extra conditions ANDed). A cheap point lookup. */
   get(jobId: string, scope: readonly Condition[], options?: ReadOptions): Promise<JobRow | undefined>;
-  /** A page, its total and the change-feed cursor, from one snapshot. */
+  /** A page (its rows in batches, see `RowBatches`), its total and the change-feed cursor, from one snapshot. */
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
   /** Run a stat pipeline (rows and, when paged, the total from one snapshot). */
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult>;

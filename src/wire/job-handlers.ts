@@ -1,9 +1,13 @@
 /**
  * The Job service's Connect implementation: thin handlers that decode, call the service, encode.
  * Authentication happens once per call in an interceptor that puts the Principal in the context.
+ *
+ * `list` and `stat` answer a unary path that takes self-encoded answers (unary/self-encoded.ts) with a
+ * shell message and an encoder that writes the answer from the rows as they are read (encode/); any
+ * other caller gets the whole message, as before.
  */
-import { create, fromJson, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { create, fromJson } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { StructSchema } from "@bufbuild/protobuf/wkt";
 import {
   type ContextKey,
@@ -14,13 +18,8 @@ import {
 } from "@connectrpc/connect";
 import {
   type Job,
-  type JobInfo,
-  JobInfo_ResourceGroup,
-  JobInfo_Status,
-  JobInfoSchema,
   JobStatQuerySchema,
   type JobsInfo,
-  JobsInfoSchema,
   JobsQuerySchema,
 } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { Principal } from "../auth/principal.js";
@@ -28,8 +27,11 @@ import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
-import type { JobView } from "../service/job-view.js";
+import { toJobInfo } from "./encode/job-info.js";
+import { listEncoder, listShell, RESULTS_FIELD, resultData } from "./encode/list-answer.js";
+import { statEncoder } from "./encode/stat-answer.js";
 import { requestJson } from "./request-json.js";
+import { acceptsSelfEncodedKey, withSelfEncoder } from "./unary/self-encoded.js";
 
 export const principalKey: ContextKey<Principal | null> = createContextKey<Principal | null>(null, {
   description: "authenticated caller",
@@ -50,67 +52,35 @@ export function principalOf(ctx: HandlerContext): Principal {
   return principal;
 }
 
-export function toJobInfo(view: JobView): JobInfo {
-  return create(JobInfoSchema, {
-    jobId: view.job_id,
-    status: view.status ? JobInfo_Status[view.status] : JobInfo_Status.NONE,
-    options: view.options,
-    resourceGroup: view.resource_group ? JobInfo_ResourceGroup[view.resource_group] : undefined,
-    errorMessage: view.error_message,
-    domainId: view.domain_id,
-    workspaceId: view.workspace_id,
-    trustedAccountId: view.trusted_account_id,
-    pluginId: view.plugin_id,
-    createdAt: view.created_at,
-    updatedAt: view.updated_at,
-    finishedAt: view.finished_at,
-    startedAt: view.started_at,
-    heartbeatAt: view.heartbeat_at,
-    progressPercent: view.progress_percent,
-    currentStep: view.current_step,
-    recordsProcessed: view.records_processed,
-    recordsTotal: view.records_total,
-    recordsCreated: view.records_created,
-    recordsUpdated: view.records_updated,
-    recordsDeleted: view.records_deleted,
-    cancelRequestedAt: view.cancel_requested_at,
-    cancelReason: view.cancel_reason,
-    canceledBy: view.canceled_by,
-    errorCode: view.error_code,
-    durationSeconds: view.duration_seconds,
-    version: view.version,
-  });
-}
-
-/** `JobsInfo.results`' field number: each row's JobInfo is written as one occurrence of it. */
-const RESULTS_FIELD = JobsInfoSchema.field.results.number;
-
 /** JSON answers (Connect JSON, REST, gRPC+json) go through protobuf-es's JSON, which needs messages. */
 function wantsJson(ctx: HandlerContext): boolean {
   return (ctx.requestHeader.get("content-type") ?? "").includes("json");
 }
 
 /**
- * The list answer. For binary protocols each row is encoded to its JobInfo bytes as it is visited and
- * kept as an occurrence of field 1 in the message's unknown fields, which `toBinary` writes verbatim:
- * the same bytes as a `results` array (repeated fields may come in any order on the wire), without
- * holding a message and a view per row beside the rows. JSON needs the messages (protobuf-es's JSON
- * ignores unknown fields), built one per row straight from the row, without an array of views.
+ * The list answer as a whole message (callers whose unary path does not take self-encoded answers).
+ * Binary: each row is encoded to its JobInfo bytes as it is read and kept as an occurrence of field 1
+ * in the message's unknown fields, which `toBinary` writes verbatim after total_count and cursor (the
+ * bytes `listEncoder` writes). JSON needs the messages (protobuf-es's JSON ignores unknown fields).
  */
-export function jobsInfo(list: JobRows, json: boolean): JobsInfo {
+export async function jobsInfo(list: JobRows, json: boolean): Promise<JobsInfo> {
+  const answer = listShell(list);
   if (json) {
-    return create(JobsInfoSchema, {
-      results: list.rows.map((row) => toJobInfo(list.view(row))),
-      totalCount: list.total_count,
-      cursor: list.cursor,
-    });
+    for await (const batch of list.rows)
+      for (const row of batch) answer.results.push(toJobInfo(list.view(row)));
+    return answer;
   }
-  const answer = create(JobsInfoSchema, { totalCount: list.total_count, cursor: list.cursor });
-  answer.$unknown = list.rows.map((row) => ({
-    no: RESULTS_FIELD,
-    wireType: WireType.LengthDelimited,
-    data: new BinaryWriter().bytes(toBinary(JobInfoSchema, toJobInfo(list.view(row)))).finish(),
-  }));
+  const unknown: NonNullable<JobsInfo["$unknown"]> = [];
+  for await (const batch of list.rows) {
+    for (const row of batch) {
+      unknown.push({
+        no: RESULTS_FIELD,
+        wireType: WireType.LengthDelimited,
+        data: resultData(list.view(row)),
+      });
+    }
+  }
+  answer.$unknown = unknown;
   return answer;
 }
 
@@ -129,7 +99,9 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
     },
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);
-      return jobsInfo(await service.listRows(principalOf(ctx), request, readOptions(ctx)), wantsJson(ctx));
+      const list = await service.listRows(principalOf(ctx), request, readOptions(ctx));
+      if (ctx.values.get(acceptsSelfEncodedKey)) return withSelfEncoder(listShell(list), listEncoder(list));
+      return jobsInfo(list, wantsJson(ctx));
     },
     async delete(req, ctx) {
       await service.delete(principalOf(ctx), { job_id: req.jobId });
@@ -137,7 +109,10 @@ export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
     },
     async stat(req, ctx) {
       const request = requestJson<StatRequest, typeof JobStatQuerySchema>(JobStatQuerySchema, req);
-      return fromJson(StructSchema, await service.stat(principalOf(ctx), request, readOptions(ctx)));
+      const result = await service.stat(principalOf(ctx), request, readOptions(ctx));
+      if (ctx.values.get(acceptsSelfEncodedKey))
+        return withSelfEncoder(create(StructSchema), statEncoder(result));
+      return fromJson(StructSchema, result);
     },
   };
 }

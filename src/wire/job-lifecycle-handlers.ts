@@ -18,7 +18,8 @@ import {
 } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { JobInfo_Status } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobEventView, JobLifecycleService } from "../service/job-lifecycle.js";
-import { principalOf, readOptions, toJobInfo } from "./job-handlers.js";
+import { toJobInfo } from "./encode/job-info.js";
+import { principalOf, readOptions } from "./job-handlers.js";
 import { requestJson } from "./request-json.js";
 
 /** Proto JSON with proto field names: what the service layer reads. Unset optional fields are absent. */

@@ -18,8 +18,9 @@ import { SpaceOneError } from "../errors.js";
 import type { WatchRequest } from "../service/watch/watch-request.js";
 import type { WatchService } from "../service/watch/watch-service.js";
 import type { WatchEventView } from "../service/watch/watcher.js";
+import { toJobInfo } from "./encode/job-info.js";
 import { toConnectError } from "./errors.js";
-import { principalOf, toJobInfo } from "./job-handlers.js";
+import { principalOf } from "./job-handlers.js";
 import { toJobEventInfo } from "./job-lifecycle-handlers.js";
 
 /** Margin kept before a client's deadline, so `wait` answers with the job rather than a deadline error. */

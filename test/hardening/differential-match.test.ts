@@ -11,6 +11,7 @@ import { SpaceOneError } from "../../src/errors.js";
 import type { Where } from "../../src/query/ast.js";
 import { parseWatchRequest, type WatchRequest } from "../../src/service/watch/watch-request.js";
 import type { JobRow } from "../../src/storage/schema.js";
+import { collectRows } from "../../src/storage/store.js";
 import { generateRefJobs, storeWith } from "./arbitraries/jobs.js";
 import { callerArb, listRequestArb } from "./arbitraries/list-query.js";
 import { NOW_MS } from "./arbitraries/values.js";
@@ -42,20 +43,20 @@ describe.each(DATASETS)("the matcher agrees with SQL (data seed $seed, $jobs job
       unpagedMax: 1_000_000,
     });
     if (result.kind !== "ok") throw new Error("unpaged list refused");
-    return result.rows.map((r) => r.job_id).sort();
+    return (await collectRows(result.rows)).map((r) => r.job_id).sort();
   };
 
   it(`${RUNS_PER_DATASET} generated filters`, async () => {
-    const rows: JobRow[] = (
-      (await store.list({
-        where: { and: [], or: [] },
-        sort: [],
-        page: { offset: 0, limit: null },
-        only: null,
-        countOnly: false,
-        unpagedMax: 1_000_000,
-      })) as { rows: JobRow[] }
-    ).rows;
+    const all = await store.list({
+      where: { and: [], or: [] },
+      sort: [],
+      page: { offset: 0, limit: null },
+      only: null,
+      countOnly: false,
+      unpagedMax: 1_000_000,
+    });
+    if (all.kind !== "ok") throw new Error("unpaged list refused");
+    const rows: JobRow[] = await collectRows(all.rows);
     expect(rows).toHaveLength(jobs);
     const samples = fc.sample(fc.tuple(callerArb, listRequestArb(MAX_PAGE_SIZE)), {
       seed: seed * 7919,

@@ -8,7 +8,13 @@ import { compileWherePredicate } from "../../src/query/match.js";
 import type { ChangeSource } from "../../src/service/watch/watch-hub.js";
 import type { WatchStore } from "../../src/service/watch/watch-service.js";
 import type { JobEventRow, JobRow } from "../../src/storage/schema.js";
-import type { ChangeCursor, JobChange, ListRequest, ListResult } from "../../src/storage/store.js";
+import {
+  batchesOf,
+  type ChangeCursor,
+  type JobChange,
+  type ListRequest,
+  type ListResult,
+} from "../../src/storage/store.js";
 
 const T0 = Date.parse("2026-03-01T00:00:00.000Z");
 
@@ -106,7 +112,7 @@ export class MemoryFeed implements ChangeSource, WatchStore {
     const rows = [...this.jobs.values()].filter((r) => match(r)).map((r) => ({ ...r }));
     const cursor = this.nextId - 1;
     if (rows.length > request.unpagedMax) return { kind: "too_many", total: rows.length, cursor };
-    return { kind: "ok", rows, total: rows.length, cursor };
+    return { kind: "ok", rows: batchesOf(rows), total: rows.length, cursor };
   }
 
   async get(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined> {

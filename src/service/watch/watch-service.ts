@@ -6,7 +6,7 @@
 import type { Principal } from "../../auth/principal.js";
 import { errors } from "../../errors.js";
 import type { JobRow } from "../../storage/schema.js";
-import type { JobStore } from "../../storage/store.js";
+import { collectRows, type JobStore } from "../../storage/store.js";
 import { expiredError, missingJob, requireJobId } from "../job-missing.js";
 import { authorize, type Scope, scopeConditions } from "../job-rules.js";
 import { isFinal } from "../job-state.js";
@@ -84,7 +84,8 @@ export class WatchService {
             "filter, or list with pages and watch from the list's cursor",
         );
       }
-      snapshot = { rows: result.rows, cursor: result.cursor };
+      // Bounded by maxInitial (the list's ceiling above), so one array is fine here.
+      snapshot = { rows: await collectRows(result.rows), cursor: result.cursor };
     }
     const start = snapshot?.cursor ?? spec.after ?? (await this.hub.head());
     const watcher = new Watcher(spec, start, this.options.bufferEvents, (w) => this.hub.leave(w));

@@ -6,6 +6,10 @@
  * the caller gets `deadline_exceeded`, every other call goes on. Cheap point lookups (`get`) stay on
  * the main connection, where they are fastest.
  *
+ * A list's rows come as the worker reads them (`BatchStream`): the worker stays the list's until its
+ * consumer has read the last batch or stopped, and the deadline still ends it (worker terminated,
+ * iteration throws `deadline_exceeded`). At most `LIST_AHEAD` batches wait for the consumer.
+ *
  * Workers start with `start()` (the server calls it when it opens the store) or on demand, up to the
  * pool size, and stay. A heavy read never falls back to the main thread, where nothing could stop it:
  * while workers (re)start it waits in the queue, within its deadline. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
@@ -20,7 +24,15 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { StatQuery } from "../../query/stat-ast.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
-import type { ListRequest, ListResult, ReadOptions, StatOptions, StatResult } from "../store.js";
+import {
+  LIST_BATCH_ROWS,
+  type ListRequest,
+  type ListResult,
+  type ReadOptions,
+  type StatOptions,
+  type StatResult,
+} from "../store.js";
+import { BatchStream } from "./batch-stream.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import type { HeavyReader } from "./sqlite-store.js";
 
@@ -36,6 +48,9 @@ export interface ReadPoolOptions {
   readonly maxTimeMs: number;
 }
 
+/** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
+export const LIST_AHEAD = 2;
+
 type Body =
   | { kind: "list"; request: ListRequest }
   | { kind: "stat"; query: StatQuery; statOptions: StatOptions };
@@ -49,6 +64,8 @@ interface Job {
   reject(error: unknown): void;
   timer?: NodeJS.Timeout;
   slot?: Slot;
+  /** A list whose rows are streaming (its promise has resolved; the worker is still its). */
+  stream?: BatchStream;
   onAbort?: () => void;
 }
 
@@ -146,7 +163,11 @@ export class SqliteReadPool implements HeavyReader {
       if (!job) return;
       slot.job = job;
       job.slot = slot;
-      slot.worker.postMessage({ id: job.id, ...job.body } satisfies ReadRequest);
+      const request: ReadRequest =
+        job.body.kind === "list"
+          ? { id: job.id, ...job.body, batchRows: LIST_BATCH_ROWS, ahead: LIST_AHEAD }
+          : { id: job.id, ...job.body };
+      slot.worker.postMessage(request);
     }
   }
 
@@ -166,7 +187,33 @@ export class SqliteReadPool implements HeavyReader {
 
   private fail(job: Job, error: unknown): void {
     this.settle(job);
-    job.reject(error);
+    if (job.stream) job.stream.fail(error);
+    else job.reject(error);
+  }
+
+  /** A list's header: resolve the caller; its rows (if any) follow on the same worker. */
+  private listed(job: Job, reply: Extract<ReadReply, { header: unknown }>): void {
+    const { kind, total, cursor } = reply.header;
+    if (kind === "too_many" || !reply.rows) {
+      this.settle(job);
+      job.resolve(kind === "too_many" ? { kind, total, cursor } : { kind, total, cursor, rows: emptyRows() });
+      this.dispatch();
+      return;
+    }
+    const slot = job.slot as Slot;
+    job.stream = new BatchStream({
+      taken: () => {
+        if (slot.job === job) slot.worker.postMessage({ id: job.id, kind: "more" } satisfies ReadRequest);
+      },
+      cancel: () => {
+        if (slot.job !== job) return;
+        // The worker handles messages in order: it ends this read before it takes the next job.
+        slot.worker.postMessage({ id: job.id, kind: "cancel" } satisfies ReadRequest);
+        this.settle(job);
+        this.dispatch();
+      },
+    });
+    job.resolve({ kind, total, cursor, rows: job.stream } satisfies ListResult);
   }
 
   private settle(job: Job): void {
@@ -208,9 +255,22 @@ export class SqliteReadPool implements HeavyReader {
       }
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
-      this.settle(job);
-      if (reply.ok) job.resolve(reply.result);
-      else job.reject(asStorageError(driverError(reply.error)));
+      if ("batch" in reply) {
+        job.stream?.push(reply.batch);
+        return;
+      }
+      if ("end" in reply) {
+        this.settle(job);
+        job.stream?.finish();
+      } else if (!reply.ok) {
+        this.fail(job, asStorageError(driverError(reply.error)));
+      } else if ("header" in reply) {
+        this.listed(job, reply);
+        return;
+      } else {
+        this.settle(job);
+        job.resolve(reply.result);
+      }
       this.dispatch();
     });
     worker.on("error", (error) => {
@@ -223,6 +283,8 @@ export class SqliteReadPool implements HeavyReader {
     return slot;
   }
 }
+
+async function* emptyRows(): AsyncGenerator<never> {}
 
 /** A worker's error as the driver error it was, so the store's classification applies. */
 function driverError(error: { message: string; sqliteCode: string | null }): Error {

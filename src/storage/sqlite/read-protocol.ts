@@ -1,6 +1,14 @@
-/** The messages between `read-pool.ts` and its `read-worker.ts` threads (structured clones). */
+/**
+ * The messages between `read-pool.ts` and its `read-worker.ts` threads (structured clones).
+ *
+ * A list streams: the worker answers with its header (count, change head), then sends its rows in
+ * batches, at most `ahead` batches before the pool asks for more (`more`, one per batch the consumer
+ * took), then `end`. The read transaction stays open in the worker until `end` or `cancel`.
+ */
 import type { StatQuery } from "../../query/stat-ast.js";
-import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.js";
+import type { JobRow } from "../schema.js";
+import type { ListRequest, StatOptions, StatResult } from "../store.js";
+import type { ListHeader } from "./sqlite-jobs.js";
 
 export interface ReadWorkerData {
   readonly file: string;
@@ -9,7 +17,19 @@ export interface ReadWorkerData {
 }
 
 export type ReadRequest =
-  | { readonly id: number; readonly kind: "list"; readonly request: ListRequest }
+  | {
+      readonly id: number;
+      readonly kind: "list";
+      readonly request: ListRequest;
+      /** Rows per batch. */
+      readonly batchRows: number;
+      /** Batches the worker may send before the pool asks for more. */
+      readonly ahead: number;
+    }
+  /** The consumer took a batch: the worker may send one more. */
+  | { readonly id: number; readonly kind: "more" }
+  /** The consumer stopped reading: end the read transaction, send nothing more. */
+  | { readonly id: number; readonly kind: "cancel" }
   | {
       readonly id: number;
       readonly kind: "stat";
@@ -19,7 +39,11 @@ export type ReadRequest =
 
 export type ReadReply =
   | { readonly ready: true }
-  | { readonly id: number; readonly ok: true; readonly result: ListResult | StatResult }
+  /** A stat's answer, or a list's header; `rows`: batches and an `end` follow. */
+  | { readonly id: number; readonly ok: true; readonly result: StatResult }
+  | { readonly id: number; readonly ok: true; readonly header: ListHeader; readonly rows: boolean }
+  | { readonly id: number; readonly batch: JobRow[] }
+  | { readonly id: number; readonly end: true }
   | {
       readonly id: number;
       readonly ok: false;

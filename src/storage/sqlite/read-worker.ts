@@ -2,12 +2,16 @@
  * A read worker thread: its own read-only connection to the database file (WAL lets readers run
  * beside the writer and each other), answering `list` and `stat` for `read-pool.ts`. The pool
  * terminates a worker whose query overruns its deadline; nothing here needs to cooperate.
+ *
+ * A list's rows are read with a cursor (`SqliteJobs.openList`) and sent in batches, never more than
+ * the pool's window ahead of what its consumer took, so a list of every row is never in memory here
+ * (or queued for the main thread) at once; its read transaction stays open until the last batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { openDatabase } from "../database.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
-import { SqliteJobs } from "./sqlite-jobs.js";
+import { type ListCursor, SqliteJobs } from "./sqlite-jobs.js";
 
 const data = workerData as ReadWorkerData;
 const db = openDatabase({
@@ -17,24 +21,92 @@ const db = openDatabase({
   cacheMb: data.cacheMb,
 });
 const jobs = new SqliteJobs(db);
-// Ready: the pool sends work here from now on.
-parentPort?.postMessage({ ready: true });
+
+/** The list whose rows are being sent, and how many batches may still go before the pool asks. */
+let open: { id: number; list: ListCursor; batchRows: number; credit: number } | null = null;
+
+function post(reply: ReadReply): void {
+  parentPort?.postMessage(reply);
+}
+
+function failure(id: number, error: unknown): ReadReply {
+  return {
+    id,
+    ok: false,
+    error: {
+      message: error instanceof Error ? error.message : String(error),
+      sqliteCode: error instanceof Database.SqliteError ? error.code : null,
+    },
+  };
+}
+
+function close(): void {
+  const list = open?.list;
+  open = null;
+  list?.end();
+}
+
+/** Send batches while the window allows; the last (short or empty) batch ends the list. */
+function pump(): void {
+  while (open !== null && open.credit > 0) {
+    const { id, list, batchRows } = open;
+    let batch: ReturnType<ListCursor["next"]>;
+    try {
+      batch = list.next(batchRows);
+    } catch (error) {
+      close();
+      post(failure(id, error));
+      return;
+    }
+    if (batch.length < batchRows) {
+      close();
+      if (batch.length > 0) post({ id, batch });
+      post({ id, end: true });
+      return;
+    }
+    open.credit--;
+    post({ id, batch });
+  }
+}
+
+function startList(request: Extract<ReadRequest, { kind: "list" }>): void {
+  close();
+  const list = jobs.openList(request.request);
+  const rows = list.header.kind === "ok" && !request.request.countOnly;
+  if (!rows) {
+    list.end();
+    post({ id: request.id, ok: true, header: list.header, rows: false });
+    return;
+  }
+  open = { id: request.id, list, batchRows: request.batchRows, credit: request.ahead };
+  post({ id: request.id, ok: true, header: list.header, rows: true });
+  pump();
+}
 
 parentPort?.on("message", (request: ReadRequest) => {
-  let reply: ReadReply;
   try {
-    const result =
-      request.kind === "list" ? jobs.list(request.request) : jobs.stat(request.query, request.statOptions);
-    reply = { id: request.id, ok: true, result };
+    switch (request.kind) {
+      case "list":
+        startList(request);
+        return;
+      case "more":
+        if (open?.id === request.id) {
+          open.credit++;
+          pump();
+        }
+        return;
+      case "cancel":
+        if (open?.id === request.id) close();
+        return;
+      case "stat":
+        post({ id: request.id, ok: true, result: jobs.stat(request.query, request.statOptions) });
+        return;
+    }
   } catch (error) {
-    reply = {
-      id: request.id,
-      ok: false,
-      error: {
-        message: error instanceof Error ? error.message : String(error),
-        sqliteCode: error instanceof Database.SqliteError ? error.code : null,
-      },
-    };
+    close();
+    post(failure(request.id, error));
   }
-  parentPort?.postMessage(reply);
 });
+
+// Ready: the pool sends work here from now on.
+post({ ready: true });

@@ -15,11 +15,27 @@ import { compileOrder, compileWhere } from "../compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
-import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.js";
+import type { ChangeCursor, ListRequest, StatOptions, StatResult } from "../store.js";
 
 const builder = d.builder;
 
 const STATEMENT_CACHE_SIZE = 500;
+
+/** A list's count and change head; `too_many`: an unpaged list over its ceiling (no rows are read). */
+export interface ListHeader {
+  readonly kind: "ok" | "too_many";
+  readonly total: number;
+  readonly cursor: ChangeCursor;
+}
+
+/** An open list (`SqliteJobs.openList`): its header, then its rows in order. */
+export interface ListCursor {
+  readonly header: ListHeader;
+  /** The next rows, at most `max`; fewer at the end, none after it. */
+  next(max: number): JobRow[];
+  /** End the read transaction, whether or not every row was read. Safe to call twice. */
+  end(): void;
+}
 
 export class SqliteJobs {
   private readonly statements = new Map<string, Database.Statement>();
@@ -68,7 +84,12 @@ export class SqliteJobs {
     return this.db.transaction(fn).deferred();
   }
 
-  list(request: ListRequest): ListResult {
+  /**
+   * Open a list: its count and change head now, its rows as `next` asks for them, all in one read
+   * transaction (one snapshot) that stays open until `end()`. The connection runs nothing else
+   * meanwhile (better-sqlite3 refuses other statements while one is iterated).
+   */
+  openList(request: ListRequest): ListCursor {
     const where = compileWhere(d, request.where);
     const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
     const columns = selectedColumns(request.only);
@@ -81,14 +102,40 @@ export class SqliteJobs {
       .limit(limit)
       .offset(request.page.offset)
       .compile();
-    return this.snapshot(() => {
+    this.run({ sql: "BEGIN DEFERRED", parameters: [] });
+    let rows: Iterator<JobRow> | null = null;
+    const end = (): void => {
+      rows?.return?.();
+      rows = null;
+      if (this.db.inTransaction) this.run({ sql: "COMMIT", parameters: [] });
+    };
+    try {
       const total = this.one<{ n: number }>(count)?.n ?? 0;
       const cursor = this.changeHead();
-      if (request.countOnly) return { kind: "ok" as const, rows: [], total, cursor };
-      if (request.page.limit === null && total > request.unpagedMax)
-        return { kind: "too_many" as const, total, cursor };
-      return { kind: "ok" as const, rows: this.all<JobRow>(page), total, cursor };
-    });
+      const tooMany = !request.countOnly && request.page.limit === null && total > request.unpagedMax;
+      if (!request.countOnly && !tooMany) {
+        rows = this.statement(page.sql).iterate(...(page.parameters as unknown[])) as Iterator<JobRow>;
+      }
+      return {
+        header: { kind: tooMany ? "too_many" : "ok", total, cursor },
+        next(max) {
+          const batch: JobRow[] = [];
+          while (rows !== null && batch.length < max) {
+            const step = rows.next();
+            if (step.done) {
+              rows = null;
+              break;
+            }
+            batch.push(step.value);
+          }
+          return batch;
+        },
+        end,
+      };
+    } catch (error) {
+      end();
+      throw error;
+    }
   }
 
   /**

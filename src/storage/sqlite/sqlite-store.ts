@@ -24,16 +24,17 @@ import { asStorageError, deadlineExceeded } from "../errors.js";
 import { GroupCommit, type GroupSession, type GroupWrite, runWrites, settle } from "../group-commit.js";
 import { databaseProblem } from "../readiness.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../schema.js";
-import type {
-  ChangeCursor,
-  JobChange,
-  JobStore,
-  ListRequest,
-  ListResult,
-  ReadOptions,
-  StatOptions,
-  StatResult,
-  WriteTx,
+import {
+  batchesOf,
+  type ChangeCursor,
+  type JobChange,
+  type JobStore,
+  type ListRequest,
+  type ListResult,
+  type ReadOptions,
+  type StatOptions,
+  type StatResult,
+  type WriteTx,
 } from "../store.js";
 import { WriteStatements } from "../write-statements.js";
 import { StatementWriteTx } from "../write-tx.js";
@@ -105,7 +106,19 @@ export class SqliteStore implements JobStore {
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
     // Never back to the main thread while workers (re)start: a heavy read there could not be stopped.
     if (this.reader) return this.reader.list(request, options);
-    return this.read(options, () => this.jobs.list(request));
+    // On the main connection the rows are read at once: a read transaction left open across turns of
+    // the event loop would stand in the way of this connection's writes. Only stores without workers
+    // (":memory:" databases, tests) read lists here.
+    return this.read(options, (): ListResult => {
+      const list = this.jobs.openList(request);
+      try {
+        const { kind, total, cursor } = list.header;
+        if (kind === "too_many") return { kind, total, cursor };
+        return { kind, total, cursor, rows: batchesOf(list.next(Number.POSITIVE_INFINITY)) };
+      } finally {
+        list.end();
+      }
+    });
   }
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {

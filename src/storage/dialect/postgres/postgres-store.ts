@@ -11,16 +11,17 @@ import type { Condition } from "../../../query/ast.js";
 import type { StatQuery } from "../../../query/stat-ast.js";
 import { compileStat } from "../../compile-stat.js";
 import type { JobEventRow, JobRow, JobTombstoneRow } from "../../schema.js";
-import type {
-  ChangeCursor,
-  JobChange,
-  JobStore,
-  ListRequest,
-  ListResult,
-  ReadOptions,
-  StatOptions,
-  StatResult,
-  WriteTx,
+import {
+  batchesOf,
+  type ChangeCursor,
+  type JobChange,
+  type JobStore,
+  type ListRequest,
+  type ListResult,
+  type ReadOptions,
+  type StatOptions,
+  type StatResult,
+  type WriteTx,
 } from "../../store.js";
 import { WriteStatements } from "../../write-statements.js";
 import { ChangeListener } from "./change-feed.js";
@@ -29,6 +30,10 @@ import { createPool, type PoolOptions } from "./pool.js";
 import { postgresDialect } from "./postgres-dialect.js";
 import { PostgresQueries, runQuery } from "./queries.js";
 import { PostgresWriteGroups } from "./write-groups.js";
+import { LIST_CURSOR, PostgresRowCursor } from "./row-cursor.js";
+
+/** How long an unread list cursor may hold its connection when neither deadline nor statement timeout bounds it. */
+const DEFAULT_CURSOR_HOLD_MS = 60_000;
 
 export class PostgresStore implements JobStore {
   readonly pool: pg.Pool;
@@ -101,26 +106,33 @@ export class PostgresStore implements JobStore {
     }
   }
 
-  /** `fn` in one REPEATABLE READ READ ONLY transaction (one snapshot), bounded by the deadline. */
+  /**
+   * `fn` in one REPEATABLE READ READ ONLY transaction (one snapshot), bounded by the deadline. `fn`
+   * may keep the transaction and its connection (`keep`): it then ends them itself (a list's cursor).
+   */
   private async snapshot<T>(
     options: ReadOptions | undefined,
-    fn: (client: pg.PoolClient) => Promise<T>,
+    fn: (client: pg.PoolClient, keep: () => void) => Promise<T>,
   ): Promise<T> {
     const left = this.remaining(options);
     const client = await this.client();
     let broken = false;
+    let kept = false;
     try {
       const timeout = left === null ? "" : `; SET LOCAL statement_timeout = ${left}`;
       await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY${timeout}`);
-      const result = await fn(client);
-      await client.query("COMMIT");
+      const result = await fn(client, () => {
+        kept = true;
+      });
+      if (!kept) await client.query("COMMIT");
       return result;
     } catch (error) {
+      kept = false;
       broken = isConnectionFailure(error);
       if (!broken) await client.query("ROLLBACK").catch(() => {});
       throw this.fail(error);
     } finally {
-      client.release(broken);
+      if (!kept) client.release(broken);
     }
   }
 
@@ -134,13 +146,26 @@ export class PostgresStore implements JobStore {
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
     const count = this.q.listCount(request);
     const page = this.q.listPage(request);
-    return this.snapshot(options, async (client) => {
+    // A cursor left unread gives its connection back at the deadline, or after the statement timeout.
+    const holdUntil =
+      options?.deadline ?? Date.now() + (this.options.statementTimeoutMs || DEFAULT_CURSOR_HOLD_MS);
+    return this.snapshot(options, async (client, keep): Promise<ListResult> => {
       const total = (await runQuery<{ n: number }>(client, count))[0]?.n ?? 0;
       const cursor = await headOf(client);
-      if (request.countOnly) return { kind: "ok" as const, rows: [], total, cursor };
+      if (request.countOnly) return { kind: "ok", rows: batchesOf([]), total, cursor };
       if (request.page.limit === null && total > request.unpagedMax)
-        return { kind: "too_many" as const, total, cursor };
-      return { kind: "ok" as const, rows: await runQuery<JobRow>(client, page), total, cursor };
+        return { kind: "too_many", total, cursor };
+      await client.query({
+        text: `DECLARE ${LIST_CURSOR} NO SCROLL CURSOR FOR ${page.sql}`,
+        values: page.parameters as unknown[],
+      });
+      keep();
+      return {
+        kind: "ok",
+        rows: new PostgresRowCursor(client, holdUntil, (e) => this.fail(e)),
+        total,
+        cursor,
+      };
     });
   }
 
