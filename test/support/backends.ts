@@ -5,6 +5,7 @@
  * postgres.ts).
  */
 import pg from "pg";
+import { JOB_CATALOGUE, type JobFieldName } from "../../src/catalogue/job-fields.js";
 import { openDatabase } from "../../src/storage/database.js";
 import { copyRows } from "../../src/storage/dialect/postgres/copy-rows.js";
 import { openPostgresStore } from "../../src/storage/dialect/postgres/open.js";
@@ -54,7 +55,8 @@ export interface Backend {
 const JOB_INSERT_COLUMNS = (rows: readonly Omit<JobRow, "seq">[]): string[] => {
   const columns = new Set<string>();
   for (const row of rows)
-    for (const key of Object.keys(row)) if (key !== "duration_seconds") columns.add(key);
+    for (const key of Object.keys(row))
+      if (!(key in JOB_CATALOGUE && "generated" in JOB_CATALOGUE[key as JobFieldName])) columns.add(key);
   return [...columns];
 };
 

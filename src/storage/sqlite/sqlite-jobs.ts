@@ -171,7 +171,7 @@ export class SqliteJobs {
 }
 
 /** Columns to read for an `only` projection (an options path needs the options column). */
-function selectedColumns(only: readonly FieldRef[] | null): JobColumn[] {
+function selectedColumns(only: readonly FieldRef[] | null): readonly JobColumn[] {
   if (only === null) return JOB_COLUMNS;
   return [...new Set(only.map((f) => f.column))];
 }

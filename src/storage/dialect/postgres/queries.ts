@@ -9,13 +9,9 @@ import type pg from "pg";
 import type { Condition } from "../../../query/ast.js";
 import { JOB_COLUMNS } from "../../../query/fields.js";
 import { compileOrder, compileWhere } from "../../compile-where.js";
+import type { Compiled } from "../../compiled-template.js";
 import type { ListRequest } from "../../store.js";
 import type { Dialect } from "../dialect.js";
-
-export interface CompiledQuery {
-  readonly sql: string;
-  readonly parameters: readonly unknown[];
-}
 
 /** Statement names by SQL text: pg prepares a named statement once per connection. */
 const names = new Map<string, string>();
@@ -33,7 +29,7 @@ function statementName(text: string): string | undefined {
 /** Run one compiled statement; `prepare` names it so the server keeps its plan (hot paths only). */
 export async function runQuery<T>(
   client: pg.ClientBase,
-  query: CompiledQuery,
+  query: Compiled,
   prepare = false,
 ): Promise<T[]> {
   const config: pg.QueryConfig = { text: query.sql, values: query.parameters as unknown[] };
@@ -55,7 +51,7 @@ export class PostgresQueries {
   }
 
   /** One job by id within a scope; `lock` takes the row lock of a write transaction. */
-  byId(jobId: string, scope: readonly Condition[], options: { lock?: boolean } = {}): CompiledQuery {
+  byId(jobId: string, scope: readonly Condition[], options: { lock?: boolean } = {}): Compiled {
     const query = this.dialect.builder
       .selectFrom("jobs")
       .selectAll()
@@ -64,7 +60,7 @@ export class PostgresQueries {
     return (options.lock ? query.forUpdate() : query).compile();
   }
 
-  deleteById(jobId: string, scope: readonly Condition[]): CompiledQuery {
+  deleteById(jobId: string, scope: readonly Condition[]): Compiled {
     return this.dialect.builder
       .deleteFrom("jobs")
       .where(sql<SqlBool>`${sql.ref("job_id")} = ${jobId}`)
@@ -73,7 +69,7 @@ export class PostgresQueries {
       .compile();
   }
 
-  tombstone(jobId: string, scope: readonly Condition[]): CompiledQuery {
+  tombstone(jobId: string, scope: readonly Condition[]): Compiled {
     return this.dialect.builder
       .selectFrom("job_tombstones")
       .selectAll()
@@ -82,7 +78,7 @@ export class PostgresQueries {
       .compile();
   }
 
-  events(jobId: string): CompiledQuery {
+  events(jobId: string): Compiled {
     return this.dialect.builder
       .selectFrom("job_events")
       .selectAll()
@@ -91,7 +87,7 @@ export class PostgresQueries {
       .compile();
   }
 
-  listCount(request: ListRequest): CompiledQuery {
+  listCount(request: ListRequest): Compiled {
     return this.dialect.builder
       .selectFrom("jobs")
       .select(sql<number>`count(*)`.as("n"))
@@ -99,7 +95,7 @@ export class PostgresQueries {
       .compile();
   }
 
-  listPage(request: ListRequest): CompiledQuery {
+  listPage(request: ListRequest): Compiled {
     const columns = request.only === null ? JOB_COLUMNS : [...new Set(request.only.map((f) => f.column))];
     return this.dialect.builder
       .selectFrom("jobs")

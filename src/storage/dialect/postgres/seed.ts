@@ -5,25 +5,11 @@
  * many times faster than a million random insertions into each of them. Seeding writes no change-feed rows: it
  * is a bulk load before anyone watches.
  */
+import { SEEDED_FIELDS } from "../../../catalogue/job-fields.js";
 import type { SeedJob } from "../../../seed/generate.js";
 import { copyRows } from "./copy-rows.js";
 import { openPostgresStore } from "./open.js";
 import type { PoolOptions } from "./pool.js";
-
-const SEED_COLUMNS = [
-  "job_id",
-  "status",
-  "options",
-  "resource_group",
-  "error_message",
-  "domain_id",
-  "workspace_id",
-  "trusted_account_id",
-  "plugin_id",
-  "created_at",
-  "updated_at",
-  "finished_at",
-] as const;
 
 export interface PostgresSeedOptions {
   readonly reset: boolean;
@@ -62,7 +48,7 @@ export async function seedPostgres(
     const count = await copyRows(
       client,
       "jobs",
-      SEED_COLUMNS,
+      SEEDED_FIELDS,
       options.rows(rows[0]?.n ?? 0) as Iterable<Record<string, unknown>>,
     );
     for (const index of indexes.rows) await client.query(index.definition);
