@@ -27,11 +27,7 @@ function statementName(text: string): string | undefined {
 }
 
 /** Run one compiled statement; `prepare` names it so the server keeps its plan (hot paths only). */
-export async function runQuery<T>(
-  client: pg.ClientBase,
-  query: Compiled,
-  prepare = false,
-): Promise<T[]> {
+export async function runQuery<T>(client: pg.ClientBase, query: Compiled, prepare = false): Promise<T[]> {
   const config: pg.QueryConfig = { text: query.sql, values: query.parameters as unknown[] };
   if (prepare) {
     const name = statementName(query.sql);
