@@ -20,7 +20,14 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { StatQuery } from "../../query/stat-ast.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
-import type { ListRequest, ListResult, ReadOptions, StatOptions, StatResult } from "../store.js";
+import type {
+  ListRequest,
+  ListResult,
+  ReadOptions,
+  StatementHook,
+  StatOptions,
+  StatResult,
+} from "../store.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import type { HeavyReader } from "./sqlite-store.js";
 
@@ -32,6 +39,8 @@ export interface ReadPoolOptions {
   readonly busyTimeoutMs: number;
   /** The deadline of a read that brings none (the server's maximum call time). */
   readonly maxTimeMs: number;
+  /** Told the statements each worker ran, when its answer arrives (the store's hook). */
+  readonly onStatement?: StatementHook;
 }
 
 type Body =
@@ -179,7 +188,11 @@ export class SqliteReadPool implements HeavyReader {
   }
 
   private spawn(): Slot {
-    const data: ReadWorkerData = { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs };
+    const data: ReadWorkerData = {
+      file: this.options.file,
+      busyTimeoutMs: this.options.busyTimeoutMs,
+      reportStatements: this.options.onStatement !== undefined,
+    };
     const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
     // An idle worker must not keep the process alive.
     worker.unref();
@@ -200,6 +213,7 @@ export class SqliteReadPool implements HeavyReader {
         this.dispatch();
         return;
       }
+      for (const ran of reply.statements) this.options.onStatement?.(ran.sql, ran.parameters);
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
       this.settle(job);

@@ -15,7 +15,7 @@ import { compileOrder, compileWhere } from "../compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
-import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.js";
+import type { ListRequest, ListResult, StatementHook, StatOptions, StatResult } from "../store.js";
 
 const builder = d.builder;
 
@@ -28,7 +28,10 @@ export class SqliteJobs {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly templates = new CompiledTemplates();
 
-  constructor(readonly db: Database.Database) {}
+  constructor(
+    readonly db: Database.Database,
+    private readonly onStatement?: StatementHook,
+  ) {}
 
   /** A prepared statement for SQL text, cached (bounded; least recently used evicted). */
   private statement(text: string): Database.Statement {
@@ -46,16 +49,22 @@ export class SqliteJobs {
     return stmt;
   }
 
+  /** The prepared statement of `query`, after telling the hook (every statement passes here). */
+  private prepared(query: Compiled): Database.Statement {
+    this.onStatement?.(query.sql, query.parameters);
+    return this.statement(query.sql);
+  }
+
   all<T>(query: Compiled): T[] {
-    return this.statement(query.sql).all(...(query.parameters as unknown[])) as T[];
+    return this.prepared(query).all(...(query.parameters as unknown[])) as T[];
   }
 
   one<T>(query: Compiled): T | undefined {
-    return this.statement(query.sql).get(...(query.parameters as unknown[])) as T | undefined;
+    return this.prepared(query).get(...(query.parameters as unknown[])) as T | undefined;
   }
 
   run(query: Compiled): Database.RunResult {
-    return this.statement(query.sql).run(...(query.parameters as unknown[]));
+    return this.prepared(query).run(...(query.parameters as unknown[]));
   }
 
   /** Run `fn` in one read transaction: every statement in it sees the same snapshot. */

@@ -25,6 +25,7 @@ import type {
   ListRequest,
   ListResult,
   ReadOptions,
+  StatementHook,
   StatOptions,
   StatResult,
   WriteTx,
@@ -46,6 +47,11 @@ export interface SqliteStoreOptions {
   readonly reader?: HeavyReader;
   /** `close()` also closes `db` (the store opened it). */
   readonly ownsConnection?: boolean;
+  /**
+   * Told every statement run on the main connection. Statements a `reader` runs reach it only if
+   * the reader was given it too (`ReadPoolOptions.onStatement`: the workers send theirs back).
+   */
+  readonly onStatement?: StatementHook;
 }
 
 export class SqliteStore implements JobStore {
@@ -64,7 +70,7 @@ export class SqliteStore implements JobStore {
     readonly db: Db,
     options: SqliteStoreOptions = {},
   ) {
-    this.jobs = new SqliteJobs(db);
+    this.jobs = new SqliteJobs(db, options.onStatement);
     this.lifecycle = new SqliteLifecycle(this.jobs);
     this.now = options.now ?? (() => new Date());
     this.reader = options.reader;
