@@ -2,7 +2,7 @@
  * `npm run seed` on PostgreSQL (src/storage/dialect/postgres/seed.ts): into an empty database the rows
  * are copied frozen (the table is truncated in the load's transaction, every page all-frozen); appending to a non-empty one
  * copies them normally and continues the job sequence; `--if-empty` keeps what is there; `--reset`
- * starts again. Every time the dropped indexes are all back afterwards.
+ * starts again. Every time the dropped indexes and constraints are all back afterwards.
  */
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -44,6 +44,13 @@ describePostgres("npm run seed on PostgreSQL", () => {
         "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'jobs' ORDER BY indexname",
       )
     ).rows.map((r) => r.name);
+  const constraints = async () =>
+    (
+      await client.query<{ c: string }>(
+        `SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS c
+         FROM pg_constraint WHERE conrelid IN ('jobs'::regclass, 'job_events'::regclass) ORDER BY 1`,
+      )
+    ).rows.map((r) => r.c);
   const count = async () => Number((await client.query("SELECT count(*) AS n FROM jobs")).rows[0].n);
   /** Pages of jobs, and how many the visibility map marks all-frozen (COPY FREEZE writes them so). */
   const pages = async () => {
@@ -55,13 +62,23 @@ describePostgres("npm run seed on PostgreSQL", () => {
 
   it("into an empty database: every row, frozen, with every index rebuilt", async () => {
     const before = await seed(0).then(indexes);
+    const keys = await constraints();
     expect(before.length).toBeGreaterThan(5);
+    expect(keys.some((c) => c.startsWith("jobs ") && c.includes("UNIQUE (job_id)"))).toBe(true);
+    expect(keys.some((c) => c.startsWith("job_events ") && c.includes("REFERENCES jobs(job_id)"))).toBe(true);
     expect(await seed(2000)).toEqual({ kind: "inserted", count: 2000 });
     expect(await count()).toBe(2000);
     const { pages: total, frozen } = await pages();
     expect(total).toBeGreaterThan(10);
     expect(frozen).toBe(total);
     expect(await indexes()).toEqual(before);
+    expect(await constraints()).toEqual(keys);
+    // The unique index is back and enforced.
+    await expect(
+      client.query(
+        "INSERT INTO jobs (job_id, status, resource_group, domain_id, workspace_id, trusted_account_id, created_at, updated_at) SELECT job_id, status, resource_group, domain_id, workspace_id, trusted_account_id, created_at, updated_at FROM jobs LIMIT 1",
+      ),
+    ).rejects.toThrow(/jobs_job_id_key/);
   });
 
   it("appends to a non-empty database without freezing, continuing the job sequence", async () => {
