@@ -1,11 +1,11 @@
 /**
  * `npm run seed` on PostgreSQL: generated jobs streamed with COPY in one transaction (all or
- * nothing), then ANALYZE so the planner knows the new table. The secondary indexes are dropped for
- * the load and built again after it (inside the same transaction): one sorted build per index is
- * many times faster than a million random insertions into each of them. Seeding writes no change-feed rows: it
- * is a bulk load before anyone watches.
+ * nothing), then VACUUM (ANALYZE) so the planner knows the new table. The secondary indexes are
+ * dropped for the load and built again after it (inside the same transaction): one sorted build per
+ * index is many times faster than a million random insertions into each of them. Into an empty
+ * table the UNIQUE job_id index goes too, and the rows are copied frozen (docs/decisions.md,
+ * "Seeding PostgreSQL"). Seeding writes no change-feed rows: it is a bulk load before anyone watches.
  */
-
 import type pg from "pg";
 import { SEEDED_FIELDS } from "../../../catalogue/job-fields.js";
 import type { SeedJob } from "../../../seed/generate.js";
