@@ -12,7 +12,7 @@ import { StructSchema } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JobInfoSchema, JobsInfoSchema } from "../gen/spaceone/api/identity/v2/job_pb.js";
-import { JOB_STATUSES, RESOURCE_GROUPS } from "../src/query/fields.js";
+import { JOB_STATUSES, RESOURCE_GROUPS } from "../src/catalogue/job-fields.js";
 import { parseListQuery } from "../src/query/parse-query.js";
 import type { JobRows } from "../src/service/job-service.js";
 import { type JsonObject, toJobView } from "../src/service/job-view.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JOB_STATUSES } from "../src/query/fields.js";
+import { JOB_STATUSES } from "../src/catalogue/job-fields.js";
 import {
   FIRST_SEED_DOMAIN,
   generateJobs,

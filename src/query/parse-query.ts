@@ -2,10 +2,12 @@
  * A SpaceONE `Query` (as proto JSON with proto field names) -> `ListQuery`. Paths in errors are
  * the request's own (`query.sort[1].key`). Page sizes are bounded: see `maxPageSize`.
  */
+
+import { MINIMAL_FIELDS } from "../catalogue/job-fields.js";
 import { errors } from "../errors.js";
 import type { Condition, FieldRef, ListQuery, Page, SortKey } from "./ast.js";
 import { CostBudget } from "./cost.js";
-import { JOB_FIELDS, type JobColumn, MINIMAL_FIELDS } from "./fields.js";
+import { JOB_FIELDS, type JobColumn } from "./fields.js";
 import {
   budgetOf,
   type FilterContext,

@@ -15,11 +15,13 @@
  * Names made by stages (group key/field names, push sub-field names, project names, the count
  * name) must match `NAME` below: they become SQL column aliases (always quoted) and result keys.
  */
+
+import { STAT_KEYWORD_FIELDS } from "../catalogue/job-fields.js";
 import { errors, show } from "../errors.js";
 import type { Condition, FieldRef, Scalar } from "./ast.js";
 import type { CostBudget } from "./cost.js";
 import { isoValueToStorage } from "./datetime.js";
-import { type FieldType, JOB_FIELDS, STAT_KEYWORD_FIELDS } from "./fields.js";
+import { JOB_FIELDS, valueKindOf } from "./fields.js";
 import {
   budgetOf,
   MAX_STRING_VALUE,
@@ -178,19 +180,6 @@ function parseName(raw: unknown, at: string): string {
   return raw;
 }
 
-function kindOfType(type: FieldType): ValueKind {
-  switch (type) {
-    case "datetime":
-      return "datetime";
-    case "json":
-      return "json";
-    case "number":
-      return "number";
-    default:
-      return "string";
-  }
-}
-
 function describe(ref: StatRef): string {
   return ref.kind === "json" ? "any JSON value" : `a ${ref.kind}`;
 }
@@ -210,7 +199,7 @@ function namesOf(shape: RowShape): string {
 export function resolveRef(raw: unknown, at: string, shape: RowShape): StatRef {
   if (shape.kind === "jobs") {
     const field = parseFieldRef(raw, at);
-    const kind = field.path.length > 0 ? "json" : kindOfType(JOB_FIELDS[field.column].type);
+    const kind = field.path.length > 0 ? "json" : valueKindOf(JOB_FIELDS[field.column].type);
     return { column: field.column, path: field.path, kind, text: field.name };
   }
   if (!present(raw)) throw errors.requiredParameter(at);

@@ -12,12 +12,12 @@
  * seed alone, so appending more jobs later (`firstIndex`) lands in the same world with fresh job ids.
  */
 
-import type { JobStatus } from "../query/fields.js";
+import { type JobStatus, SEEDED_FIELDS, type SeededField } from "../catalogue/job-fields.js";
 import type { Db } from "../storage/database.js";
 import type { JobRow } from "../storage/schema.js";
 
-/** A generated job: every column except `seq`, which SQLite assigns. */
-export type SeedJob = Omit<JobRow, "seq">;
+/** A generated job: the catalogue's seeded columns (the database fills in the others). */
+export type SeedJob = Pick<JobRow, SeededField>;
 
 export interface GenerateOptions {
   /** How many jobs to generate. */
@@ -358,10 +358,9 @@ function pickStatus(random: () => number, ageMs: number): JobStatus {
  */
 export function insertJobs(db: Db, rows: Iterable<SeedJob>, batch = 10_000): number {
   if (!(batch >= 1)) throw new RangeError("batch must be at least 1");
+  // Column names from the catalogue, never from input.
   const insert = db.prepare(
-    `INSERT INTO jobs (job_id, status, options, resource_group, error_message, domain_id, workspace_id,
-                       trusted_account_id, plugin_id, created_at, updated_at, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO jobs (${SEEDED_FIELDS.join(", ")}) VALUES (${SEEDED_FIELDS.map(() => "?").join(", ")})`,
   );
   const iterator = rows[Symbol.iterator]();
   const insertBatch = db.transaction((): { inserted: number; done: boolean } => {
@@ -370,20 +369,7 @@ export function insertJobs(db: Db, rows: Iterable<SeedJob>, batch = 10_000): num
       const next = iterator.next();
       if (next.done) return { inserted, done: true };
       const r = next.value;
-      insert.run(
-        r.job_id,
-        r.status,
-        r.options,
-        r.resource_group,
-        r.error_message,
-        r.domain_id,
-        r.workspace_id,
-        r.trusted_account_id,
-        r.plugin_id,
-        r.created_at,
-        r.updated_at,
-        r.finished_at,
-      );
+      insert.run(SEEDED_FIELDS.map((name) => r[name]));
       inserted++;
     }
     return { inserted, done: false };

@@ -8,8 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/principal.js";
+import { RESOURCE_GROUPS, type ResourceGroup } from "../catalogue/job-fields.js";
 import { errors, type SpaceOneError } from "../errors.js";
-import { RESOURCE_GROUPS, type ResourceGroup } from "../query/fields.js";
 import type { JobEventRow, JobRow } from "../storage/schema.js";
 import type { JobPatch, JobStore, ReadOptions, WriteTx } from "../storage/store.js";
 import { missingJob, requireJobId } from "./job-missing.js";

@@ -3,9 +3,10 @@
  * (identity `service/job_service.py` decorators), and the one function that applies it.
  */
 import type { Principal, RoleType } from "../auth/principal.js";
+import { LIST_KEYWORD_FIELDS, STAT_KEYWORD_FIELDS } from "../catalogue/job-fields.js";
 import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
-import { type JobColumn, LIST_KEYWORD_FIELDS, STAT_KEYWORD_FIELDS } from "../query/fields.js";
+import type { JobColumn } from "../query/fields.js";
 
 /** DOMAIN jobs carry this workspace id (docs/compatibility.md, "Jobs and their lifecycle"). */
 export const DOMAIN_WORKSPACE = "*";

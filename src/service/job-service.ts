@@ -4,10 +4,10 @@
  * JSON with proto field names (`job_id`, `query.filter[].k`); answers are plain views.
  */
 import type { Principal } from "../auth/principal.js";
+import { JOB_STATUSES } from "../catalogue/job-fields.js";
 import { errors } from "../errors.js";
 import type { Condition } from "../query/ast.js";
 import type { QueryLimits } from "../query/cost.js";
-import { JOB_STATUSES } from "../query/fields.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobRow } from "../storage/schema.js";
 import type { JobStore, ReadOptions, RowBatches } from "../storage/store.js";

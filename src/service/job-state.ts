@@ -14,8 +14,9 @@
  *
  * SUCCESS, FAILURE and CANCELED are final.
  */
+
+import type { JobStatus } from "../catalogue/job-fields.js";
 import { SpaceOneError } from "../errors.js";
-import type { JobStatus } from "../query/fields.js";
 
 export const FINAL_STATUSES: readonly JobStatus[] = ["SUCCESS", "FAILURE", "CANCELED"];
 

@@ -25,7 +25,7 @@
  */
 import { type SqlBool, sql } from "kysely";
 import type { Page, Scalar, Where } from "../query/ast.js";
-import { type FieldType, JOB_COLUMNS, JOB_FIELDS } from "../query/fields.js";
+import { JOB_COLUMNS, JOB_FIELDS, valueKindOf } from "../query/fields.js";
 import type {
   GroupField,
   GroupKey,
@@ -43,9 +43,6 @@ import type { Compiled } from "./compiled-template.js";
 import type { Bool, Dialect, Expr, OrderTerm } from "./dialect/dialect.js";
 import { and, COMPARATORS, notTrue, or } from "./logic.js";
 
-/** A compiled statement (one name for it across the storage layer). */
-export type CompiledSql = Compiled;
-
 /** How the result rows are turned into JSON (job-stat.ts). */
 export type StatResultShape =
   | { readonly kind: "jobs" }
@@ -54,9 +51,9 @@ export type StatResultShape =
 
 export interface StatPlan {
   /** The result rows: one page (`page.limit`), or at most `cap + 1` rows without a page limit. */
-  readonly rows: CompiledSql;
+  readonly rows: Compiled;
   /** `total_count` (rows before paging): only when the request is paged (docs/compatibility.md, "Stat"). */
-  readonly total: CompiledSql | null;
+  readonly total: Compiled | null;
   readonly result: StatResultShape;
   /** Without page.limit: the most rows the caller may return; `rows` fetches one more to detect more. */
   readonly cap: number | null;
@@ -122,7 +119,7 @@ class Chain {
     return name;
   }
 
-  statement(select: Expr): CompiledSql {
+  statement(select: Expr): Compiled {
     const compiled = sql`WITH ${sql.join(this.ctes)} ${select}`.compile(this.d.builder);
     return { sql: compiled.sql, parameters: compiled.parameters };
   }
@@ -130,14 +127,9 @@ class Chain {
 
 // ---- values of the current row ------------------------------------------------------------------
 
-function kindOfType(type: FieldType): ValueKind {
-  if (type === "datetime" || type === "json" || type === "number") return type;
-  return "string";
-}
-
 const JOB_VISIBLE: readonly Column[] = JOB_COLUMNS.map((name) => ({
   name,
-  kind: kindOfType(JOB_FIELDS[name].type),
+  kind: valueKindOf(JOB_FIELDS[name].type),
 }));
 
 function visible(shape: RowShape): readonly Column[] {
@@ -752,7 +744,7 @@ function compileDistinct(
   let order: Expr;
   if (field.path.length === 0) {
     const value = col("p", field.column);
-    valueKind = kindOfType(JOB_FIELDS[field.column].type);
+    valueKind = valueKindOf(JOB_FIELDS[field.column].type);
     values = chain.add(
       sql`SELECT DISTINCT ${value} AS "value" FROM ${sql.id(rel.name)} AS "p" WHERE ${value} IS NOT NULL`,
     );

@@ -1,41 +1,24 @@
 /** Row types of the tables, as Kysely sees them. */
 import type { Generated, GeneratedAlways, Selectable } from "kysely";
-import type { JobStatus, ResourceGroup } from "../query/fields.js";
+import type {
+  JOB_CATALOGUE,
+  JobFieldName,
+  JobStatus,
+  RowValue,
+  SeededField,
+} from "../catalogue/job-fields.js";
 
-export interface JobsTable {
-  seq: Generated<number>;
-  job_id: string;
-  status: JobStatus;
-  /** JSON text. */
-  options: string | null;
-  resource_group: ResourceGroup;
-  error_message: string | null;
-  domain_id: string;
-  workspace_id: string;
-  trusted_account_id: string;
-  plugin_id: string | null;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-  // Lifecycle columns (migration 2).
-  started_at: string | null;
-  heartbeat_at: string | null;
-  progress_percent: number | null;
-  current_step: string | null;
-  records_processed: number | null;
-  records_total: number | null;
-  records_created: number | null;
-  records_updated: number | null;
-  records_deleted: number | null;
-  cancel_requested_at: string | null;
-  cancel_reason: string | null;
-  canceled_by: string | null;
-  error_code: string | null;
-  idempotency_key: string | null;
-  version: Generated<number>;
-  /** Virtual: computed from finished_at and started_at/created_at; never written. */
-  duration_seconds: GeneratedAlways<number | null>;
-}
+/**
+ * The jobs table, derived from the field catalogue: each column's stored type, NULL where nullable;
+ * database-computed columns are `GeneratedAlways` (never written), columns with a default `Generated`.
+ */
+export type JobsTable = {
+  -readonly [K in JobFieldName]: (typeof JOB_CATALOGUE)[K] extends { readonly generated: "computed" }
+    ? GeneratedAlways<RowValue<K>>
+    : (typeof JOB_CATALOGUE)[K] extends { readonly generated: "identity" } | { readonly default: unknown }
+      ? Generated<RowValue<K>>
+      : RowValue<K>;
+};
 
 /** One entry of a job's timeline (migration 2). */
 export interface JobEventsTable {
@@ -82,32 +65,13 @@ export interface JobsDatabase {
   job_changes: JobChangesTable;
 }
 
-/** Columns added by migration 2 (the lifecycle). */
-type LifecycleColumn =
-  | "started_at"
-  | "heartbeat_at"
-  | "progress_percent"
-  | "current_step"
-  | "records_processed"
-  | "records_total"
-  | "records_created"
-  | "records_updated"
-  | "records_deleted"
-  | "cancel_requested_at"
-  | "cancel_reason"
-  | "canceled_by"
-  | "error_code"
-  | "idempotency_key"
-  | "version"
-  | "duration_seconds";
-
 /**
- * A job row as read back (options still JSON text). `seq` and the lifecycle columns are optional so
- * rows built without them (seeds, fixtures, `only` projections) still type; `duration_seconds` is a
- * generated column, never part of an insert.
+ * A job row as read back (options still JSON text). Only the seeded columns are required, so rows
+ * built without the others (seeds, fixtures, `only` projections) still type; `duration_seconds` is
+ * a generated column, never part of an insert.
  */
-export type JobRow = Omit<Selectable<JobsTable>, "seq" | LifecycleColumn> &
-  Partial<Pick<Selectable<JobsTable>, "seq" | LifecycleColumn>>;
+export type JobRow = Pick<Selectable<JobsTable>, SeededField> &
+  Partial<Omit<Selectable<JobsTable>, SeededField>>;
 
 /** A job_events row as read back. */
 export type JobEventRow = Selectable<JobEventsTable>;

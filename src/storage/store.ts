@@ -30,6 +30,14 @@ export interface ReadOptions {
   readonly deadline?: number;
 }
 
+/**
+ * Told the SQL text and bound values of every statement a store runs (tests record what reaches the
+ * database with it). Both backends take one as a store option; it must not throw. It hears a
+ * statement as it is sent, except on SQLite's read workers, which send theirs back with the answer
+ * (a worker stopped at its deadline reports nothing).
+ */
+export type StatementHook = (sql: string, parameters: readonly unknown[]) => void;
+
 /** A position in the change feed: the id of the last `job_changes` row a reader has seen. 0 = before all. */
 export type ChangeCursor = number;
 

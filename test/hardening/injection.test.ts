@@ -6,13 +6,14 @@
  *
  * Each answer is `invalid_argument` or, when the payload is a valid name or a value, a normal answer
  * inside the caller's scope; never a server error, never another tenant's row. The SQL actually
- * run never contains payload text, and the jobs table is intact afterwards. On both backends: on
- * SQLite the SQL is captured by wrapping the connection's `prepare` (the store caches statements by
- * text, so each distinct statement passes there once); on PostgreSQL by a `pg.Client` subclass
- * in the pool (test/support/backends.ts), told every statement's text.
+ * run never contains payload text (the payloads arrive as bound values), and the jobs table is
+ * intact afterwards. On both backends the SQL is captured by the store's statement hook
+ * (`onStatement`): on SQLite with two read workers, so `list` and `stat` run on worker threads and
+ * their statements come back with the answers; on PostgreSQL from every pooled connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoleType } from "../../src/auth/principal.js";
+import type { StatementHook } from "../../src/storage/store.js";
 import { startAppServer, startAppServerOn } from "../support/app-server.js";
 import { BACKENDS, type BackendName } from "../support/backends.js";
 import { JOBS } from "../support/fixture.js";
@@ -90,6 +91,8 @@ interface Target {
   readonly url: string;
   /** Every distinct SQL text the service ran. */
   readonly statements: ReadonlySet<string>;
+  /** Every value the service bound to a statement, as text. */
+  readonly values: ReadonlySet<string>;
   token(role: RoleType, domainId?: string, workspaceId?: string): Promise<string>;
   jobIds(): Promise<string[]>;
   tables(): Promise<string[]>;
@@ -98,40 +101,57 @@ interface Target {
   close(): Promise<void>;
 }
 
-async function startSqlite(): Promise<Target> {
-  const server = await startAppServer();
+/** Records the statements a store runs: their text, and every bound value as text. */
+function recorder(): { statements: Set<string>; values: Set<string>; hook: StatementHook } {
   const statements = new Set<string>();
-  // The test's own queries below use the unwrapped prepare and are not recorded.
-  const prepare = server.db.prepare.bind(server.db);
-  server.db.prepare = ((source: string) => {
-    statements.add(source);
-    return prepare(source);
-  }) as typeof server.db.prepare;
+  const values = new Set<string>();
+  return {
+    statements,
+    values,
+    hook: (sql, parameters) => {
+      statements.add(sql);
+      for (const value of parameters) values.add(String(value));
+    },
+  };
+}
+
+async function startSqlite(): Promise<Target> {
+  const recorded = recorder();
+  // Read workers on, so the hook must hear the statements list and stat run on worker threads.
+  const server = await startAppServer({ env: { DATABASE_READ_WORKERS: "2" }, onStatement: recorded.hook });
+  await server.readersUp();
+  // As on PostgreSQL, what the service runs from here on: not the fixture's inserts. The test's own
+  // queries below use the connection directly, not the store, and are not recorded.
+  recorded.statements.clear();
+  recorded.values.clear();
   return {
     url: server.url,
-    statements,
+    statements: recorded.statements,
+    values: recorded.values,
     token: (role, domainId, workspaceId) => server.token(role, domainId, workspaceId),
     jobIds: async () =>
-      (prepare("SELECT job_id FROM jobs").all() as { job_id: string }[]).map((r) => r.job_id),
+      (server.db.prepare("SELECT job_id FROM jobs").all() as { job_id: string }[]).map((r) => r.job_id),
     tables: async () =>
-      (prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
-        (r) => r.name,
-      ),
+      (
+        server.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      ).map((r) => r.name),
     integrity: async () => server.integrity(),
     close: () => server.close(),
   };
 }
 
 async function startPostgres(): Promise<Target> {
-  const statements = new Set<string>();
+  const recorded = recorder();
   const backend = BACKENDS.find((b) => b.name === "postgres");
   if (!backend) throw new Error("no postgres backend");
-  const server = await startAppServerOn(backend, { onStatement: (text) => statements.add(text) });
+  const server = await startAppServerOn(backend, { onStatement: recorded.hook });
   // As on SQLite, what the service runs from here on: not the migrations and the fixture's COPY.
-  statements.clear();
+  recorded.statements.clear();
+  recorded.values.clear();
   return {
     url: server.url,
-    statements,
+    statements: recorded.statements,
+    values: recorded.values,
     token: (role, domainId, workspaceId) => server.token(role, domainId, workspaceId),
     jobIds: async () =>
       (await server.sql<{ job_id: string }>("SELECT job_id FROM jobs")).map((r) => r.job_id),
@@ -336,6 +356,10 @@ describe.each(TARGETS)("on $name", ({ skip, start }) => {
 
     it("no payload text ever reached the SQL: names are catalogued identifiers, values bound parameters", () => {
       expect(target.statements.size).toBeGreaterThan(20);
+      // list's page and count were heard (on SQLite they ran only on the read workers) ...
+      expect([...target.statements].some((s) => /count\(\*\)/i.test(s) && /"jobs"/.test(s))).toBe(true);
+      // ... and the payloads sent as values reached the database as bound values.
+      expect(target.values.has("' OR 1=1 --")).toBe(true);
       for (const statement of target.statements) {
         for (const marker of MARKERS)
           expect(statement.includes(marker), `${marker} in ${statement}`).toBe(false);

@@ -16,6 +16,7 @@ import { type Db, openDatabase } from "../../src/storage/database.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteReadPool } from "../../src/storage/sqlite/read-pool.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
+import type { StatementHook } from "../../src/storage/store.js";
 import { type ServerTimeouts, startServer } from "../../src/wire/server.js";
 import type { Backend } from "./backends.js";
 import { JOBS, NOW } from "./fixture.js";
@@ -53,6 +54,8 @@ export interface AppServerOptions {
   readonly busyTimeoutMs?: number;
   /** Told of every call the unary path (src/wire/unary/) serves. */
   readonly onLeanCall?: (procedure: string) => void;
+  /** The store's statement hook (and the read pool's, so the workers' statements reach it too). */
+  readonly onStatement?: StatementHook;
 }
 
 export async function startAppServer(options: AppServerOptions = {}): Promise<AppServer> {
@@ -75,11 +78,16 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
           size: config.databaseReadWorkers,
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
+          onStatement: options.onStatement,
         })
       : undefined;
   // A suite that asks for the pool measures it warm.
   await reader?.start();
-  const store = new SqliteStore(db, { now: options.now ?? (() => NOW), reader });
+  const store = new SqliteStore(db, {
+    now: options.now ?? (() => NOW),
+    reader,
+    onStatement: options.onStatement,
+  });
   const app = createApp({
     config,
     store,
@@ -139,7 +147,7 @@ export interface BackendAppServer {
 
 export async function startAppServerOn(
   backend: Backend,
-  options: Pick<AppServerOptions, "jobs" | "env" | "now"> & { onStatement?: (text: string) => void } = {},
+  options: Pick<AppServerOptions, "jobs" | "env" | "now" | "onStatement"> = {},
 ): Promise<BackendAppServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-service-hardening-"));
   const config = loadConfig({ DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "silent", ...options.env });

@@ -4,13 +4,13 @@
  * skipped with its reason when the server is unreachable (under CI=true that fails instead: see
  * postgres.ts).
  */
-import pg from "pg";
+import { JOB_CATALOGUE, type JobFieldName } from "../../src/catalogue/job-fields.js";
 import { openDatabase } from "../../src/storage/database.js";
 import { copyRows } from "../../src/storage/dialect/postgres/copy-rows.js";
 import { openPostgresStore } from "../../src/storage/dialect/postgres/open.js";
 import type { JobRow } from "../../src/storage/schema.js";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
-import type { JobStore } from "../../src/storage/store.js";
+import type { JobStore, StatementHook } from "../../src/storage/store.js";
 import { createTestDatabase, postgres } from "./postgres.js";
 
 export type BackendName = "sqlite" | "postgres";
@@ -29,32 +29,19 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-/** A pg Client that tells `observe` each statement's text, then runs it unchanged. */
-function observingClient(observe: (text: string) => void): typeof pg.Client {
-  class ObservingClient extends pg.Client {
-    // pg's query() has many overloads (text, config object, submittable such as COPY); all carry
-    // the SQL as the string itself or as `.text`.
-    // biome-ignore lint/suspicious/noExplicitAny: forwards every overload of pg's query() unchanged
-    override query(config: any, values?: any, callback?: any): any {
-      observe(typeof config === "string" ? config : String(config?.text ?? ""));
-      return super.query(config, values, callback);
-    }
-  }
-  return ObservingClient;
-}
-
 export interface Backend {
   readonly name: BackendName;
   /** Why this backend is skipped here, or null when it runs. */
   readonly skip: string | null;
-  /** `onStatement` (PostgreSQL only): told the SQL text of every statement the store runs. */
-  open(options?: { now?: () => Date; onStatement?: (text: string) => void }): Promise<TestStore>;
+  /** `onStatement`: the store's statement hook, told every statement it runs. */
+  open(options?: { now?: () => Date; onStatement?: StatementHook }): Promise<TestStore>;
 }
 
 const JOB_INSERT_COLUMNS = (rows: readonly Omit<JobRow, "seq">[]): string[] => {
   const columns = new Set<string>();
   for (const row of rows)
-    for (const key of Object.keys(row)) if (key !== "duration_seconds") columns.add(key);
+    for (const key of Object.keys(row))
+      if (!(key in JOB_CATALOGUE && "generated" in JOB_CATALOGUE[key as JobFieldName])) columns.add(key);
   return [...columns];
 };
 
@@ -65,6 +52,7 @@ const sqlite: Backend = {
     const store = new SqliteStore(openDatabase({ file: ":memory:" }), {
       now: options.now,
       ownsConnection: true,
+      onStatement: options.onStatement,
     });
     return {
       store,
@@ -96,7 +84,7 @@ const postgresBackend: Backend = {
         size: 4,
         statementTimeoutMs: 30_000,
         connectTimeoutMs: 5000,
-        Client: options.onStatement ? observingClient(options.onStatement) : undefined,
+        onStatement: options.onStatement,
       },
       options.now,
     );

@@ -8,9 +8,9 @@
  * needs the identity and the version of every job it is sent (docs/watch.md).
  */
 import type { Principal } from "../../auth/principal.js";
+import { JOB_STATUSES } from "../../catalogue/job-fields.js";
 import { errors } from "../../errors.js";
 import type { Condition, FieldRef, Where } from "../../query/ast.js";
-import { JOB_STATUSES } from "../../query/fields.js";
 import { compileWherePredicate, type RowPredicate } from "../../query/match.js";
 import { parseListQuery } from "../../query/parse-query.js";
 import type { ChangeCursor } from "../../storage/store.js";

@@ -29,6 +29,7 @@ import {
   type ListRequest,
   type ListResult,
   type ReadOptions,
+  type StatementHook,
   type StatOptions,
   type StatResult,
 } from "../store.js";
@@ -46,6 +47,8 @@ export interface ReadPoolOptions {
   readonly cacheMb?: number;
   /** The deadline of a read that brings none (the server's maximum call time). */
   readonly maxTimeMs: number;
+  /** Told the statements each worker ran, when its answer arrives (the store's hook). */
+  readonly onStatement?: StatementHook;
 }
 
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
@@ -232,6 +235,7 @@ export class SqliteReadPool implements HeavyReader {
       file: this.options.file,
       busyTimeoutMs: this.options.busyTimeoutMs,
       cacheMb: this.options.cacheMb,
+      reportStatements: this.options.onStatement !== undefined,
     };
     const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
     // An idle worker must not keep the process alive.
@@ -252,6 +256,9 @@ export class SqliteReadPool implements HeavyReader {
         started();
         this.dispatch();
         return;
+      }
+      if ("statements" in reply && reply.statements !== undefined) {
+        for (const ran of reply.statements) this.options.onStatement?.(ran.sql, ran.parameters);
       }
       const job = slot.job;
       if (!job || job.id !== reply.id) return;

@@ -14,6 +14,14 @@ export interface ReadWorkerData {
   readonly file: string;
   readonly busyTimeoutMs: number;
   readonly cacheMb?: number;
+  /** Send back the statements each request ran (the pool has a statement hook). */
+  readonly reportStatements: boolean;
+}
+
+/** A statement a worker ran, for the pool's statement hook. */
+export interface RanStatement {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
 }
 
 export type ReadRequest =
@@ -39,14 +47,27 @@ export type ReadRequest =
 
 export type ReadReply =
   | { readonly ready: true }
-  /** A stat's answer, or a list's header; `rows`: batches and an `end` follow. */
-  | { readonly id: number; readonly ok: true; readonly result: StatResult }
-  | { readonly id: number; readonly ok: true; readonly header: ListHeader; readonly rows: boolean }
+  /** A stat's answer, or a list's header; `rows`: batches and an `end` follow. `statements`: what the
+   * request ran, when the pool has a statement hook. */
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly result: StatResult;
+      readonly statements?: readonly RanStatement[];
+    }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly header: ListHeader;
+      readonly rows: boolean;
+      readonly statements?: readonly RanStatement[];
+    }
   | { readonly id: number; readonly batch: JobRow[] }
   | { readonly id: number; readonly end: true }
   | {
       readonly id: number;
       readonly ok: false;
+      readonly statements?: readonly RanStatement[];
       /** A driver error's code travels so the main thread classifies it as the store would. */
       readonly error: { readonly message: string; readonly sqliteCode: string | null };
     };

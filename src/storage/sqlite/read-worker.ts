@@ -10,7 +10,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { openDatabase } from "../database.js";
-import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
+import type { RanStatement, ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import { type ListCursor, SqliteJobs } from "./sqlite-jobs.js";
 
 const data = workerData as ReadWorkerData;
@@ -20,7 +20,20 @@ const db = openDatabase({
   busyTimeoutMs: data.busyTimeoutMs,
   cacheMb: data.cacheMb,
 });
-const jobs = new SqliteJobs(db);
+/** What the current request ran, when the pool asked for it (for its statement hook). */
+let ran: RanStatement[] = [];
+const jobs = new SqliteJobs(
+  db,
+  data.reportStatements ? (sql, parameters) => ran.push({ sql, parameters: [...parameters] }) : undefined,
+);
+
+/** The statements run since the last report, for a reply that ends a request's statements. */
+function statements(): { statements?: RanStatement[] } {
+  if (!data.reportStatements) return {};
+  const out = ran;
+  ran = [];
+  return { statements: out };
+}
 
 /** The list whose rows are being sent, and how many batches may still go before the pool asks. */
 let open: { id: number; list: ListCursor; batchRows: number; credit: number } | null = null;
@@ -37,6 +50,7 @@ function failure(id: number, error: unknown): ReadReply {
       message: error instanceof Error ? error.message : String(error),
       sqliteCode: error instanceof Database.SqliteError ? error.code : null,
     },
+    ...statements(),
   };
 }
 
@@ -75,11 +89,11 @@ function startList(request: Extract<ReadRequest, { kind: "list" }>): void {
   const rows = list.header.kind === "ok" && !request.request.countOnly;
   if (!rows) {
     list.end();
-    post({ id: request.id, ok: true, header: list.header, rows: false });
+    post({ id: request.id, ok: true, header: list.header, rows: false, ...statements() });
     return;
   }
   open = { id: request.id, list, batchRows: request.batchRows, credit: request.ahead };
-  post({ id: request.id, ok: true, header: list.header, rows: true });
+  post({ id: request.id, ok: true, header: list.header, rows: true, ...statements() });
   pump();
 }
 
@@ -87,6 +101,7 @@ parentPort?.on("message", (request: ReadRequest) => {
   try {
     switch (request.kind) {
       case "list":
+        ran = [];
         startList(request);
         return;
       case "more":
@@ -99,7 +114,13 @@ parentPort?.on("message", (request: ReadRequest) => {
         if (open?.id === request.id) close();
         return;
       case "stat":
-        post({ id: request.id, ok: true, result: jobs.stat(request.query, request.statOptions) });
+        ran = [];
+        post({
+          id: request.id,
+          ok: true,
+          result: jobs.stat(request.query, request.statOptions),
+          ...statements(),
+        });
         return;
     }
   } catch (error) {

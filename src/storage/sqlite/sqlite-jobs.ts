@@ -15,7 +15,7 @@ import { compileOrder, compileWhere } from "../compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
-import type { ChangeCursor, ListRequest, StatOptions, StatResult } from "../store.js";
+import type { ChangeCursor, ListRequest, StatementHook, StatOptions, StatResult } from "../store.js";
 
 const builder = d.builder;
 
@@ -41,7 +41,10 @@ export class SqliteJobs {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly templates = new CompiledTemplates();
 
-  constructor(readonly db: Database.Database) {}
+  constructor(
+    readonly db: Database.Database,
+    private readonly onStatement?: StatementHook,
+  ) {}
 
   /** A prepared statement for SQL text, cached (bounded; least recently used evicted). */
   private statement(text: string): Database.Statement {
@@ -59,24 +62,30 @@ export class SqliteJobs {
     return stmt;
   }
 
+  /** The prepared statement of `query`, after telling the hook (every statement passes here). */
+  private prepared(query: Compiled): Database.Statement {
+    this.onStatement?.(query.sql, query.parameters);
+    return this.statement(query.sql);
+  }
+
   all<T>(query: Compiled): T[] {
-    return this.statement(query.sql).all(...(query.parameters as unknown[])) as T[];
+    return this.prepared(query).all(...(query.parameters as unknown[])) as T[];
   }
 
   one<T>(query: Compiled): T | undefined {
-    return this.statement(query.sql).get(...(query.parameters as unknown[])) as T | undefined;
+    return this.prepared(query).get(...(query.parameters as unknown[])) as T | undefined;
   }
 
   /** Any statement: its rows, or none for a statement that returns no data. */
   rows<T>(query: Compiled): T[] {
-    const stmt = this.statement(query.sql);
+    const stmt = this.prepared(query);
     if (stmt.reader) return stmt.all(...(query.parameters as unknown[])) as T[];
     stmt.run(...(query.parameters as unknown[]));
     return [];
   }
 
   run(query: Compiled): Database.RunResult {
-    return this.statement(query.sql).run(...(query.parameters as unknown[]));
+    return this.prepared(query).run(...(query.parameters as unknown[]));
   }
 
   /** Run `fn` in one read transaction: every statement in it sees the same snapshot. */
@@ -114,7 +123,7 @@ export class SqliteJobs {
       const cursor = this.changeHead();
       const tooMany = !request.countOnly && request.page.limit === null && total > request.unpagedMax;
       if (!request.countOnly && !tooMany) {
-        rows = this.statement(page.sql).iterate(...(page.parameters as unknown[])) as Iterator<JobRow>;
+        rows = this.prepared(page).iterate(...(page.parameters as unknown[])) as Iterator<JobRow>;
       }
       return {
         header: { kind: tooMany ? "too_many" : "ok", total, cursor },
@@ -210,7 +219,7 @@ export class SqliteJobs {
 }
 
 /** Columns to read for an `only` projection (an options path needs the options column). */
-function selectedColumns(only: readonly FieldRef[] | null): JobColumn[] {
+function selectedColumns(only: readonly FieldRef[] | null): readonly JobColumn[] {
   if (only === null) return JOB_COLUMNS;
   return [...new Set(only.map((f) => f.column))];
 }

@@ -32,6 +32,7 @@ import {
   type ListRequest,
   type ListResult,
   type ReadOptions,
+  type StatementHook,
   type StatOptions,
   type StatResult,
   type WriteTx,
@@ -59,6 +60,11 @@ export interface SqliteStoreOptions {
   readonly ownsConnection?: boolean;
   /** The most writes one transaction takes (default 256; 1 = a transaction per write, for comparisons). */
   readonly maxGroupWrites?: number;
+  /**
+   * Told every statement run on the main connection. Statements a `reader` runs reach it only if
+   * the reader was given it too (`ReadPoolOptions.onStatement`: the workers send theirs back).
+   */
+  readonly onStatement?: StatementHook;
 }
 
 export class SqliteStore implements JobStore {
@@ -76,7 +82,7 @@ export class SqliteStore implements JobStore {
     readonly db: Db,
     options: SqliteStoreOptions = {},
   ) {
-    this.jobs = new SqliteJobs(db);
+    this.jobs = new SqliteJobs(db, options.onStatement);
     this.now = options.now ?? (() => new Date());
     this.reader = options.reader;
     this.ownsConnection = options.ownsConnection ?? false;

@@ -1,41 +1,34 @@
 /** A job's view as the `JobInfo` message (every answer that carries a job, and the reference of job-json.ts). */
-import { create } from "@bufbuild/protobuf";
-import {
-  type JobInfo,
-  JobInfo_ResourceGroup,
-  JobInfo_Status,
-  JobInfoSchema,
-} from "../../../gen/spaceone/api/identity/v2/job_pb.js";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { type JobInfo, JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
+import { JOB_CATALOGUE, type JobField, VIEW_FIELDS, type ViewField } from "../../catalogue/job-fields.js";
 import type { JobView } from "../../service/job-view.js";
 
+/**
+ * How each view field becomes its `JobInfo` field: the catalogue names the proto field, the generated
+ * descriptor gives its message key and, for enums, the numbers of the value names. Built once; a
+ * catalogue field the proto lacks fails here, at start-up (and in test/job-fields.test.ts).
+ */
+const JOB_INFO_FIELDS: readonly {
+  readonly view: ViewField;
+  readonly key: string;
+  readonly enumNumbers: ReadonlyMap<string, number> | null;
+}[] = VIEW_FIELDS.map((view) => {
+  const proto = (JOB_CATALOGUE[view] as JobField).proto;
+  const field = JobInfoSchema.fields.find((f) => f.name === proto);
+  if (!field) throw new Error(`JobInfo has no field ${String(proto)} for the view field ${view}`);
+  const enumNumbers =
+    field.fieldKind === "enum" ? new Map(field.enum.values.map((v) => [v.name, v.number])) : null;
+  return { view, key: field.localName, enumNumbers };
+});
+
+/** View -> JobInfo; an absent field stays unset (an enum's zero value, NONE, when absent). */
 export function toJobInfo(view: JobView): JobInfo {
-  return create(JobInfoSchema, {
-    jobId: view.job_id,
-    status: view.status ? JobInfo_Status[view.status] : JobInfo_Status.NONE,
-    options: view.options,
-    resourceGroup: view.resource_group ? JobInfo_ResourceGroup[view.resource_group] : undefined,
-    errorMessage: view.error_message,
-    domainId: view.domain_id,
-    workspaceId: view.workspace_id,
-    trustedAccountId: view.trusted_account_id,
-    pluginId: view.plugin_id,
-    createdAt: view.created_at,
-    updatedAt: view.updated_at,
-    finishedAt: view.finished_at,
-    startedAt: view.started_at,
-    heartbeatAt: view.heartbeat_at,
-    progressPercent: view.progress_percent,
-    currentStep: view.current_step,
-    recordsProcessed: view.records_processed,
-    recordsTotal: view.records_total,
-    recordsCreated: view.records_created,
-    recordsUpdated: view.records_updated,
-    recordsDeleted: view.records_deleted,
-    cancelRequestedAt: view.cancel_requested_at,
-    cancelReason: view.cancel_reason,
-    canceledBy: view.canceled_by,
-    errorCode: view.error_code,
-    durationSeconds: view.duration_seconds,
-    version: view.version,
-  });
+  const init: Record<string, unknown> = {};
+  for (const { view: name, key, enumNumbers } of JOB_INFO_FIELDS) {
+    const value = view[name];
+    if (value === undefined) continue;
+    init[key] = enumNumbers === null ? value : enumNumbers.get(value as string);
+  }
+  return create(JobInfoSchema, init as MessageInitShape<typeof JobInfoSchema>);
 }

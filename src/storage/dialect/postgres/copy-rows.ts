@@ -20,12 +20,22 @@ function field(value: unknown): string {
   );
 }
 
+export interface CopyOptions {
+  /**
+   * Write the rows already frozen and all-visible (`COPY ... FREEZE`): no later pass rewrites every
+   * page to set hint bits and the visibility map. PostgreSQL allows it only into a table created or
+   * truncated in the same transaction; other transactions' older snapshots then see the rows too.
+   */
+  readonly freeze?: boolean;
+}
+
 /** Stream `rows` into `table` (only `columns`, in that order); returns how many rows were copied. */
 export async function copyRows(
   client: pg.ClientBase,
   table: string,
   columns: readonly string[],
   rows: Iterable<Record<string, unknown>>,
+  options: CopyOptions = {},
 ): Promise<number> {
   let count = 0;
   function* chunks(): Generator<string> {
@@ -41,7 +51,8 @@ export async function copyRows(
     if (chunk) yield chunk;
   }
   const quoted = columns.map((c) => `"${c}"`).join(", ");
-  const stream = client.query(copyFrom(`COPY "${table}" (${quoted}) FROM STDIN`));
+  const freeze = options.freeze ? " WITH (FREEZE)" : "";
+  const stream = client.query(copyFrom(`COPY "${table}" (${quoted}) FROM STDIN${freeze}`));
   await pipeline(Readable.from(chunks()), stream);
   return count;
 }

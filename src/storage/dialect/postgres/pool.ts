@@ -5,6 +5,7 @@
  * as a number. Every connection runs in UTC so timestamptz text is `+00`.
  */
 import pg from "pg";
+import type { StatementHook } from "../../store.js";
 
 export interface PoolOptions {
   /** Connection string (may hold a password: never log it). */
@@ -17,11 +18,27 @@ export interface PoolOptions {
   readonly connectTimeoutMs: number;
   /** Shown in `pg_stat_activity`, so an operator can tell instances apart. */
   readonly applicationName?: string;
-  /**
-   * The client class of the pool's connections: the benchmark's records the statements it sends,
-   * the injection suite's observes them (test/support/backends.ts).
-   */
+  /** The client class of the pool's connections (the benchmark's records what it sends to replay it). */
   readonly Client?: typeof pg.Client;
+  /** Told every statement a pooled connection sends (the store's statement hook). */
+  readonly onStatement?: StatementHook;
+}
+
+/**
+ * A client class that tells `hook` each statement's text and values, then runs it unchanged: a
+ * subclass of ours, so pg's own objects are never patched. pg's query() has many overloads (text,
+ * config object, submittable such as COPY); all carry the SQL as the string itself or as `.text`.
+ */
+function observingClient(Base: typeof pg.Client, hook: StatementHook): typeof pg.Client {
+  return class ObservingClient extends Base {
+    // biome-ignore lint/suspicious/noExplicitAny: forwards every overload of pg's query() unchanged
+    override query(config: any, values?: any, callback?: any): any {
+      const text = typeof config === "string" ? config : String(config?.text ?? "");
+      const params = Array.isArray(values) ? values : Array.isArray(config?.values) ? config.values : [];
+      hook(text, params);
+      return super.query(config, values, callback);
+    }
+  };
 }
 
 const OID = { int8: 20, numeric: 1700, timestamptz: 1184, jsonb: 3802, json: 114 } as const;
@@ -63,7 +80,11 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     ...clientConfig(options),
     max: options.size,
-    ...(options.Client ? { Client: options.Client } : {}),
+    ...(options.onStatement
+      ? { Client: observingClient(options.Client ?? pg.Client, options.onStatement) }
+      : options.Client
+        ? { Client: options.Client }
+        : {}),
     idleTimeoutMillis: 30_000,
     // A transaction left open by a bug must not hold row locks (and the change-feed lock) for ever.
     idle_in_transaction_session_timeout: 60_000,

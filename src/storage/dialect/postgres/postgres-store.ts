@@ -29,8 +29,8 @@ import { classifyPostgresError, deadlineExceeded, isConnectionFailure } from "./
 import { createPool, type PoolOptions } from "./pool.js";
 import { postgresDialect } from "./postgres-dialect.js";
 import { PostgresQueries, runQuery } from "./queries.js";
-import { PostgresWriteGroups } from "./write-groups.js";
 import { LIST_CURSOR, PostgresRowCursor } from "./row-cursor.js";
+import { PostgresWriteGroups } from "./write-groups.js";
 
 /** How long an unread list cursor may hold its connection when neither deadline nor statement timeout bounds it. */
 const DEFAULT_CURSOR_HOLD_MS = 60_000;

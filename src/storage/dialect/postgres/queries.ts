@@ -9,13 +9,9 @@ import type pg from "pg";
 import type { Condition } from "../../../query/ast.js";
 import { JOB_COLUMNS } from "../../../query/fields.js";
 import { compileOrder, compileWhere } from "../../compile-where.js";
+import type { Compiled } from "../../compiled-template.js";
 import type { ListRequest } from "../../store.js";
 import type { Dialect } from "../dialect.js";
-
-export interface CompiledQuery {
-  readonly sql: string;
-  readonly parameters: readonly unknown[];
-}
 
 /** Statement names by SQL text: pg prepares a named statement once per connection. */
 const names = new Map<string, string>();
@@ -31,11 +27,7 @@ function statementName(text: string): string | undefined {
 }
 
 /** Run one compiled statement; `prepare` names it so the server keeps its plan (hot paths only). */
-export async function runQuery<T>(
-  client: pg.ClientBase,
-  query: CompiledQuery,
-  prepare = false,
-): Promise<T[]> {
+export async function runQuery<T>(client: pg.ClientBase, query: Compiled, prepare = false): Promise<T[]> {
   const config: pg.QueryConfig = { text: query.sql, values: query.parameters as unknown[] };
   if (prepare) {
     const name = statementName(query.sql);
@@ -55,7 +47,7 @@ export class PostgresQueries {
   }
 
   /** One job by id within a scope. */
-  byId(jobId: string, scope: readonly Condition[]): CompiledQuery {
+  byId(jobId: string, scope: readonly Condition[]): Compiled {
     return this.dialect.builder
       .selectFrom("jobs")
       .selectAll()
@@ -64,7 +56,7 @@ export class PostgresQueries {
       .compile();
   }
 
-  listCount(request: ListRequest): CompiledQuery {
+  listCount(request: ListRequest): Compiled {
     return this.dialect.builder
       .selectFrom("jobs")
       .select(sql<number>`count(*)`.as("n"))
@@ -72,7 +64,7 @@ export class PostgresQueries {
       .compile();
   }
 
-  listPage(request: ListRequest): CompiledQuery {
+  listPage(request: ListRequest): Compiled {
     const columns = request.only === null ? JOB_COLUMNS : [...new Set(request.only.map((f) => f.column))];
     return this.dialect.builder
       .selectFrom("jobs")
