@@ -20,6 +20,7 @@ import { registerJobCounts } from "../src/observability/job-counts.js";
 import { createMetrics } from "../src/observability/metrics.js";
 import { startMetricsServer } from "../src/observability/metrics-endpoint.js";
 import { JOBS } from "./support/fixture.js";
+import { metricSample, scrapeMetrics } from "./support/metrics.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 type Line = Record<string, unknown> & { msg: string; level: number };
@@ -49,23 +50,8 @@ const transports: Record<string, () => Transport> = {
   "grpc-web": () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
 };
 
-async function scrape(url = server.url): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
-  return res.text();
-}
-
-/** The value of one sample line, `name{labels} value`; undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const set = line.slice(name.length).match(/^\{(.*)\}/)?.[1] ?? "";
-    const pairs = Object.fromEntries([...set.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => pairs[k] === v)) return Number(line.split(" ").pop());
-  }
-  return undefined;
-}
+const scrape = (url = server.url) => scrapeMetrics(url);
+const sample = metricSample;
 
 const waitFor = async (predicate: () => boolean) => {
   for (let i = 0; i < 100 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));

@@ -22,7 +22,7 @@ import type { StatQuery } from "../../query/stat-ast.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
 import type { ListRequest, ListResult, ReadOptions, StatOptions, StatResult } from "../store.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
-import type { HeavyReader } from "./sqlite-store.js";
+import type { HeavyReader, ReaderUse } from "./sqlite-store.js";
 
 export interface ReadPoolOptions {
   /** The database file (never ":memory:": workers need their own connections to it). */
@@ -104,6 +104,17 @@ export class SqliteReadPool implements HeavyReader {
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
     return this.submit({ kind: "stat", query, statOptions }, options) as Promise<StatResult>;
+  }
+
+  /** Workers running a read, ready and idle, still starting; reads queued for a worker. */
+  use(): ReaderUse {
+    let inUse = 0;
+    let idle = 0;
+    for (const slot of this.slots) {
+      if (slot.job !== null) inUse++;
+      else if (slot.ready) idle++;
+    }
+    return { inUse, idle, starting: this.slots.length - inUse - idle, waiting: this.queue.length };
   }
 
   async close(): Promise<void> {

@@ -24,6 +24,7 @@ import type {
   JobStore,
   ListRequest,
   ListResult,
+  PoolUse,
   ReadOptions,
   StatOptions,
   StatResult,
@@ -37,6 +38,15 @@ export interface HeavyReader {
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult>;
   close(): Promise<void>;
+  /** How busy it is now (the pool gauge). */
+  use?(): ReaderUse;
+}
+
+export interface ReaderUse {
+  readonly inUse: number;
+  readonly idle: number;
+  readonly starting: number;
+  readonly waiting: number;
 }
 
 export interface SqliteStoreOptions {
@@ -59,6 +69,8 @@ export class SqliteStore implements JobStore {
   private tail: Promise<unknown> = Promise.resolve();
   /** Settles when the open write transaction ends; null when none is open. */
   private open: Promise<void> | null = null;
+  /** Writes queued behind the open one. */
+  private queued = 0;
 
   constructor(
     readonly db: Db,
@@ -73,6 +85,24 @@ export class SqliteStore implements JobStore {
 
   async ping(): Promise<string | null> {
     return databaseProblem(this.db);
+  }
+
+  /** The writer (its open transaction, the writes queued behind it) and the read workers, if any. */
+  poolUse(): PoolUse[] {
+    const uses: PoolUse[] = [
+      { pool: "writer", state: "in_use", count: this.open ? 1 : 0 },
+      { pool: "writer", state: "waiting", count: this.queued },
+    ];
+    const reader = this.reader?.use?.();
+    if (reader) {
+      uses.push(
+        { pool: "read_workers", state: "in_use", count: reader.inUse },
+        { pool: "read_workers", state: "idle", count: reader.idle },
+        { pool: "read_workers", state: "starting", count: reader.starting },
+        { pool: "read_workers", state: "waiting", count: reader.waiting },
+      );
+    }
+    return uses;
   }
 
   /** Insert rows as they are (seeds and test fixtures), in one transaction, without change rows. */
@@ -185,7 +215,9 @@ export class SqliteStore implements JobStore {
 
   /** Run `body` after every write queued before it; a failure fails only its own caller. */
   private enqueue<T>(body: () => Promise<T>): Promise<T> {
+    this.queued++;
     const run = async (): Promise<T> => {
+      this.queued--;
       let end = () => {};
       this.open = new Promise<void>((resolve) => {
         end = resolve;

@@ -23,6 +23,7 @@ import type {
   JobStore,
   ListRequest,
   ListResult,
+  PoolUse,
   ReadOptions,
   StatOptions,
   StatResult,
@@ -269,6 +270,16 @@ export class PostgresStore implements JobStore {
       // Jittered backoff so two instances that deadlocked do not collide again.
       await sleep(10 * attempt + Math.floor(Math.random() * 20));
     }
+  }
+
+  /** The pool's connections checked out and idle, and the callers waiting for one. */
+  poolUse(): PoolUse[] {
+    const { totalCount, idleCount, waitingCount } = this.pool;
+    return [
+      { pool: "connections", state: "in_use", count: totalCount - idleCount },
+      { pool: "connections", state: "idle", count: idleCount },
+      { pool: "connections", state: "waiting", count: waitingCount },
+    ];
   }
 
   async close(): Promise<void> {
