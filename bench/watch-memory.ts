@@ -1,10 +1,11 @@
 /**
- * `npx tsx bench/watch-memory.ts [--streams N] [--connections C] [--no-build] [--flags "..."]`: what idle
+ * `npx tsx bench/watch-memory.ts [--streams N] [--connections C] [--heap] [--no-build] [--flags "..."]`: what idle
  * watch streams cost the service. The built service (SQLite, one worker) on an empty database; N watch
  * streams of one job each (Connect binary over h2c, spread over C HTTP/2 connections, as
- * `watch_delivery` opens them), nothing written. Reports the server's RSS before and after the streams
- * open, and diffs two heap snapshots (before, after: each taken after a full GC) by constructor and
- * closure name, divided by N: the bytes and objects one open stream holds on the JavaScript heap.
+ * `watch_delivery` opens them), nothing written. Reports the server's RSS before and 1 s after the
+ * streams open (what `watch_delivery.rss_growth_mb` measures), then diffs two heap snapshots (streams
+ * open, then closed with the HTTP/2 sessions kept; each snapshot runs a full GC first) by constructor
+ * and closure name, divided by N: the bytes and objects one open stream holds on the JavaScript heap.
  */
 import { setMaxListeners } from "node:events";
 import fs from "node:fs";
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       jobs: { type: "string", default: "20" },
       "no-build": { type: "boolean", default: false },
       flags: { type: "string", default: "" },
+      heap: { type: "boolean", default: false },
     },
   });
   const STREAMS = Number(values.streams);
@@ -107,8 +109,6 @@ async function main(): Promise<void> {
     }
     await sleep(500);
     const rssBefore = memoryOf(server.pid).rssMb;
-    const heapBefore = await snapshot();
-    const rssAfterFirstSnapshot = memoryOf(server.pid).rssMb;
 
     let opened = 0;
     let failures = 0;
@@ -137,19 +137,24 @@ async function main(): Promise<void> {
     if (failures > 0) throw new Error(`${failures} of ${STREAMS} streams failed to open`);
     await sleep(1000);
     const rssOpen = memoryOf(server.pid).rssMb;
-    const heapOpen = await snapshot();
-    const rssAfter = memoryOf(server.pid).rssMb;
+    log(
+      `${STREAMS} idle watch streams over ${CONNECTIONS} HTTP/2 connections${values.flags ? ` (node ${values.flags})` : ""}`,
+    );
+    log(
+      `  RSS: before ${fmt(rssBefore)} MB, open ${fmt(rssOpen)} MB: growth ${fmt((rssOpen ?? 0) - (rssBefore ?? 0))} MB`,
+    );
+    if (!values.heap) return;
 
-    log(`${STREAMS} idle watch streams over ${CONNECTIONS} HTTP/2 connections`);
+    const heapOpen = await snapshot();
+    aborts.abort();
+    await Promise.allSettled(live);
+    await sleep(1000);
+    const heapClosed = await snapshot();
     log(
-      `  RSS: before ${fmt(rssBefore)} MB (after a GC ${fmt(rssAfterFirstSnapshot)}), streams open ${fmt(rssOpen)} MB` +
-        ` (growth ${fmt((rssOpen ?? 0) - (rssBefore ?? 0))} MB), after a GC ${fmt(rssAfter)} MB` +
-        ` (growth ${fmt((rssAfter ?? 0) - (rssAfterFirstSnapshot ?? 0))} MB)`,
+      `  JS heap live: ${fmt(heapOpen.total)} MB open, ${fmt(heapClosed.total)} MB closed: ` +
+        `${fmt(((heapOpen.total - heapClosed.total) * 1048576) / STREAMS / 1024)} KB per stream`,
     );
-    log(
-      `  JS heap live: ${fmt(heapBefore.total)} MB -> ${fmt(heapOpen.total)} MB: ` +
-        `${fmt(((heapOpen.total - heapBefore.total) * 1048576) / STREAMS / 1024)} KB per stream`,
-    );
+    const heapBefore = heapClosed;
     const rows = [...heapOpen.all]
       .map(([name, v]) => {
         const was = heapBefore.all.get(name) ?? { mb: 0, count: 0 };
