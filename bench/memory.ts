@@ -13,46 +13,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
+import { summarize } from "./core/heap-snapshot.js";
 import { LOAD_H1 } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, memoryOf, pinSelf, REPO_ROOT, waitHttpOk } from "./core/proc.js";
 import { startRealServer } from "./core/service.js";
 import { GET_PATH, LIST_PATH, LIST_REQUEST, STAT_BY_STATUS, STAT_PATH } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
-
-interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  strings: string[];
-}
-
-/** Self size by node kind and by constructor name (top ones), in MB. */
-function summarize(file: string): { byType: [string, number][]; byName: [string, number][]; total: number } {
-  const snap = JSON.parse(fs.readFileSync(file, "utf8")) as Snapshot;
-  const fields = snap.snapshot.meta.node_fields;
-  const types = snap.snapshot.meta.node_types[0];
-  const width = fields.length;
-  const iType = fields.indexOf("type");
-  const iName = fields.indexOf("name");
-  const iSize = fields.indexOf("self_size");
-  const byType = new Map<string, number>();
-  const byName = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i < snap.nodes.length; i += width) {
-    const size = snap.nodes[i + iSize] as number;
-    const type = types[snap.nodes[i + iType] as number] ?? "?";
-    const name =
-      type === "object" || type === "native"
-        ? (snap.strings[snap.nodes[i + iName] as number] ?? "?")
-        : `(${type})`;
-    total += size;
-    byType.set(type, (byType.get(type) ?? 0) + size);
-    byName.set(name, (byName.get(name) ?? 0) + size);
-  }
-  const mb = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / 1048576] as [string, number]);
-  return { byType: mb(byType), byName: mb(byName).slice(0, 15), total: total / 1048576 };
-}
 
 function rssOfScript(code: string): number {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], {

@@ -14,12 +14,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { Job, JobInfo_ResourceGroup } from "../gen/spaceone/api/identity/v2/job_pb.js";
+import { signToken } from "../src/auth/token.js";
 import { createLogger } from "../src/log.js";
 import { instrumentPass } from "../src/observability/housekeeping-metrics.js";
 import { registerJobCounts } from "../src/observability/job-counts.js";
 import { createMetrics } from "../src/observability/metrics.js";
 import { startMetricsServer } from "../src/observability/metrics-endpoint.js";
 import { JOBS } from "./support/fixture.js";
+import { metricSample, scrapeMetrics } from "./support/metrics.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 type Line = Record<string, unknown> & { msg: string; level: number };
@@ -49,23 +51,8 @@ const transports: Record<string, () => Transport> = {
   "grpc-web": () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
 };
 
-async function scrape(url = server.url): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
-  return res.text();
-}
-
-/** The value of one sample line, `name{labels} value`; undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const set = line.slice(name.length).match(/^\{(.*)\}/)?.[1] ?? "";
-    const pairs = Object.fromEntries([...set.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => pairs[k] === v)) return Number(line.split(" ").pop());
-  }
-  return undefined;
-}
+const scrape = (url = server.url) => scrapeMetrics(url);
+const sample = metricSample;
 
 const waitFor = async (predicate: () => boolean) => {
   for (let i = 0; i < 100 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -349,6 +336,67 @@ describe("watch streams and waiters", () => {
     expect(sample(closed, "job_service_waiters")).toBe(0);
     expect(lines.find((l) => l.rpc_method === "watch" && l.protocol === "rest")).toMatchObject({
       rpc_service: "spaceone.api.identity.v2.JobLifecycle",
+    });
+  });
+});
+
+describe("SSE watch log line", () => {
+  it("names the caller (domain, workspace, role, token type, own, aud) like a Connect call", async () => {
+    const userToken = await signToken(server.config, {
+      role: "WORKSPACE_MEMBER",
+      domainId: "domain-a",
+      workspaceId: "ws-1",
+      ttlSeconds: 600,
+      owner: "USER",
+      audience: "ops-user@example.com",
+    });
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/identity/v2/job/watch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${userToken}`, "x-request-id": "req-sse-caller" },
+      body: "{}",
+      signal: abort.signal,
+    });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/"type":"HEARTBEAT"/);
+    abort.abort();
+    await waitFor(() => lines.some((l) => l.request_id === "req-sse-caller"));
+    const line = lines.find((l) => l.request_id === "req-sse-caller");
+    expect(line).toMatchObject({
+      msg: "call",
+      protocol: "rest",
+      rpc_service: "spaceone.api.identity.v2.JobLifecycle",
+      rpc_method: "watch",
+      // The client went away mid-stream.
+      code: "canceled",
+      caller: {
+        domain_id: "domain-a",
+        workspace_id: "ws-1",
+        role: "WORKSPACE_MEMBER",
+        token_type: "ACCESS_TOKEN",
+        own: "USER",
+        aud: "ops-user@example.com",
+      },
+    });
+    expect(rawLog.join("")).not.toContain(userToken);
+  });
+
+  it("a watch refused before its stream logs the caller and the code the client got", async () => {
+    const res = await fetch(`${server.url}/identity/v2/job/watch`, {
+      method: "POST",
+      headers: { token, "x-request-id": "req-sse-refused" },
+      body: JSON.stringify({ cursor: "not-a-cursor" }),
+    });
+    expect(res.status).toBe(400);
+    await res.text();
+    await waitFor(() => lines.some((l) => l.request_id === "req-sse-refused"));
+    expect(lines.find((l) => l.request_id === "req-sse-refused")).toMatchObject({
+      rpc_method: "watch",
+      code: "invalid_argument",
+      status: 400,
+      caller: { domain_id: "domain-a", workspace_id: "ws-1", role: "WORKSPACE_OWNER" },
     });
   });
 });

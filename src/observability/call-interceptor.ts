@@ -92,15 +92,9 @@ async function* observeStream<T>(
 /** What the log says about the caller: identity and scope, never the credential. */
 export function callerOf(principal: Principal | null): Caller | undefined {
   if (!principal) return undefined;
-  // Token owner and audience arrive with newer tokens (own/aud claims); read them when present.
-  const extra = principal as Principal & {
-    readonly own?: string | null;
-    readonly owner?: string | null;
-    readonly aud?: string | readonly string[] | null;
-    readonly audience?: string | readonly string[] | null;
-  };
-  const own = extra.own ?? extra.owner;
-  const aud = extra.aud ?? extra.audience;
+  // Token owner and audience arrive with newer tokens (own/aud claims): logged when present.
+  const own = principal.owner;
+  const aud = principal.audience;
   return {
     domain_id: principal.domainId,
     workspace_id: principal.workspaceId,

@@ -8,6 +8,7 @@
  * `housekeeping`), so they need not know prom-client.
  */
 import client from "prom-client";
+import type { PoolUse } from "../storage/store.js";
 
 export const METRIC_PREFIX = "job_service_";
 
@@ -35,7 +36,9 @@ export interface Metrics {
   /** For the storage backends: statement time per operation, pool connections by state. */
   readonly database: {
     readonly statementDuration: client.Histogram<"backend" | "operation">;
-    readonly poolConnections: client.Gauge<"backend" | "state">;
+    readonly poolConnections: client.Gauge<"backend" | "pool" | "state">;
+    /** Have the pool gauge ask `use` for the backend's figures at every scrape (not in between). */
+    samplePool(backend: string, use: () => readonly PoolUse[]): void;
   };
   /** Text exposition of everything registered. */
   scrape(): Promise<string>;
@@ -54,6 +57,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
   const registers = [registry];
   const name = (suffix: string) => `${METRIC_PREFIX}${suffix}`;
+  const poolSources: { backend: string; use: () => readonly PoolUse[] }[] = [];
   const metrics: Metrics = {
     registry,
     calls: new client.Counter({
@@ -116,10 +120,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }),
       poolConnections: new client.Gauge({
         name: name("db_pool_connections"),
-        help: "Database connections by state (in_use, idle, waiting requests).",
-        labelNames: ["backend", "state"],
+        help: "Database connections, worker threads and the writer by pool and state (in_use, idle, starting), and requests waiting for one (waiting).",
+        labelNames: ["backend", "pool", "state"],
         registers,
+        // Read when scraped: a pool's use changes every millisecond, sampling in between says nothing.
+        collect() {
+          this.reset();
+          for (const { backend, use } of poolSources) {
+            for (const { pool, state, count } of use()) this.set({ backend, pool, state }, count);
+          }
+        },
       }),
+      samplePool: (backend, use) => {
+        poolSources.push({ backend, use });
+      },
     },
     scrape: () => registry.metrics(),
   };

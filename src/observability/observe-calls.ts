@@ -46,6 +46,8 @@ export interface CallObserver {
   wrap(inner: NodeHandler): NodeHandler;
   /** For `connectNodeAdapter({contextValues})`: puts the request's `Call` under `callKey`. */
   readonly contextValues: (req: NodeRequest) => ContextValues;
+  /** The request's `Call`, for what is served outside Connect (the SSE watch) to fill in. */
+  readonly callOf: (req: NodeRequest) => Call | undefined;
 }
 
 /** `/package.Service/method`: what Connect, gRPC and gRPC-Web paths look like. */
@@ -123,7 +125,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
     if (call) values.set(callKey, call);
     return values;
   };
-  return { wrap, contextValues };
+  return { wrap, contextValues, callOf: (req) => calls.get(req) };
 }
 
 function pathOf(url: string | undefined): string {

@@ -3,7 +3,8 @@
  * call (`job_service_db_statement_duration_seconds{operation}`, labelled by the interface method,
  * so bounded), and every lifecycle transition a committed write appended
  * (`job_service_job_transitions_total{action,from,to}`; a rolled-back or retried transaction's
- * events are not counted). Everything else passes through unchanged.
+ * events are not counted), and the backend's pool use sampled at each scrape
+ * (`job_service_db_pool_connections{pool,state}`). Everything else passes through unchanged.
  */
 
 import type { Condition } from "../query/ast.js";
@@ -24,7 +25,9 @@ export class ObservedStore implements JobStore {
     private readonly inner: JobStore,
     private readonly metrics: Metrics,
     private readonly backend = inner.constructor.name.replace(/Store$/, "").toLowerCase() || "store",
-  ) {}
+  ) {
+    if (inner.poolUse) metrics.database.samplePool(backend, () => inner.poolUse?.() ?? []);
+  }
 
   private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const end = this.metrics.database.statementDuration.startTimer({ backend: this.backend, operation });
@@ -64,6 +67,9 @@ export class ObservedStore implements JobStore {
   }
   jobsByIds(ids: readonly string[], options?: ReadOptions) {
     return this.timed("jobs_by_ids", () => this.inner.jobsByIds(ids, options));
+  }
+  poolUse() {
+    return this.inner.poolUse?.() ?? [];
   }
   onCommit(listener: (head: ChangeCursor) => void): () => void {
     return this.inner.onCommit(listener);

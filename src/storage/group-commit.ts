@@ -120,6 +120,11 @@ export class GroupCommit {
     });
   }
 
+  /** Writes submitted and not yet taken into a group. */
+  waiting(): number {
+    return this.queue.length;
+  }
+
   /** Resolves when every submitted write has been answered. */
   drained(): Promise<void> {
     if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();

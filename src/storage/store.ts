@@ -236,4 +236,21 @@ export interface JobStore extends ChangeFeed {
    * reads the change head to see that the database answers.
    */
   ping?(): Promise<string | null>;
+  /**
+   * How busy the backend's connections and queues are right now (the pool gauge samples it at scrape
+   * time). Cheap and synchronous. Optional: a backend without a pool to report has none.
+   */
+  poolUse?(): readonly PoolUse[];
+}
+
+/**
+ * One figure of a backend's pool: `pool` names the pool (PostgreSQL `connections`; SQLite
+ * `read_workers` and `writer`), `state` what is counted: `in_use` and `idle` connections (or worker
+ * threads, or the writer's open transaction), `starting` workers not yet ready, `waiting` requests
+ * queued for one. A backend reports every state of its pools every time, zeros included.
+ */
+export interface PoolUse {
+  readonly pool: "connections" | "read_workers" | "writer";
+  readonly state: "in_use" | "idle" | "starting" | "waiting";
+  readonly count: number;
 }

@@ -13,6 +13,7 @@ import {
   JobWatchEventSchema,
   WatchJobsRequestSchema,
 } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import type { Principal } from "../auth/principal.js";
 import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors, SpaceOneError } from "../errors.js";
 import type { WatchService } from "../service/watch/watch-service.js";
@@ -30,7 +31,12 @@ export interface SseOptions {
   readonly maxBodyBytes: number;
   /** Aborted at shutdown: open streams end cleanly (clients resume elsewhere with Last-Event-ID). */
   readonly shutdownSignal?: AbortSignal;
-  readonly onUnknown: (error: unknown) => void;
+  /** An unexpected error (answered as `internal`), with the request it happened in. */
+  readonly onUnknown: (error: unknown, req: NodeRequest) => void;
+  /** Told who is calling once the token is verified (the access log's caller, as Connect calls have). */
+  readonly onCaller?: (req: NodeRequest, principal: Principal) => void;
+  /** Told the error a call ended with, before the stream or inside it (the access log's code). */
+  readonly onError?: (req: NodeRequest, error: ConnectError) => void;
 }
 
 export function createSseWatchHandler(options: SseOptions): NodeMiddleware {
@@ -42,8 +48,8 @@ export function createSseWatchHandler(options: SseOptions): NodeMiddleware {
       return;
     }
     serve(options, req, res).catch((error) => {
-      options.onUnknown(error);
-      if (!res.headersSent) fail(res, error);
+      options.onUnknown(error, req);
+      if (!res.headersSent) fail(options, req, res, error);
       else res.end();
     });
   };
@@ -76,19 +82,22 @@ async function serve(options: SseOptions, req: NodeRequest, res: NodeResponse): 
   options.shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
   try {
     const principal = await authenticate(options.verifier, headersOf(req));
+    options.onCaller?.(req, principal);
     const request = watchRequestJson(parseRequest(await readBody(req, options.maxBodyBytes)));
     const lastEventId = header(req, "last-event-id");
     if (lastEventId) {
       request.cursor = lastEventId;
       request.send_initial = false;
     }
-    const stream = watchMessages(options.service, principal, request, abort.signal, options.onUnknown);
+    const stream = watchMessages(options.service, principal, request, abort.signal, (error) =>
+      options.onUnknown(error, req),
+    );
     // The first event comes at once (HEARTBEAT or the snapshot); an invalid request fails before it.
     let first: IteratorResult<unknown>;
     try {
       first = await stream.next();
     } catch (error) {
-      fail(res, error);
+      fail(options, req, res, error);
       return;
     }
     res.writeHead(200, {
@@ -106,12 +115,14 @@ async function serve(options: SseOptions, req: NodeRequest, res: NodeResponse): 
         result = await stream.next();
       }
     } catch (error) {
-      const { body } = restErrorOf(toConnectError(error));
+      const connectError = toConnectError(error);
+      options.onError?.(req, connectError);
+      const { body } = restErrorOf(connectError);
       await write(res, `event: error\ndata: ${JSON.stringify(body)}\n\n`, abort.signal);
     }
     res.end();
   } catch (error) {
-    fail(res, error);
+    fail(options, req, res, error);
   } finally {
     res.off("close", onClose);
     options.shutdownSignal?.removeEventListener("abort", onShutdown);
@@ -135,8 +146,9 @@ async function write(res: NodeResponse, chunk: string, signal: AbortSignal): Pro
   });
 }
 
-function fail(res: NodeResponse, error: unknown): void {
+function fail(options: SseOptions, req: NodeRequest, res: NodeResponse, error: unknown): void {
   const connectError = error instanceof ConnectError ? error : toConnectError(error);
+  options.onError?.(req, connectError);
   const { status, body } = restErrorOf(connectError);
   writeRestError(res, status, body.detail.code, body.detail.message);
 }

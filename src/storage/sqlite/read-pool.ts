@@ -35,7 +35,7 @@ import {
 } from "../store.js";
 import { BatchStream } from "./batch-stream.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
-import type { HeavyReader } from "./sqlite-store.js";
+import type { HeavyReader, ReaderUse } from "./sqlite-store.js";
 
 export interface ReadPoolOptions {
   /** The database file (never ":memory:": workers need their own connections to it). */
@@ -126,6 +126,17 @@ export class SqliteReadPool implements HeavyReader {
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
     return this.submit({ kind: "stat", query, statOptions }, options) as Promise<StatResult>;
+  }
+
+  /** Workers running a read, ready and idle, still starting; reads queued for a worker. */
+  use(): ReaderUse {
+    let inUse = 0;
+    let idle = 0;
+    for (const slot of this.slots) {
+      if (slot.job !== null) inUse++;
+      else if (slot.ready) idle++;
+    }
+    return { inUse, idle, starting: this.slots.length - inUse - idle, waiting: this.queue.length };
   }
 
   async close(): Promise<void> {

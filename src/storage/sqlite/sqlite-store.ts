@@ -31,6 +31,7 @@ import {
   type JobStore,
   type ListRequest,
   type ListResult,
+  type PoolUse,
   type ReadOptions,
   type StatementHook,
   type StatOptions,
@@ -49,6 +50,15 @@ export interface HeavyReader {
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult>;
   close(): Promise<void>;
+  /** How busy it is now (the pool gauge). */
+  use?(): ReaderUse;
+}
+
+export interface ReaderUse {
+  readonly inUse: number;
+  readonly idle: number;
+  readonly starting: number;
+  readonly waiting: number;
 }
 
 export interface SqliteStoreOptions {
@@ -96,6 +106,24 @@ export class SqliteStore implements JobStore {
 
   async ping(): Promise<string | null> {
     return databaseProblem(this.db);
+  }
+
+  /** The writer (its open transaction, the writes queued behind it) and the read workers, if any. */
+  poolUse(): PoolUse[] {
+    const uses: PoolUse[] = [
+      { pool: "writer", state: "in_use", count: this.open ? 1 : 0 },
+      { pool: "writer", state: "waiting", count: this.group.waiting() },
+    ];
+    const reader = this.reader?.use?.();
+    if (reader) {
+      uses.push(
+        { pool: "read_workers", state: "in_use", count: reader.inUse },
+        { pool: "read_workers", state: "idle", count: reader.idle },
+        { pool: "read_workers", state: "starting", count: reader.starting },
+        { pool: "read_workers", state: "waiting", count: reader.waiting },
+      );
+    }
+    return uses;
   }
 
   /** Insert rows as they are (seeds and test fixtures), in one transaction, without change rows. */

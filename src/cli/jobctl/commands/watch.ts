@@ -20,6 +20,19 @@ import { ProgressBoard } from "../render/progress-board.js";
 import { addJobFilterOptions, jobFilterRequest, type ListFlags } from "./list.js";
 import { exitCodeForFinal, FINAL_STATUSES } from "./wait.js";
 
+/**
+ * Codes after which the stream resumes from its cursor: the server went away or drained
+ * (unavailable), the connection broke (a reset reads as aborted, a premature end as unknown or
+ * canceled), or the service cut a reader that fell behind (resource_exhausted, ERROR_WATCH_TOO_SLOW).
+ */
+const RESUMABLE: ReadonlySet<Code> = new Set([
+  Code.Unavailable,
+  Code.Unknown,
+  Code.Canceled,
+  Code.Aborted,
+  Code.ResourceExhausted,
+]);
+
 type WatchFlags = ListFlags & { output: "live" | "lines" | "json"; reconnectMs: number };
 
 export function watchCommand(io: CliIo): Command {
@@ -108,7 +121,7 @@ Examples:
             const e = ConnectError.from(err);
             if (e.code === Code.OutOfRange) {
               cursor = ""; // expired: start over from a fresh snapshot
-            } else if (e.code !== Code.Unavailable && e.code !== Code.Unknown && e.code !== Code.Canceled) {
+            } else if (!RESUMABLE.has(e.code)) {
               throw err;
             }
             const note = `connection lost (${e.rawMessage}); reconnecting${cursor ? " from the last cursor" : ""}…`;

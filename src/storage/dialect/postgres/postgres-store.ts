@@ -18,6 +18,7 @@ import {
   type JobStore,
   type ListRequest,
   type ListResult,
+  type PoolUse,
   type ReadOptions,
   type StatOptions,
   type StatResult,
@@ -259,6 +260,16 @@ export class PostgresStore implements JobStore {
 
   delete(jobId: string, scope: readonly Condition[]): Promise<boolean> {
     return this.writes.submit((tx) => tx.deleteOne(jobId, scope));
+  }
+
+  /** The pool's connections checked out and idle, and the callers waiting for one. */
+  poolUse(): PoolUse[] {
+    const { totalCount, idleCount, waitingCount } = this.pool;
+    return [
+      { pool: "connections", state: "in_use", count: totalCount - idleCount },
+      { pool: "connections", state: "idle", count: idleCount },
+      { pool: "connections", state: "waiting", count: waitingCount },
+    ];
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,178 @@
+/**
+ * `npx tsx bench/watch-memory.ts [--streams N] [--connections C] [--heap] [--no-build] [--flags "..."]`: what idle
+ * watch streams cost the service. The built service (SQLite, one worker) on an empty database; N watch
+ * streams of one job each (Connect binary over h2c, spread over C HTTP/2 connections, as
+ * `watch_delivery` opens them), nothing written. Reports the server's RSS before and 1 s after the
+ * streams open (what `watch_delivery.rss_growth_mb` measures), then diffs two heap snapshots (streams
+ * open, then closed with the HTTP/2 sessions kept; each snapshot runs a full GC first) by constructor
+ * and closure name, divided by N: the bytes and objects one open stream holds on the JavaScript heap.
+ */
+import { setMaxListeners } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
+import { ensureLocalSecret } from "../src/auth/keys.js";
+import { signToken } from "../src/auth/token.js";
+import { loadConfig } from "../src/config.js";
+import { fmt } from "./core/figure.js";
+import { type HeapSummary, summarize } from "./core/heap-snapshot.js";
+import { sleep } from "./core/measure.js";
+import { detectPinning, memoryOf, pinSelf, waitHttpOk } from "./core/proc.js";
+import { buildService, startRealServer } from "./core/service.js";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      streams: { type: "string", default: "1000" },
+      connections: { type: "string", default: "10" },
+      jobs: { type: "string", default: "20" },
+      "no-build": { type: "boolean", default: false },
+      flags: { type: "string", default: "" },
+      heap: { type: "boolean", default: false },
+    },
+  });
+  const STREAMS = Number(values.streams);
+  const CONNECTIONS = Number(values.connections);
+  const JOBS = Number(values.jobs);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  if (!values["no-build"]) buildService();
+  const pinning = detectPinning(false);
+  pinSelf(pinning.clientCpu);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "watch-memory-"));
+  const snapDir = path.join(dataDir, "snapshots");
+  fs.mkdirSync(snapDir);
+  const config = loadConfig({ DATA_DIR: dataDir, JWT_ALGORITHM: "HS256" });
+  ensureLocalSecret(config);
+  const real = await startRealServer({
+    dataDir,
+    dbFile: path.join(dataDir, "jobs.db"),
+    pinning,
+    env: { WORKERS: "1" },
+    nodeFlags: [
+      ...values.flags.split(" ").filter(Boolean),
+      "--heapsnapshot-signal=SIGUSR2",
+      `--diagnostic-dir=${snapDir}`,
+    ],
+  });
+  const server = real.child;
+  const snapshot = async (): Promise<HeapSummary> => {
+    const before = new Set(fs.readdirSync(snapDir));
+    server.proc.kill("SIGUSR2");
+    // Written on the main thread: once /healthz answers again, the file is complete.
+    await sleep(500);
+    await waitHttpOk(`${real.baseUrl}/healthz`, server, 300_000);
+    const file = fs.readdirSync(snapDir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+    if (!file) throw new Error("no heap snapshot written");
+    const summary = summarize(path.join(snapDir, file));
+    fs.rmSync(path.join(snapDir, file));
+    return summary;
+  };
+  const aborts = new AbortController();
+  setMaxListeners(STREAMS + 10, aborts.signal);
+  try {
+    const writer = createClient(
+      JobLifecycle,
+      createConnectTransport({ baseUrl: real.baseUrl, httpVersion: "2" }),
+    );
+    const headers = {
+      token: await signToken(config, {
+        role: "DOMAIN_ADMIN",
+        domainId: "domain-bench",
+        ttlSeconds: 3600,
+        tokenType: "SYSTEM_TOKEN",
+      }),
+    };
+    const reader = await signToken(config, {
+      role: "DOMAIN_ADMIN",
+      domainId: "domain-bench",
+      ttlSeconds: 3600,
+    });
+    const jobIds: string[] = [];
+    for (let i = 0; i < JOBS; i++) {
+      const job = await writer.create(
+        { trustedAccountId: `ta-${i}`, workspaceId: "ws-1", resourceGroup: 2 },
+        { headers },
+      );
+      jobIds.push(job.jobId);
+    }
+    // The HTTP/2 sessions first (one unary call each), so the diff holds the streams, not the sessions.
+    const transports = Array.from({ length: CONNECTIONS }, () =>
+      createConnectTransport({ baseUrl: real.baseUrl, httpVersion: "2", useBinaryFormat: true }),
+    );
+    for (const transport of transports) {
+      await createClient(Job, transport).get({ jobId: jobIds[0] }, { headers: { token: reader } });
+    }
+    await sleep(500);
+    const rssBefore = memoryOf(server.pid).rssMb;
+
+    let opened = 0;
+    let failures = 0;
+    const live: Promise<void>[] = [];
+    for (let i = 0; i < STREAMS; i++) {
+      const client = createClient(JobLifecycle, transports[i % CONNECTIONS] as never);
+      live.push(
+        (async () => {
+          try {
+            for await (const event of client.watch(
+              { jobId: jobIds[i % JOBS] },
+              { headers: { token: reader }, signal: aborts.signal },
+            )) {
+              if (event.type === 6) opened++;
+            }
+          } catch (error) {
+            if (!aborts.signal.aborted) {
+              failures++;
+              if (failures === 1) log(`a stream failed: ${String(error)}`);
+            }
+          }
+        })(),
+      );
+    }
+    while (opened + failures < STREAMS) await sleep(50);
+    if (failures > 0) throw new Error(`${failures} of ${STREAMS} streams failed to open`);
+    await sleep(1000);
+    const rssOpen = memoryOf(server.pid).rssMb;
+    log(
+      `${STREAMS} idle watch streams over ${CONNECTIONS} HTTP/2 connections${values.flags ? ` (node ${values.flags})` : ""}`,
+    );
+    log(
+      `  RSS: before ${fmt(rssBefore)} MB, open ${fmt(rssOpen)} MB: growth ${fmt((rssOpen ?? 0) - (rssBefore ?? 0))} MB`,
+    );
+    if (!values.heap) return;
+
+    const heapOpen = await snapshot();
+    aborts.abort();
+    await Promise.allSettled(live);
+    await sleep(1000);
+    const heapClosed = await snapshot();
+    log(
+      `  JS heap live: ${fmt(heapOpen.total)} MB open, ${fmt(heapClosed.total)} MB closed: ` +
+        `${fmt(((heapOpen.total - heapClosed.total) * 1048576) / STREAMS / 1024)} KB per stream`,
+    );
+    const heapBefore = heapClosed;
+    const rows = [...heapOpen.all]
+      .map(([name, v]) => {
+        const was = heapBefore.all.get(name) ?? { mb: 0, count: 0 };
+        return { name, bytes: ((v.mb - was.mb) * 1048576) / STREAMS, count: (v.count - was.count) / STREAMS };
+      })
+      .filter((r) => r.bytes > 16)
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, 40);
+    log("  per stream, by constructor / closure (bytes, objects):");
+    for (const r of rows) log(`    ${fmt(r.bytes).padStart(8)} B ${fmt(r.count).padStart(6)}  ${r.name}`);
+  } finally {
+    aborts.abort();
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`watch-memory failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
