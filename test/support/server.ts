@@ -28,6 +28,8 @@ export interface TestServer {
    * the PostgreSQL backend, which has no such handle).
    */
   readonly db: Db;
+  /** The store under the app's instrumentation, as the backend opened it. */
+  readonly store: JobStore;
   token(
     role: RoleType,
     domainId?: string,
@@ -104,6 +106,7 @@ export async function startTestServer(
     config,
     dataDir,
     app,
+    store,
     get db(): Db {
       if (!db) throw new Error("server.db is the SQLite handle; this server runs on PostgreSQL");
       return db;
