@@ -18,7 +18,12 @@ export interface OpenStoreOptions {
 export async function openStore(
   config: Pick<
     Config,
-    "databaseFile" | "databaseBusyTimeoutMs" | "databaseReadWorkers" | "maxTimeoutMs" | "postgres"
+    | "databaseFile"
+    | "databaseBusyTimeoutMs"
+    | "databaseReadWorkers"
+    | "databaseReadWorkerHeapMb"
+    | "maxTimeoutMs"
+    | "postgres"
   >,
   options: OpenStoreOptions = {},
 ): Promise<JobStore> {
@@ -44,6 +49,7 @@ export async function openStore(
           size: config.databaseReadWorkers,
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
+          heapMb: config.databaseReadWorkerHeapMb,
         })
       : undefined;
   // Start the workers now (in the background: the server need not wait), so the first heavy reads

@@ -19,7 +19,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { StatQuery } from "../../query/stat-ast.js";
-import { asStorageError, deadlineExceeded } from "../errors.js";
+import { asStorageError, deadlineExceeded, readTooLarge } from "../errors.js";
 import type { ListRequest, ListResult, ReadOptions, StatOptions, StatResult } from "../store.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import type { HeavyReader } from "./sqlite-store.js";
@@ -32,6 +32,12 @@ export interface ReadPoolOptions {
   readonly busyTimeoutMs: number;
   /** The deadline of a read that brings none (the server's maximum call time). */
   readonly maxTimeMs: number;
+  /**
+   * Each worker's V8 old generation, MB (`resourceLimits.maxOldGenerationSizeMb`); unset: V8's
+   * default. A read that needs more ends its worker, not the process: the caller gets
+   * `resource_exhausted` and a fresh worker takes the place.
+   */
+  readonly heapMb?: number;
 }
 
 type Body =
@@ -180,7 +186,12 @@ export class SqliteReadPool implements HeavyReader {
 
   private spawn(): Slot {
     const data: ReadWorkerData = { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs };
-    const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
+    const heapMb = this.options.heapMb;
+    const worker = new Worker(this.entry.source, {
+      workerData: data,
+      eval: this.entry.eval,
+      resourceLimits: heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb },
+    });
     // An idle worker must not keep the process alive.
     worker.unref();
     let started = (): void => undefined;
@@ -207,10 +218,15 @@ export class SqliteReadPool implements HeavyReader {
       else job.reject(asStorageError(driverError(reply.error)));
       this.dispatch();
     });
-    worker.on("error", (error) => {
+    worker.on("error", (error: Error & { code?: string }) => {
       // A crashed worker (not one we terminated): its job fails, a fresh worker takes its place.
+      // Out of heap is the query's size, not a fault: the caller hears so.
       const job = slot.job;
-      if (job) this.fail(job, error);
+      if (job)
+        this.fail(
+          job,
+          error.code === "ERR_WORKER_OUT_OF_MEMORY" && heapMb !== undefined ? readTooLarge(heapMb) : error,
+        );
       this.replace(slot);
       this.dispatch();
     });
