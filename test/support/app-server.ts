@@ -75,6 +75,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
           size: config.databaseReadWorkers,
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
+          heapMb: config.databaseReadWorkerHeapMb,
         })
       : undefined;
   // A suite that asks for the pool measures it warm.
