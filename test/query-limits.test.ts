@@ -1,7 +1,8 @@
 /**
  * Every documented query limit works at its bound and is `invalid_argument` naming the setting one
  * past it, on both backends (issue 9.6: before, ~1,000 conditions or values answered 500 ERROR_UNKNOWN
- * from SQLite's expression depth and bound-parameter limits). docs/limits.md lists the bounds.
+ * from SQLite's expression depth and bound-parameter limits); and with every query limit set to the
+ * largest value its setting accepts, a request at each answers. docs/limits.md lists the bounds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { limitsSchema } from "../src/config-limits.js";
