@@ -12,8 +12,8 @@
  * to MAX_REPEAT, nested ones multiplying to at most MAX_NESTED_REPEAT, the whole pattern at most
  * MAX_EXPANDED_SIZE once its counts are unrolled) after something repeatable, classes `[...]` and
  * `[^...]` of such characters and ranges inside `0-9`, `a-z` or `A-Z`, `\d` and `\D`, and a
- * backslash before any punctuation character (which stands for itself). Everything else differs between the engines or is not needed by a
- * yes/no match, and is refused with the reason.
+ * backslash before any punctuation character (which stands for itself). Everything else differs
+ * between the engines or is not needed by a yes/no match, and is refused with the reason.
  */
 
 /** A pattern outside the subset; the message says what and where. */
