@@ -24,6 +24,7 @@ export async function openStore(
     | "databaseReadWorkerHeapMb"
     | "maxTimeoutMs"
     | "postgres"
+    | "limits"
   >,
   options: OpenStoreOptions = {},
 ): Promise<JobStore> {
@@ -50,6 +51,7 @@ export async function openStore(
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
           heapMb: config.databaseReadWorkerHeapMb,
+          regexCache: config.limits.regexCache,
         })
       : undefined;
   // Start the workers now (in the background: the server need not wait), so the first heavy reads

@@ -76,6 +76,7 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
           heapMb: config.databaseReadWorkerHeapMb,
+          regexCache: config.limits.regexCache,
         })
       : undefined;
   // A suite that asks for the pool measures it warm.

@@ -18,6 +18,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
+import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import { asStorageError, deadlineExceeded, readTooLarge } from "../errors.js";
 import type { ListRequest, ListResult, ReadOptions, StatOptions, StatResult } from "../store.js";
@@ -38,6 +39,11 @@ export interface ReadPoolOptions {
    * `resource_exhausted` and a fresh worker takes the place.
    */
   readonly heapMb?: number;
+  /**
+   * Each worker's compiled-pattern cache (REGEX_CACHE_*): the workers run the regex filters, so they
+   * compile and keep the patterns, each in its own cache; unset: the defaults.
+   */
+  readonly regexCache?: RegexCacheLimits;
 }
 
 type Body =
@@ -185,7 +191,11 @@ export class SqliteReadPool implements HeavyReader {
   }
 
   private spawn(): Slot {
-    const data: ReadWorkerData = { file: this.options.file, busyTimeoutMs: this.options.busyTimeoutMs };
+    const data: ReadWorkerData = {
+      file: this.options.file,
+      busyTimeoutMs: this.options.busyTimeoutMs,
+      regexCache: this.options.regexCache,
+    };
     const heapMb = this.options.heapMb;
     const worker = new Worker(this.entry.source, {
       workerData: data,

@@ -1,10 +1,13 @@
 /** The messages between `read-pool.ts` and its `read-worker.ts` threads (structured clones). */
+import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import type { ListRequest, ListResult, StatOptions, StatResult } from "../store.js";
 
 export interface ReadWorkerData {
   readonly file: string;
   readonly busyTimeoutMs: number;
+  /** The bounds of the worker's own compiled-pattern cache (REGEX_CACHE_*); unset: the defaults. */
+  readonly regexCache?: RegexCacheLimits;
 }
 
 export type ReadRequest =

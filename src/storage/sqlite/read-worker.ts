@@ -5,11 +5,13 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { setRegexCacheLimits } from "../../query/linear-regex.js";
 import { openDatabase } from "../database.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import { SqliteJobs } from "./sqlite-jobs.js";
 
 const data = workerData as ReadWorkerData;
+if (data.regexCache) setRegexCacheLimits(data.regexCache);
 const db = openDatabase({ file: data.file, readonly: true, busyTimeoutMs: data.busyTimeoutMs });
 const jobs = new SqliteJobs(db);
 // Ready: the pool sends work here from now on.
