@@ -13,7 +13,9 @@ export const limitsSchema = {
   QUERY_MAX_CONDITIONS: count(DEFAULT_QUERY_LIMITS.maxConditions, 400),
   QUERY_MAX_LIST_VALUES: count(DEFAULT_QUERY_LIMITS.maxListValues, 500),
   QUERY_MAX_TOTAL_VALUES: count(DEFAULT_QUERY_LIMITS.maxTotalValues, 2048),
-  QUERY_MAX_PATH_VALUES: count(DEFAULT_QUERY_LIMITS.maxPathValues, 2048),
+  // Each value on a path is a correlated subquery: preparing N of them grows with N squared
+  // (docs/limits.md), so the maximum is what prepares in about a second on a loaded machine.
+  QUERY_MAX_PATH_VALUES: count(DEFAULT_QUERY_LIMITS.maxPathValues, 512),
   QUERY_MAX_REGEX_PATTERNS: count(DEFAULT_QUERY_LIMITS.maxRegexPatterns, 1000),
   QUERY_MAX_REGEX_TOTAL_LENGTH: count(DEFAULT_QUERY_LIMITS.maxRegexTotalLength, 65_536),
   QUERY_MAX_FIELDS: count(DEFAULT_QUERY_LIMITS.maxFields, 256),

@@ -58,6 +58,11 @@ const schema = z.object({
    */
   DATABASE_READ_WORKERS: nonNegativeInt.max(64).default(2),
   /**
+   * Heap (V8 old generation, MB) of each read worker: a list or stat that needs more ends with
+   * resource_exhausted and its worker is replaced; the process lives (docs/limits.md).
+   */
+  DATABASE_READ_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(256),
+  /**
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.
    */
@@ -156,6 +161,8 @@ export interface Config {
   readonly databaseCacheMb: number;
   /** SQLite read worker threads for list and stat (0: main thread). */
   readonly databaseReadWorkers: number;
+  /** Heap cap of each read worker, MB. */
+  readonly databaseReadWorkerHeapMb: number;
   /** Set when DATABASE_URL selects PostgreSQL; null for SQLite. */
   readonly postgres: PostgresConfig | null;
   /** Server processes (resolved: `auto` is the CPU count). */
@@ -281,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseBusyTimeoutMs: c.DATABASE_BUSY_TIMEOUT_MS,
     databaseCacheMb: c.DATABASE_CACHE_MB,
     databaseReadWorkers: c.DATABASE_READ_WORKERS,
+    databaseReadWorkerHeapMb: c.DATABASE_READ_WORKER_HEAP_MB,
     postgres: c.DATABASE_URL
       ? {
           url: c.DATABASE_URL,

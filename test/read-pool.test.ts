@@ -2,7 +2,8 @@
  * The SQLite read pool: list and stat through worker threads answer exactly as the main thread does;
  * a stat that overruns its deadline is stopped (its worker terminated and replaced) with
  * deadline_exceeded while `get` keeps answering at once; a request whose deadline passes while it
- * waits for a worker never runs; the pool serves on afterwards.
+ * waits for a worker never runs; a read that outgrows its worker's heap cap is resource_exhausted and
+ * the worker is replaced; the pool serves on afterwards.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -174,4 +175,53 @@ describe("read pool", () => {
     await workerUp();
     expect(await read(pooled.list(listOf({ page: { limit: 1 } })))).toMatchObject({ kind: "ok" });
   });
+});
+
+describe("read pool with a capped worker heap", () => {
+  const HEAP_MB = 32;
+  let small: SqliteReadPool;
+  let capped: SqliteStore;
+  beforeAll(async () => {
+    const file = path.join(dir, "jobs.db");
+    small = new SqliteReadPool({ file, size: 1, busyTimeoutMs: 1000, maxTimeMs: 60_000, heapMb: HEAP_MB });
+    capped = new SqliteStore(openDatabase({ file }), { ownsConnection: true, reader: small });
+    await small.start();
+  });
+  afterAll(() => capped?.close());
+
+  /**
+   * Every job's id beside every job's options, over the whole table: 360,000 rows of ~500 bytes,
+   * far past a 32 MB heap (two unwinds, so the limits are raised as an operator may).
+   */
+  const pairs = (): StatQuery =>
+    parseStatQuery(
+      {
+        aggregate: [
+          {
+            group: {
+              keys: [],
+              fields: [
+                { key: "job_id", name: "a", operator: "push" },
+                { key: "options", name: "b", operator: "push" },
+              ],
+            },
+          },
+          { unwind: { path: "a" } },
+          { unwind: { path: "b" } },
+        ],
+      } as never,
+      THREE_UNWINDS,
+    );
+
+  it("answers resource_exhausted naming the setting, replaces the worker, and serves on", async () => {
+    await expect(capped.stat(pairs(), { maxRows: 10_000_000 })).rejects.toMatchObject({
+      status: "resource_exhausted",
+      message: expect.stringContaining("DATABASE_READ_WORKER_HEAP_MB"),
+    });
+    // The same pool answers the next read (a fresh worker under the same cap).
+    const after = await capped.list(listOf({ page: { limit: 3 } }));
+    expect(after.kind === "ok" && after.rows).toHaveLength(3);
+    const distinct = await capped.stat(statOf({ distinct: "status" }), { maxRows: 1000 });
+    expect(distinct.rows.length).toBeGreaterThan(0);
+  }, 90_000);
 });

@@ -9,10 +9,11 @@
  * The subset: literal characters (printable ASCII, and non-ASCII characters that have no case),
  * `.` (any character, newlines included, as in PostgreSQL), `^` and `$` (start and end of the text),
  * groups `( )` and `(?: )`, alternation `|`, the greedy quantifiers `* + ? {n} {n,} {n,m}` (counts up
- * to MAX_REPEAT) after something repeatable, classes `[...]`/`[^...]` of such characters and ranges
- * inside `0-9`, `a-z` or `A-Z`, `\d` and `\D`, and a backslash before any punctuation character
- * (which stands for itself). Everything else differs between the engines or is not needed by a
- * yes/no match, and is refused with the reason.
+ * to MAX_REPEAT, nested ones multiplying to at most MAX_NESTED_REPEAT, the whole pattern at most
+ * MAX_EXPANDED_SIZE once its counts are unrolled) after something repeatable, classes `[...]` and
+ * `[^...]` of such characters and ranges inside `0-9`, `a-z` or `A-Z`, `\d` and `\D`, and a
+ * backslash before any punctuation character (which stands for itself). Everything else differs
+ * between the engines or is not needed by a yes/no match, and is refused with the reason.
  */
 
 /** A pattern outside the subset; the message says what and where. */
@@ -24,6 +25,43 @@ export class PortableRegexError extends Error {
 export const MAX_REPEAT = 100;
 /** Deepest nesting of groups. */
 export const MAX_GROUP_DEPTH = 16;
+/**
+ * Largest product of the counts of nested `{n}` repetitions (`(a{10}){100}` is 1,000): RE2's own
+ * limit, so re2js never refuses what the subset accepts.
+ */
+export const MAX_NESTED_REPEAT = 1_000;
+/**
+ * Largest size of a pattern with its counts unrolled (`a{100}` is 100, `(ab){3}` is 12: two
+ * for each copy's capture): the engine's program grows with it, and so does the time to compile it
+ * (docs/regex.md).
+ */
+export const MAX_EXPANDED_SIZE = 4_096;
+
+/**
+ * The size of one group level as the scan goes, counted as RE2 counts a pattern's size (one per
+ * atom, a counted repetition multiplies its operand): the alternatives closed so far, the current
+ * sequence, the last atom (what a quantifier applies to), and the largest product of nested counts.
+ */
+interface Level {
+  alternatives: number;
+  branches: number;
+  sequence: number;
+  last: number;
+  lastNesting: number;
+  nesting: number;
+}
+
+function newLevel(): Level {
+  return { alternatives: 0, branches: 1, sequence: 0, last: 0, lastNesting: 1, nesting: 1 };
+}
+
+/** Record an atom of `size` (a character, a class, a closed group) at the end of `level`. */
+function addAtom(level: Level, size: number, nesting = 1): void {
+  level.sequence += size;
+  level.last = size;
+  level.lastNesting = nesting;
+  level.nesting = Math.max(level.nesting, nesting);
+}
 
 const PUNCTUATION = /^[!-/:-@[-`{-~]$/;
 /** Characters that are syntax outside a class and must be escaped to stand for themselves. */
@@ -75,6 +113,8 @@ export function toPortableSource(pattern: string): string {
   const chars = Array.from(pattern);
   let out = "";
   let i = 0;
+  const levels: Level[] = [newLevel()];
+  const level = () => levels[levels.length - 1] as Level;
   let depth = 0;
   /** Whether the last thing written can take a quantifier (an atom or a group just closed). */
   let repeatable = false;
@@ -93,29 +133,40 @@ export function toPortableSource(pattern: string): string {
           i++;
         }
         depth++;
+        levels.push(newLevel());
         if (depth > MAX_GROUP_DEPTH) fail(`groups nested deeper than ${MAX_GROUP_DEPTH}`, i - 1);
         repeatable = false;
         break;
       }
-      case ")":
+      case ")": {
         if (depth === 0) fail("unmatched )", i);
         depth--;
+        const closed = levels.pop() as Level;
+        addAtom(level(), groupSize(closed), closed.nesting);
         out += ")";
         i++;
         repeatable = true;
         break;
-      case "|":
+      }
+      case "|": {
+        const current = level();
+        current.alternatives += current.sequence;
+        current.branches++;
+        current.sequence = 0;
         out += "|";
         i++;
         repeatable = false;
         break;
+      }
       case "^":
       case "$":
+        level().sequence++;
         out += ch;
         i++;
         repeatable = false;
         break;
       case ".":
+        addAtom(level(), 1);
         out += ".";
         i++;
         repeatable = true;
@@ -126,7 +177,10 @@ export function toPortableSource(pattern: string): string {
       case "{": {
         if (!repeatable) fail(`nothing to repeat before ${ch}`, i);
         let quantifier: string = ch;
+        const at = i;
         i++;
+        let min = ch === "+" ? 1 : 0;
+        let max = ch === "?" ? 1 : -1;
         if (ch === "{") {
           let j = i;
           let body = "";
@@ -135,10 +189,10 @@ export function toPortableSource(pattern: string): string {
           if (j >= chars.length || !match) {
             fail("{ starts a count {n}, {n,} or {n,m}; write \\{ for the character", i - 1);
           }
-          const min = Number(match[1]);
-          const max = match[3] === undefined ? min : Number(match[3]);
+          min = Number(match[1]);
+          max = match[2] === undefined ? min : match[3] === undefined ? -1 : Number(match[3]);
           if (min > MAX_REPEAT || max > MAX_REPEAT) fail(`a count over ${MAX_REPEAT}`, i - 1);
-          if (match[2] !== undefined && match[3] !== undefined && min > max) {
+          if (max !== -1 && min > max) {
             fail("a count {n,m} with n > m", i - 1);
           }
           quantifier = `{${body}}`;
@@ -148,6 +202,7 @@ export function toPortableSource(pattern: string): string {
         if (next === "?" || next === "+" || next === "*" || next === "{") {
           fail("lazy, possessive or repeated quantifiers are not supported", i);
         }
+        repeat(level(), ch === "{", min, max, at);
         out += quantifier;
         repeatable = false;
         break;
@@ -160,6 +215,7 @@ export function toPortableSource(pattern: string): string {
         break;
       case "[": {
         const cls = readClass(chars, i + 1);
+        addAtom(level(), 1);
         out += cls.text;
         i = cls.next;
         repeatable = true;
@@ -176,19 +232,55 @@ export function toPortableSource(pattern: string): string {
             i,
           );
         }
+        addAtom(level(), 1);
         i += 2;
         repeatable = true;
         break;
       }
       default:
         checkLiteral(ch, i);
+        addAtom(level(), 1);
         out += isAsciiLetter(ch) ? `[${bothCases(ch)}]` : escapeLiteral(ch);
         i++;
         repeatable = true;
     }
   }
   if (depth !== 0) fail("unclosed (", chars.length - 1);
+  const top = level();
+  if (top.alternatives + top.sequence + top.branches - 1 > MAX_EXPANDED_SIZE) {
+    throw new PortableRegexError(
+      `the pattern is larger than ${MAX_EXPANDED_SIZE} once its counts {n} are unrolled; use fewer or smaller counts`,
+    );
+  }
   return out;
+}
+
+/** A closed group's size: its alternatives, one per `|`, two for the capture. */
+function groupSize(closed: Level): number {
+  return closed.alternatives + closed.sequence + (closed.branches - 1) + 2;
+}
+
+/**
+ * Apply a quantifier (`max` -1 for no upper bound) to the last atom of `level`, with RE2's sizes:
+ * `*` adds 2, `+` and `?` add 1, `{n,m}` makes m copies and m - n optional branches, `{n,}` n copies
+ * and a loop. Refuses nested counts past MAX_NESTED_REPEAT (the size is checked once, at the end).
+ */
+function repeat(level: Level, counted: boolean, min: number, max: number, at: number): void {
+  const operand = level.last;
+  let size: number;
+  if (!counted) size = operand + (max === -1 && min === 0 ? 2 : 1);
+  else if (max === -1) size = min === 0 ? operand + 2 : 1 + min * operand;
+  else size = max * operand + (max - min);
+  if (counted) {
+    const nesting = level.lastNesting * Math.max(1, max === -1 ? min : max);
+    if (nesting > MAX_NESTED_REPEAT) {
+      fail(`nested counts multiplying to more than ${MAX_NESTED_REPEAT}`, at);
+    }
+    level.lastNesting = nesting;
+    level.nesting = Math.max(level.nesting, nesting);
+  }
+  level.sequence += Math.max(1, size) - operand;
+  level.last = size;
 }
 
 /** A class member: a literal character, an escaped punctuation character, or a `\d` set. */

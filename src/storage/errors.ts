@@ -39,6 +39,19 @@ export function deadlineExceeded(
   );
 }
 
+/**
+ * A heavy read needed more memory than its worker's heap may hold (DATABASE_READ_WORKER_HEAP_MB):
+ * the caller's query is too big for this server, not broken, and narrower ones still answer.
+ */
+export function readTooLarge(heapMb: number): SpaceOneError {
+  return new SpaceOneError(
+    "ERROR_QUERY_TOO_LARGE",
+    "resource_exhausted",
+    `The query needed more than the ${heapMb} MB a read may use (DATABASE_READ_WORKER_HEAP_MB); ` +
+      "narrow it (filter, page.limit, only, fewer push fields).",
+  );
+}
+
 /** `error` as a SpaceOneError when it is a classified storage failure; otherwise `error` itself. */
 export function asStorageError(error: unknown, classify: Classify = classifySqliteError): unknown {
   if (error instanceof SpaceOneError) return error;

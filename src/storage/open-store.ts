@@ -21,8 +21,10 @@ export async function openStore(
     | "databaseBusyTimeoutMs"
     | "databaseCacheMb"
     | "databaseReadWorkers"
+    | "databaseReadWorkerHeapMb"
     | "maxTimeoutMs"
     | "postgres"
+    | "limits"
   >,
   options: OpenStoreOptions = {},
 ): Promise<JobStore> {
@@ -56,6 +58,8 @@ export async function openStore(
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
           cacheMb: config.databaseCacheMb,
+          heapMb: config.databaseReadWorkerHeapMb,
+          regexCache: config.limits.regexCache,
         })
       : undefined;
   // Start the workers now (in the background: the server need not wait), so the first heavy reads

@@ -6,6 +6,7 @@
  * cache is a bounded LRU.
  */
 import fc from "fast-check";
+import { RE2JS } from "re2js";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   defaultRegexCacheLimits,
@@ -63,6 +64,9 @@ const ACCEPTED = [
   "[ ]",
   "a b",
   "^(a|a)*$",
+  "(a{10}){100}",
+  "((a{0,2}){0,2}){0,100}",
+  "(([a-z]{100}){10})".repeat(4),
 ];
 
 const REFUSED: [string, RegExp][] = [
@@ -80,6 +84,11 @@ const REFUSED: [string, RegExp][] = [
   ["^*", /nothing to repeat/],
   ["a{101}", /a count over 100/],
   ["a{3,2}", /n > m/],
+  ["((a{10}){100}){2}", /nested counts multiplying to more than 1000 at position 15/],
+  ["(a{100}){11}", /nested counts multiplying to more than 1000/],
+  ["((a|b){20}){51}", /nested counts multiplying to more than 1000/],
+  ["(([a-z]{100}){10})".repeat(5), /larger than 4096 once its counts \{n\} are unrolled/],
+  ["((ab|cd){100}){10}", /larger than 4096/],
   ["a{x}", /starts a count/],
   ["a}", /unmatched \}/],
   ["a]", /unmatched \]/],
@@ -196,6 +205,54 @@ const generated = fc
     fc.constantFrom("", "$"),
   )
   .map(([start, body, end]) => start + body.join("") + end);
+
+/** Patterns with nested counted repetitions, near and past the subset's bounds on counts and size. */
+const counted = fc.letrec<{ node: string }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom("a", ".", "[a-z]", "\\d", "ab"),
+    fc
+      .tuple(
+        fc.array(tie("node"), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        fc.constantFrom("{2}", "{0,3}", "{7}", "{10}", "{1,}", "{0,100}", "{100}", "{0}", "*", ""),
+      )
+      .map(([parts, alternate, q]) => `(${parts.join(alternate ? "|" : "")})${q}`),
+  ),
+})).node;
+
+describe("validation compiles nothing, and re2js accepts every pattern it accepts", () => {
+  it("re2js compiles every accepted, generated and counted pattern the subset accepts", () => {
+    const patterns = [
+      ...ACCEPTED,
+      ...fc.sample(generated, { seed: 9, numRuns: 400 }),
+      ...fc.sample(counted, { seed: 9, numRuns: 2_000 }),
+    ].filter((p) => regexProblem(p) === null);
+    expect(patterns.length).toBeGreaterThan(1_000);
+    const refusedByEngine = patterns.filter((p) => {
+      try {
+        RE2JS.compile(p, RE2JS.CASE_INSENSITIVE | RE2JS.DOTALL);
+        linearRegex(p);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(refusedByEngine).toEqual([]);
+  });
+
+  it("the counted patterns include refusals on both bounds (the property above is not vacuous)", () => {
+    const problems = fc.sample(counted, { seed: 9, numRuns: 2_000 }).map((p) => regexProblem(p) ?? "");
+    expect(problems.filter((p) => p.includes("nested counts")).length).toBeGreaterThan(0);
+    expect(problems.filter((p) => p.includes("once its counts")).length).toBeGreaterThan(0);
+  });
+
+  it("validating leaves the compiled-pattern cache alone (a pattern is compiled where it is matched)", () => {
+    const before = regexCacheStats().entries;
+    for (let i = 0; i < 64; i++) expect(regexProblem(`(a|b)*${i}${"[a-z]*x".repeat(8)}`)).toBeNull();
+    expect(regexCacheStats().entries).toBe(before);
+  });
+});
 
 describe("JavaScript (re2js) and PostgreSQL ~* agree on the subset", () => {
   const unavailable = postgresUnavailable();

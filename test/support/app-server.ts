@@ -79,6 +79,8 @@ export async function startAppServer(options: AppServerOptions = {}): Promise<Ap
           busyTimeoutMs: config.databaseBusyTimeoutMs,
           maxTimeMs: config.maxTimeoutMs,
           onStatement: options.onStatement,
+          heapMb: config.databaseReadWorkerHeapMb,
+          regexCache: config.limits.regexCache,
         })
       : undefined;
   // A suite that asks for the pool measures it warm.

@@ -1,6 +1,6 @@
 /**
  * The app as a child process for the expensive-request suite (test/hardening/expensive.test.ts): run
- * with `node --max-old-space-size=256 --expose-gc --import tsx`. It serves EXPENSIVE_JOBS seeded jobs,
+ * compiled (`build-child.ts`) with `node --max-old-space-size=256 --expose-gc`. It serves EXPENSIVE_JOBS seeded jobs,
  * takes the limit settings (docs/limits.md) from its environment, sends `{ready, url, member, jobId}`
  * over IPC (a WORKSPACE_MEMBER token of the busiest workspace and one of its jobs), and answers
  * `"mem"` with its heap and RSS after a full GC, `"rss"` with them as they are.
@@ -18,6 +18,7 @@ for (const key of [
   "MAX_TIMEOUT_MS",
   "MAX_PAGE_SIZE",
   "DATABASE_READ_WORKERS",
+  "DATABASE_READ_WORKER_HEAP_MB",
 ]) {
   const value = process.env[key];
   if (value !== undefined) env[key] = value;

@@ -22,8 +22,9 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
+import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
-import { asStorageError, deadlineExceeded } from "../errors.js";
+import { asStorageError, deadlineExceeded, readTooLarge } from "../errors.js";
 import {
   LIST_BATCH_ROWS,
   type ListRequest,
@@ -49,6 +50,17 @@ export interface ReadPoolOptions {
   readonly maxTimeMs: number;
   /** Told the statements each worker ran, when its answer arrives (the store's hook). */
   readonly onStatement?: StatementHook;
+  /**
+   * Each worker's V8 old generation, MB (`resourceLimits.maxOldGenerationSizeMb`); unset: V8's
+   * default. A read that needs more ends its worker, not the process: the caller gets
+   * `resource_exhausted` and a fresh worker takes the place.
+   */
+  readonly heapMb?: number;
+  /**
+   * Each worker's compiled-pattern cache (REGEX_CACHE_*): the workers run the regex filters, so they
+   * compile and keep the patterns, each in its own cache; unset: the defaults.
+   */
+  readonly regexCache?: RegexCacheLimits;
 }
 
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
@@ -247,8 +259,14 @@ export class SqliteReadPool implements HeavyReader {
       busyTimeoutMs: this.options.busyTimeoutMs,
       cacheMb: this.options.cacheMb,
       reportStatements: this.options.onStatement !== undefined,
+      regexCache: this.options.regexCache,
     };
-    const worker = new Worker(this.entry.source, { workerData: data, eval: this.entry.eval });
+    const heapMb = this.options.heapMb;
+    const worker = new Worker(this.entry.source, {
+      workerData: data,
+      eval: this.entry.eval,
+      resourceLimits: heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb },
+    });
     // An idle worker must not keep the process alive.
     worker.unref();
     let started = (): void => undefined;
@@ -291,10 +309,15 @@ export class SqliteReadPool implements HeavyReader {
       }
       this.dispatch();
     });
-    worker.on("error", (error) => {
+    worker.on("error", (error: Error & { code?: string }) => {
       // A crashed worker (not one we terminated): its job fails, a fresh worker takes its place.
+      // Out of heap is the query's size, not a fault: the caller hears so.
       const job = slot.job;
-      if (job) this.fail(job, error);
+      if (job)
+        this.fail(
+          job,
+          error.code === "ERR_WORKER_OUT_OF_MEMORY" && heapMb !== undefined ? readTooLarge(heapMb) : error,
+        );
       this.replace(slot);
       this.dispatch();
     });

@@ -5,6 +5,7 @@
  * batches, at most `ahead` batches before the pool asks for more (`more`, one per batch the consumer
  * took), then `end`. The read transaction stays open in the worker until `end` or `cancel`.
  */
+import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import type { JobRow } from "../schema.js";
 import type { ListRequest, StatOptions, StatResult } from "../store.js";
@@ -13,6 +14,8 @@ import type { ListHeader } from "./sqlite-jobs.js";
 export interface ReadWorkerData {
   readonly file: string;
   readonly busyTimeoutMs: number;
+  /** The bounds of the worker's own compiled-pattern cache (REGEX_CACHE_*); unset: the defaults. */
+  readonly regexCache?: RegexCacheLimits;
   readonly cacheMb?: number;
   /** Send back the statements each request ran (the pool has a statement hook). */
   readonly reportStatements: boolean;

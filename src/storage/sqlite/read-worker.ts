@@ -9,11 +9,13 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { setRegexCacheLimits } from "../../query/linear-regex.js";
 import { openDatabase } from "../database.js";
 import type { RanStatement, ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import { type ListCursor, SqliteJobs } from "./sqlite-jobs.js";
 
 const data = workerData as ReadWorkerData;
+if (data.regexCache) setRegexCacheLimits(data.regexCache);
 const db = openDatabase({
   file: data.file,
   readonly: true,
