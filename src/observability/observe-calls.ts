@@ -81,7 +81,11 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         if (!protocol) {
           if (enabled("debug")) {
             logger.debug(
-              { ...accessFields(call, req, res, seconds, bytes), method: req.method, path: path.slice(0, 200) },
+              {
+                ...accessFields(call, req, res, seconds, bytes),
+                method: req.method,
+                path: path.slice(0, 200),
+              },
               "http request",
             );
           }
