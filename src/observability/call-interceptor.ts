@@ -4,7 +4,7 @@
  * (the client only gets "internal error"; the cause may hold internals). Install it inside the error
  * interceptor and outside authentication, so it sees the raw error and the authenticated caller.
  */
-import { Code, type Interceptor } from "@connectrpc/connect";
+import { Code, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import type { Gauge } from "prom-client";
 import type { Principal } from "../auth/principal.js";
 import { toConnectError } from "../wire/errors.js";
@@ -24,6 +24,7 @@ export function createCallInterceptor(
   logger: ErrorLogger,
   watches?: { readonly streams: Gauge; readonly waiters: Gauge },
 ): Interceptor {
+  // Nothing allocated per call but the call itself: this runs on every unary call.
   return (next) => async (req) => {
     const gauge =
       req.method.name === "watch"
@@ -32,60 +33,63 @@ export function createCallInterceptor(
           ? watches?.waiters
           : undefined;
     gauge?.inc();
-    let open = gauge !== undefined;
-    const done = () => {
-      if (open) gauge?.dec();
-      open = false;
-    };
     const call = req.contextValues.get(callKey);
     if (call) {
       call.service = req.service.typeName;
       call.method = req.method.name;
     }
-    const failed = (err: unknown) => {
-      const mapped = toConnectError(err);
-      if (call) call.code = codeLabel(mapped.code);
-      if (mapped.code === Code.Internal) {
-        logger.error(
-          { err, request_id: call?.requestId, procedure: `${req.service.typeName}/${req.method.name}` },
-          "internal error",
-        );
-      }
-    };
     try {
       const res = await next(req);
       if (call) call.caller = callerOf(req.contextValues.get(principalKey));
       if (!res.stream) {
         if (call) call.code = "ok";
-        done();
+        gauge?.dec();
         return res;
       }
-      return { ...res, message: observeStream(res.message, call, failed, done) };
+      return { ...res, message: observeStream(res.message, logger, req, call, gauge) };
     } catch (err) {
       if (call) call.caller = callerOf(req.contextValues.get(principalKey));
-      failed(err);
-      done();
+      failed(logger, req, call, err);
+      gauge?.dec();
       throw err;
     }
   };
 }
 
+/** Records the code the client will see, and logs an internal error's cause once. */
+function failed(
+  logger: ErrorLogger,
+  req: UnaryRequest | StreamRequest,
+  call: Call | undefined,
+  err: unknown,
+) {
+  const mapped = toConnectError(err);
+  if (call) call.code = codeLabel(mapped.code);
+  if (mapped.code === Code.Internal) {
+    logger.error(
+      { err, request_id: call?.requestId, procedure: `${req.service.typeName}/${req.method.name}` },
+      "internal error",
+    );
+  }
+}
+
 /** A server stream's outcome is known only when it ends. */
 async function* observeStream<T>(
   messages: AsyncIterable<T>,
+  logger: ErrorLogger,
+  req: UnaryRequest | StreamRequest,
   call: Call | undefined,
-  failed: (err: unknown) => void,
-  done: () => void,
+  gauge: Gauge | undefined,
 ): AsyncIterable<T> {
   try {
     yield* messages;
     if (call) call.code = "ok";
   } catch (err) {
-    failed(err);
+    failed(logger, req, call, err);
     throw err;
   } finally {
-    // Also when the client goes away (the generator is returned early).
-    done();
+    // Also when the client goes away (the generator is returned early); once either way.
+    gauge?.dec();
   }
 }
 

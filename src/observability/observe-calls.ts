@@ -28,6 +28,8 @@ export type NodeHandler = (
 export interface AccessLogger {
   info(fields: Record<string, unknown>, message: string): void;
   debug(fields: Record<string, unknown>, message: string): void;
+  /** pino's: lets a call skip building a log line the level would drop (most of the close handler's cost). */
+  isLevelEnabled?(level: "info" | "debug"): boolean;
 }
 
 export interface ObserveCallsOptions {
@@ -56,6 +58,7 @@ const procedurePattern = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   const { metrics, logger, restPaths, streamPaths, procedures } = options;
   const calls = new WeakMap<object, Call>();
+  const enabled = (level: "info" | "debug") => logger.isLevelEnabled?.(level) ?? true;
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
 
@@ -75,17 +78,19 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
 
       res.once("close", () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
-        const fields: Record<string, unknown> = {
-          request_id: call.requestId,
-          trace_id: call.traceId,
-          parent_span_id: call.parentSpanId,
-          http_version: req.httpVersion,
-          status: res.statusCode,
-          duration_ms: Math.round(seconds * 1e6) / 1e3,
-          ...exchangeBytes(req.headers["content-length"], res.getHeader("content-length"), socket, marks),
-        };
+        // The connection's counters move on whether or not this exchange is logged.
+        const bytes = exchangeBytes(req.headers["content-length"], res, socket, marks);
         if (!protocol) {
-          logger.debug({ ...fields, method: req.method, path: path.slice(0, 200) }, "http request");
+          if (enabled("debug")) {
+            logger.debug(
+              {
+                ...accessFields(call, req, res, seconds, bytes),
+                method: req.method,
+                path: path.slice(0, 200),
+              },
+              "http request",
+            );
+          }
           return;
         }
         metrics.callsInFlight.dec({ protocol });
@@ -98,23 +103,21 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         const code =
           call.code ??
           (res.writableFinished ? codeFromResponse(protocol, res.statusCode, res) : codeLabel(Code.Canceled));
-        const labels = { service: call.service ?? service, method: call.method ?? method };
-        metrics.calls.inc({ ...labels, protocol, code });
-        metrics.callDuration.observe(labels, seconds);
-        logger.info(
-          {
-            ...fields,
-            protocol,
-            // Not `service`: pino's base fields already name this process's service.
-            rpc_service: labels.service,
-            rpc_method: labels.method,
-            // A path that is not a served procedure: logged (bounded) so a typo can be found.
-            ...(known || call.method ? {} : { path: path.slice(0, 200) }),
-            code,
-            caller: call.caller,
-          },
-          "call",
-        );
+        const rpcService = call.service ?? service;
+        const rpcMethod = call.method ?? method;
+        metrics.calls.inc({ service: rpcService, method: rpcMethod, protocol, code });
+        metrics.callDuration.observe({ service: rpcService, method: rpcMethod }, seconds);
+        if (!enabled("info")) return;
+        const fields = accessFields(call, req, res, seconds, bytes);
+        fields.protocol = protocol;
+        // Not `service`: pino's base fields already name this process's service.
+        fields.rpc_service = rpcService;
+        fields.rpc_method = rpcMethod;
+        // A path that is not a served procedure: logged (bounded) so a typo can be found.
+        if (!known && !call.method) fields.path = path.slice(0, 200);
+        fields.code = code;
+        fields.caller = call.caller;
+        logger.info(fields, "call");
       });
       inner(req, res);
     };
@@ -147,30 +150,63 @@ function protocolOf(
   return undefined;
 }
 
+/** The access-log line's common fields, in the order they are logged. */
+function accessFields(
+  call: Call,
+  req: NodeRequest,
+  res: NodeResponse,
+  seconds: number,
+  bytes: ExchangeBytes,
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    request_id: call.requestId,
+    trace_id: call.traceId,
+    parent_span_id: call.parentSpanId,
+    http_version: req.httpVersion,
+    status: res.statusCode,
+    duration_ms: Math.round(seconds * 1e6) / 1e3,
+  };
+  if (bytes.in !== undefined) fields.bytes_in = bytes.in;
+  if (bytes.out !== undefined) fields.bytes_out = bytes.out;
+  return fields;
+}
+
+interface ExchangeBytes {
+  readonly in: number | undefined;
+  readonly out: number | undefined;
+}
+
 /**
  * Bytes in and out of one exchange: the declared lengths of the bodies when there are; otherwise,
  * on HTTP/1.1, what the connection carried since its previous response ended (headers included;
- * one exchange at a time per connection).
+ * one exchange at a time per connection). The connection's mark moves on every exchange.
  */
 function exchangeBytes(
   requestLength: string | string[] | undefined,
-  responseLength: string | number | string[] | undefined,
+  res: NodeResponse,
   socket: Socket | undefined,
   marks: WeakMap<Socket, { read: number; written: number }>,
-): { bytes_in?: number; bytes_out?: number } {
+): ExchangeBytes {
   let wireIn: number | undefined;
   let wireOut: number | undefined;
   if (socket) {
-    const mark = marks.get(socket) ?? { read: 0, written: 0 };
-    wireIn = socket.bytesRead - mark.read;
-    wireOut = socket.bytesWritten - mark.written;
-    marks.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    const mark = marks.get(socket);
+    if (mark === undefined) {
+      wireIn = read;
+      wireOut = written;
+      marks.set(socket, { read, written });
+    } else {
+      wireIn = read - mark.read;
+      wireOut = written - mark.written;
+      mark.read = read;
+      mark.written = written;
+    }
   }
-  const bytesIn = declaredLength(requestLength) ?? wireIn;
-  const bytesOut = declaredLength(responseLength) ?? wireOut;
   return {
-    ...(bytesIn !== undefined ? { bytes_in: bytesIn } : {}),
-    ...(bytesOut !== undefined ? { bytes_out: bytesOut } : {}),
+    in: declaredLength(requestLength) ?? wireIn,
+    out: declaredLength(res.getHeader("content-length")) ?? wireOut,
   };
 }
 

@@ -13,7 +13,6 @@ import {
   errorToJsonBytes,
   parseContentType,
   parseTimeout,
-  trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import { restErrorOf } from "../errors.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
@@ -177,8 +176,11 @@ function writeWhole(
   responseTrailer: Headers,
   body: Uint8Array,
 ): void {
-  const header = trailerMux(responseHeader, responseTrailer);
-  header.set("Content-Length", body.byteLength.toString(10));
-  res.writeHead(status, nodeHeaders(header));
+  // connect's trailerMux, without a copy: the call is over, its header object is ours to finish.
+  responseTrailer.forEach((value, key) => {
+    responseHeader.set(`trailer-${key}`, value);
+  });
+  responseHeader.set("Content-Length", body.byteLength.toString(10));
+  res.writeHead(status, nodeHeaders(responseHeader));
   res.end(body);
 }

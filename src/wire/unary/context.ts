@@ -85,19 +85,6 @@ function deadlineSignal(timeoutMs: number, shutdown: AbortSignal | undefined) {
   };
 }
 
-/** Node's incoming headers as fetch Headers (what interceptors read), without HTTP/2 pseudo-headers. */
-export function webHeaders(nodeHeaders: Record<string, string | string[] | undefined>): Headers {
-  const headers = new Headers();
-  for (const key in nodeHeaders) {
-    if (key.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = nodeHeaders[key];
-    if (value === undefined) continue;
-    if (typeof value === "string") headers.append(key, value);
-    else for (const v of value) headers.append(key, v);
-  }
-  return headers;
-}
-
 /** fetch Headers as a node header object (sorted, lower-case: the order connect-node writes them in). */
 export function nodeHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};

@@ -19,6 +19,7 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { NodeMiddleware } from "../rest.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
 import { encodeAnswer } from "./answer.js";
+import { CallHeaders } from "./call-headers.js";
 import {
   admitConnect,
   admitRest,
@@ -26,7 +27,7 @@ import {
   readConnectInput,
   writeConnect,
 } from "./connect-protocol.js";
-import { leanContext, webHeaders } from "./context.js";
+import { leanContext } from "./context.js";
 import { admitGrpc, type GrpcAdmission, readGrpcInput, writeGrpc } from "./grpc-protocol.js";
 import { handlerOptions, type ServiceRoute, type UnaryMethod, unaryMethods } from "./methods.js";
 
@@ -93,9 +94,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     url: string,
     admission: { connect: ConnectAdmission } | { grpc: GrpcAdmission },
   ): void => {
-    const responseHeader = new Headers();
-    const responseTrailer = new Headers();
-    const requestHeader = webHeaders(req.headers);
+    const responseHeader = new CallHeaders();
+    const responseTrailer = new CallHeaders();
+    const requestHeader = new CallHeaders(req.headers);
     let protocolName: "connect" | "grpc" | "grpc-web" = "connect";
     if ("connect" in admission) {
       const { binary, rest } = admission.connect;
