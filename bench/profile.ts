@@ -4,6 +4,8 @@
  * `--cpu-prof`, loads it with autocannon on the other, and prints the server's CPU µs per call split by
  * where the samples fall (node internals, connect-node, protobuf-es, our src/, GC...), plus the top
  * functions by self time. `--env WIRE_UNARY=connect` (or any other setting) profiles a variant.
+ * `--writes` profiles lifecycle progress reports instead (`--writers` writers, one job each, as the
+ * `writes` scenario), per acknowledged report.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -11,12 +13,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
-import { LOAD_H1 } from "./core/load.js";
+import { COUNTER, findLifecycle, PERCENT, prepareWriters } from "./core/lifecycle.js";
+import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, pinSelf } from "./core/proc.js";
 import { startRealServer } from "./core/service.js";
 import { GET_PATH } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
+import type { WriteLoadSpec } from "./load/writes.js";
 
 interface ProfileNode {
   id: number;
@@ -89,6 +93,8 @@ async function main(): Promise<void> {
       env: { type: "string", multiple: true, default: [] },
       "data-dir": { type: "string" },
       top: { type: "string", default: "25" },
+      writes: { type: "boolean", default: false },
+      writers: { type: "string", default: "16" },
     },
   });
   const opts = parseOptions(["--quick", "--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -109,15 +115,20 @@ async function main(): Promise<void> {
       nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
     });
     run.track(server.child);
-    const spec: H1LoadSpec = {
-      url: `${server.baseUrl}${GET_PATH}`,
-      headers: { authorization: `Bearer ${run.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ job_id: run.jobId }),
-      connections: Number(values.connections),
-      durationS: Number(values.seconds),
-      warmupS: 1,
-    };
-    const r = await run.load(LOAD_H1, spec, "service / get Connect JSON HTTP/1.1", server.child.pid);
+    const spec = values.writes
+      ? await writesSpec(server.baseUrl, run, Number(values.writers), Number(values.seconds))
+      : ({
+          url: `${server.baseUrl}${GET_PATH}`,
+          headers: { authorization: `Bearer ${run.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ job_id: run.jobId }),
+          connections: Number(values.connections),
+          durationS: Number(values.seconds),
+          warmupS: 1,
+        } satisfies H1LoadSpec);
+    const r =
+      "bodies" in spec
+        ? await run.load(LOAD_WRITES, spec, "service / progress reports (writes)", server.child.pid)
+        : await run.load(LOAD_H1, spec, "service / get Connect JSON HTTP/1.1", server.child.pid);
     await server.child.stop();
     const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) throw new Error("the server wrote no .cpuprofile");
@@ -141,6 +152,36 @@ async function main(): Promise<void> {
   } finally {
     await run.close();
   }
+}
+
+/** The `writes` scenario's load: `writers` started jobs, each reported on in a closed loop. */
+async function writesSpec(
+  baseUrl: string,
+  run: { token: string; systemToken: string },
+  writers: number,
+  seconds: number,
+): Promise<WriteLoadSpec> {
+  const probe = await findLifecycle();
+  if (!probe.found) throw new Error(probe.reason);
+  const setup = await prepareWriters(
+    baseUrl,
+    probe,
+    [
+      { label: "DOMAIN_ADMIN access token", token: run.token },
+      { label: "system token", token: run.systemToken },
+    ],
+    writers,
+    async () => [],
+  );
+  return {
+    url: `${baseUrl}${setup.path}`,
+    headers: setup.headers,
+    bodies: setup.bodies,
+    counterPlaceholder: String(COUNTER),
+    percentPlaceholder: String(PERCENT),
+    durationS: seconds,
+    warmupS: 1,
+  };
 }
 
 main().catch(async (error: unknown) => {

@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest";
 import type { Condition } from "../src/query/ast.js";
 import { CompiledTemplates, scopeShape } from "../src/storage/compiled-template.js";
+import { sqliteDialect } from "../src/storage/dialect/sqlite/sqlite-dialect.js";
+import { WriteStatements } from "../src/storage/write-statements.js";
 import { fixtureStore } from "./support/fixture.js";
 
 const field = (column: "domain_id" | "workspace_id") => ({ column, path: [], name: column });
@@ -24,6 +26,42 @@ describe("compiled templates", () => {
     expect((await store.get("job-a04", wsScope("domain-a", "ws-2")))?.job_id).toBe("job-a04"); // '*'
     expect(await store.delete("job-a03", wsScope("domain-a", "ws-1"))).toBe(false);
     expect(await store.delete("job-a03", wsScope("domain-a", "ws-2"))).toBe(true);
+  });
+
+  it("binds each change-feed append's own rows and time, compiled once per row count", () => {
+    const statements = new WriteStatements(sqliteDialect);
+    const change = (job: string, kind: "created" | "updated", seq: number | null) => ({
+      job_id: job,
+      domain_id: `d-${job}`,
+      workspace_id: `w-${job}`,
+      kind,
+      event_seq: seq,
+    });
+    const [first] = statements.appendChanges(
+      [change("j1", "created", 1), change("j2", "updated", null)],
+      "t1",
+    );
+    const [second] = statements.appendChanges([change("j3", "updated", 4), change("j4", "created", 2)], "t2");
+    expect(second?.sql).toBe(first?.sql);
+    expect(first?.sql).toMatch(/insert into "job_changes"/);
+    const bound = (c: typeof first) => {
+      const cols =
+        /\(([^)]*)\) values/
+          .exec(c?.sql ?? "")?.[1]
+          ?.split(", ")
+          .map((x) => x.replaceAll('"', "")) ?? [];
+      expect(cols.length).toBe(6);
+      const p = c?.parameters ?? [];
+      return [0, 1].map((r) => Object.fromEntries(cols.map((k, i) => [k, p[r * cols.length + i]])));
+    };
+    expect(bound(second)).toEqual([
+      { ...change("j3", "updated", 4), created_at: "t2" },
+      { ...change("j4", "created", 2), created_at: "t2" },
+    ]);
+    expect(bound(first)).toEqual([
+      { ...change("j1", "created", 1), created_at: "t1" },
+      { ...change("j2", "updated", null), created_at: "t1" },
+    ]);
   });
 
   it("fills slots in order and keeps constants", async () => {

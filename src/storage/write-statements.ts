@@ -23,8 +23,19 @@ const CHANGES_PER_STATEMENT = 1000;
 /** A change-feed row to append (the id is assigned by the database). */
 export type ChangeRow = Omit<JobChangesTable, "id" | "created_at">;
 
+/** A change row's columns, in the order its values are bound. */
+const CHANGE_COLUMNS = [
+  "job_id",
+  "domain_id",
+  "workspace_id",
+  "kind",
+  "event_seq",
+] as const satisfies readonly (keyof ChangeRow)[];
+
 export class WriteStatements {
   private readonly templates = new CompiledTemplates();
+  /** Apart from the point statements': one per group size, which must not evict those. */
+  private readonly changeTemplates = new CompiledTemplates();
 
   constructor(readonly dialect: Dialect) {}
 
@@ -286,12 +297,27 @@ export class WriteStatements {
     const statements: Compiled[] = [];
     for (let i = 0; i < changes.length; i += CHANGES_PER_STATEMENT) {
       const rows = changes.slice(i, i + CHANGES_PER_STATEMENT);
-      statements.push(
+      const build = (values: readonly unknown[]) =>
         this.b
           .insertInto("job_changes")
-          .values(rows.map((c) => ({ ...c, created_at: createdAt as string })))
+          .values(
+            rows.map((_, r) => {
+              const at = r * CHANGE_COLUMNS.length;
+              return {
+                ...(Object.fromEntries(CHANGE_COLUMNS.map((k, c) => [k, values[at + c]])) as ChangeRow),
+                created_at: (typeof createdAt === "string" ? values[values.length - 1] : createdAt) as string,
+              };
+            }),
+          )
           .returning("id")
-          .compile(),
+          .compile();
+      const values = rows.flatMap((c) => CHANGE_COLUMNS.map((k) => c[k]));
+      // Every group commit appends these: compiled once per row count (the text depends on nothing else)
+      // when the time is a value; a database-clock expression is compiled as it is.
+      statements.push(
+        typeof createdAt === "string"
+          ? this.changeTemplates.compile(`changes|${rows.length}`, [...values, createdAt], build)
+          : build(values),
       );
     }
     return statements;
