@@ -219,7 +219,7 @@ describe("read pool with a capped worker heap", () => {
       message: expect.stringContaining("DATABASE_READ_WORKER_HEAP_MB"),
     });
     // The same pool answers the next read (a fresh worker under the same cap).
-    const after = await capped.list(listOf({ page: { limit: 3 } }));
+    const after = await read(capped.list(listOf({ page: { limit: 3 } })));
     expect(after.kind === "ok" && after.rows).toHaveLength(3);
     const distinct = await capped.stat(statOf({ distinct: "status" }), { maxRows: 1000 });
     expect(distinct.rows.length).toBeGreaterThan(0);
