@@ -369,19 +369,17 @@ describe("expensive requests as WORKSPACE_MEMBER on a 256 MB heap, with get alon
     getP99 = p99;
   }, 600_000);
 
-  // Skipped: not yet true on the machine it was measured on. The child now runs compiled, with the
-  // read pool on and warm, and samples only while the cases run (Dec 2026, 2 cores at load 15-23):
-  // p99 127 ms over 110 gets (max 129), 247 over 209, 459 over 169, 396 over 877 (soak, 5 rounds,
-  // beside the soak suite). In the profiled runs every get over 100 ms came while
-  // the main thread was (EXPENSIVE_CPU_PROF=<dir> writes the child's profile): encoding the 4 MB
-  // `push` stat answer (129-150 ms), validating the 64 patterns of the regex_in case at its bound
-  // (re2js parse and compile, 127-337 ms), or collecting garbage after large answers (up to 230 ms).
-  // Validation no longer compiles (docs/regex.md): the slowest get during the regex_in case fell to
-  // 39-107 ms in most runs (262-544 before, interleaved runs), but in thirteen runs at load 14-21 p99
-  // was under 100 ms twice (67, 76) and 108-599 ms otherwise: the push stat answer (Struct from JSON,
-  // JSON text, the 4 MB write), GC after it, the maximal filter case and machine-wide stalls.
-  it.skip("the other client's get p99 stays under 100 ms (list and stat run on the read pool)", () => {
-    expect(getP99).toBeGreaterThan(0);
-    expect(getP99).toBeLessThan(100);
-  });
+  // Asserted alone (EXPENSIVE_P99=1 npx vitest run test/hardening/expensive.test.ts) and in
+  // `npm run test:soak`, not inside the parallel `npm test`: there other files share the 2 cores with this
+  // one's child, and the figure measures the machine as much as the service. On a quiet machine after the
+  // regex validation stopped compiling (docs/regex.md) and list/stat answers were encoded from the rows
+  // (docs/limits.md, "Unpaged answers"), three runs alone: p99 33.7 ms over 88 gets (max 34), 27.0 over
+  // 80, 27.4 over 84. At load 14-21 before those two changes: 67-599 ms (docs/limits.md).
+  it.runIf(process.env.SOAK === "1" || process.env.EXPENSIVE_P99 === "1")(
+    "the other client's get p99 stays under 100 ms (list and stat run on the read pool)",
+    () => {
+      expect(getP99).toBeGreaterThan(0);
+      expect(getP99).toBeLessThan(100);
+    },
+  );
 });
