@@ -27,6 +27,7 @@ import {
   type ReadOptions,
 } from "../src/storage/store.js";
 import { BACKENDS, type TestStore } from "./support/backends.js";
+import { newJob as sharedNewJob } from "./support/fixture.js";
 
 const NOW = new Date("2026-03-15T12:00:00.000Z");
 const JOBS = 2345;
@@ -42,23 +43,16 @@ async function ok(answer: Promise<ListResult>) {
   return result;
 }
 
+/** A job written while a list's rows are read (outside the fixture's domains). */
 function newJob(id: string): NewJob {
   const T = "2026-03-15T11:59:00.000Z";
-  return {
-    job_id: id,
-    status: "PENDING",
-    options: "{}",
-    resource_group: "WORKSPACE",
-    error_message: null,
+  return sharedNewJob(id, {
     domain_id: "d-new",
     workspace_id: "w-new",
     trusted_account_id: "ta-new",
-    plugin_id: null,
     created_at: T,
     updated_at: T,
-    finished_at: null,
-    idempotency_key: null,
-  } as NewJob;
+  });
 }
 
 /** The cases every backend (and the SQLite read pool) must pass. */
