@@ -349,8 +349,9 @@ describe("the real bin, as a user runs it", () => {
     expect(completed.stdout.trim()).toBe("IN_PROGRESS");
     const zsh = await jobctl(["completion", "zsh"]);
     expect(zsh.stdout).toMatch(/^#compdef jobctl/);
+    // The catalogue's order, which is the proto enum's.
     expect(zsh.stdout).toContain(
-      "'--status[only jobs in this status]:status:(PENDING IN_PROGRESS SUCCESS FAILURE CANCELED)'",
+      "'--status[only jobs in this status]:status:(PENDING IN_PROGRESS FAILURE SUCCESS CANCELED)'",
     );
   });
 

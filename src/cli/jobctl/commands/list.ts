@@ -2,13 +2,12 @@
 import { fromJson, type JsonObject, toJson } from "@bufbuild/protobuf";
 import { Command, Option } from "commander";
 import { JobsInfoSchema, JobsQuerySchema } from "../../../../gen/spaceone/api/identity/v2/job_pb.js";
+import { JOB_STATUSES } from "../../../catalogue/job-fields.js";
 import { type CliIo, contextOf } from "../context.js";
 import { parseFilter } from "../filters.js";
 import { type JobJson, jobColumns } from "../render/job-columns.js";
 import { formatData, OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "../render/output.js";
 import { renderTable } from "../render/table.js";
-
-export const JOB_STATUSES = ["PENDING", "IN_PROGRESS", "SUCCESS", "FAILURE", "CANCELED"] as const;
 
 export interface ListFlags {
   status?: string;
