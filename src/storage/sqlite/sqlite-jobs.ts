@@ -99,18 +99,7 @@ export class SqliteJobs {
    * meanwhile (better-sqlite3 refuses other statements while one is iterated).
    */
   openList(request: ListRequest): ListCursor {
-    const where = compileWhere(d, request.where);
-    const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
-    const columns = selectedColumns(request.only);
-    const limit = request.page.limit ?? request.unpagedMax;
-    const page = builder
-      .selectFrom("jobs")
-      .select(columns)
-      .where(where)
-      .orderBy(compileOrder(d, request.sort))
-      .limit(limit)
-      .offset(request.page.offset)
-      .compile();
+    const { count, page } = listStatements(request);
     this.run({ sql: "BEGIN DEFERRED", parameters: [] });
     let rows: Iterator<JobRow> | null = null;
     const end = (): void => {
@@ -119,14 +108,12 @@ export class SqliteJobs {
       if (this.db.inTransaction) this.run({ sql: "COMMIT", parameters: [] });
     };
     try {
-      const total = this.one<{ n: number }>(count)?.n ?? 0;
-      const cursor = this.changeHead();
-      const tooMany = !request.countOnly && request.page.limit === null && total > request.unpagedMax;
-      if (!request.countOnly && !tooMany) {
+      const header = this.listHeader(request, count);
+      if (header.kind === "ok" && !request.countOnly) {
         rows = this.prepared(page).iterate(...(page.parameters as unknown[])) as Iterator<JobRow>;
       }
       return {
-        header: { kind: tooMany ? "too_many" : "ok", total, cursor },
+        header,
         next(max) {
           const batch: JobRow[] = [];
           while (rows !== null && batch.length < max) {
@@ -145,6 +132,31 @@ export class SqliteJobs {
       end();
       throw error;
     }
+  }
+
+  /**
+   * A list read whole: its count, change head and every row in one read transaction (one snapshot),
+   * ended before this returns. For answers bounded by their own limit (`fitsOneBatch`), or a
+   * connection that serves nothing else meanwhile.
+   */
+  readList(request: ListRequest): { readonly header: ListHeader; readonly rows: JobRow[] } {
+    const { count, page } = listStatements(request);
+    this.run({ sql: "BEGIN DEFERRED", parameters: [] });
+    try {
+      const header = this.listHeader(request, count);
+      const rows = header.kind === "ok" && !request.countOnly ? this.all<JobRow>(page) : [];
+      return { header, rows };
+    } finally {
+      if (this.db.inTransaction) this.run({ sql: "COMMIT", parameters: [] });
+    }
+  }
+
+  /** A list's count and change head, inside its read transaction; `too_many` before any row is read. */
+  private listHeader(request: ListRequest, count: Compiled): ListHeader {
+    const total = this.one<{ n: number }>(count)?.n ?? 0;
+    const cursor = this.changeHead();
+    const tooMany = !request.countOnly && request.page.limit === null && total > request.unpagedMax;
+    return { kind: tooMany ? "too_many" : "ok", total, cursor };
   }
 
   /**
@@ -216,6 +228,21 @@ export class SqliteJobs {
   insert(row: Omit<JobRow, "seq">): void {
     this.run(builder.insertInto("jobs").values(row).compile());
   }
+}
+
+/** A list's count and page statements. */
+function listStatements(request: ListRequest): { count: Compiled; page: Compiled } {
+  const where = compileWhere(d, request.where);
+  const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
+  const page = builder
+    .selectFrom("jobs")
+    .select(selectedColumns(request.only))
+    .where(where)
+    .orderBy(compileOrder(d, request.sort))
+    .limit(request.page.limit ?? request.unpagedMax)
+    .offset(request.page.offset)
+    .compile();
+  return { count, page };
 }
 
 /** Columns to read for an `only` projection (an options path needs the options column). */

@@ -144,14 +144,10 @@ export class SqliteStore implements JobStore {
     // the event loop would stand in the way of this connection's writes. Only stores without workers
     // (":memory:" databases, tests) read lists here.
     return this.read(options, (): ListResult => {
-      const list = this.jobs.openList(request);
-      try {
-        const { kind, total, cursor } = list.header;
-        if (kind === "too_many") return { kind, total, cursor };
-        return { kind, total, cursor, rows: batchesOf(list.next(Number.POSITIVE_INFINITY)) };
-      } finally {
-        list.end();
-      }
+      const { header, rows } = this.jobs.readList(request);
+      const { kind, total, cursor } = header;
+      if (kind === "too_many") return { kind, total, cursor };
+      return { kind, total, cursor, rows: batchesOf(rows) };
     });
   }
 
