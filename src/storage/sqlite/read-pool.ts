@@ -38,6 +38,7 @@ import {
 } from "../store.js";
 import { BatchStream } from "./batch-stream.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
+import { rowsOf } from "./sqlite-jobs.js";
 import type { HeavyReader, ReaderUse } from "./sqlite-store.js";
 
 export interface ReadPoolOptions {
@@ -222,7 +223,7 @@ export class SqliteReadPool implements HeavyReader {
   /** A list's header: resolve the caller; its rows come with it, or follow on the same worker. */
   private listed(job: Job, reply: Extract<ReadReply, { header: unknown }>): void {
     const { kind, total, cursor } = reply.header;
-    const whole = "page" in reply ? reply.page : reply.rows ? null : [];
+    const whole = "values" in reply ? rowsOf(reply) : reply.rows ? null : [];
     if (kind === "too_many" || whole !== null) {
       this.settle(job);
       job.resolve(

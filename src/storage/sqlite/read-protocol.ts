@@ -7,6 +7,7 @@
  * rows in batches, at most `ahead` batches before the pool asks for more (`more`, one per batch the
  * consumer took), then `end`. The read transaction stays open in the worker until `end` or `cancel`.
  */
+import type { JobColumn } from "../../query/fields.js";
 import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import type { JobRow } from "../schema.js";
@@ -67,12 +68,16 @@ export type ReadReply =
       readonly rows: boolean;
       readonly statements?: readonly RanStatement[];
     }
-  /** A list answered whole: its header and every row (at most one batch); nothing follows. */
+  /**
+   * A list answered whole: its header and every row (at most one batch) as arrays of values in
+   * `columns`' order (they clone for less than row objects: `rowsOf`); nothing follows.
+   */
   | {
       readonly id: number;
       readonly ok: true;
       readonly header: ListHeader;
-      readonly page: JobRow[];
+      readonly columns: readonly JobColumn[];
+      readonly values: unknown[][];
       readonly statements?: readonly RanStatement[];
     }
   | { readonly id: number; readonly batch: JobRow[] }

@@ -90,8 +90,8 @@ function pump(): void {
 function startList(request: Extract<ReadRequest, { kind: "list" }>): void {
   close();
   if (fitsOneBatch(request.request, request.batchRows)) {
-    const { header, rows } = jobs.readList(request.request);
-    post({ id: request.id, ok: true, header, page: rows, ...statements() });
+    const { header, columns, values } = jobs.readList(request.request);
+    post({ id: request.id, ok: true, header, columns, values, ...statements() });
     return;
   }
   const list = jobs.openList(request.request);
