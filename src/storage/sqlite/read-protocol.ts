@@ -53,8 +53,8 @@ export type ReadRequest =
 
 export type ReadReply =
   | { readonly ready: true }
-  /** A stat's answer, or a streamed list's header; `rows`: batches and an `end` follow. `statements`: what the
-   * request ran, when the pool has a statement hook. */
+  /** A stat's answer, or a streamed list's header; `rows`: batches and an `end` follow. `statements`:
+   * what the request ran, when the pool has a statement hook. */
   | {
       readonly id: number;
       readonly ok: true;
