@@ -159,9 +159,9 @@ describe("small pages through the SQLite read pool", () => {
   });
 
   it("a small page whose deadline passes while its worker reads it is deadline_exceeded, and the pool serves on", async () => {
-    // A thousand rows sorted on a JSON path and cloned to the main thread: longer than 2 ms.
+    // A thousand rows sorted on a JSON path and cloned to the main thread: longer than 1 ms.
     const request = listOf({ sort: [{ key: "options.provider" }], page: { limit: LIST_BATCH_ROWS } });
-    const answer = pooled.list(request, { deadline: Date.now() + 2 });
+    const answer = pooled.list(request, { deadline: Date.now() + 1 });
     expect(pool.use()).toMatchObject({ inUse: 1 });
     await expect(answer).rejects.toMatchObject({ status: "deadline_exceeded" });
     await pool.start();
