@@ -4,6 +4,7 @@
  * `--cpu-prof`, loads it with autocannon on the other, and prints the server's CPU µs per call split by
  * where the samples fall (node internals, connect-node, protobuf-es, our src/, GC...), plus the top
  * functions by self time. `--env WIRE_UNARY=connect` (or any other setting) profiles a variant.
+ * `--list` profiles the `list` scenario's request instead (every thread's profile, read workers too).
  * `--writes` profiles lifecycle progress reports instead (`--writers` writers, one job each, as the
  * `writes` scenario), per acknowledged report.
  */
@@ -18,7 +19,7 @@ import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, pinSelf } from "./core/proc.js";
 import { startRealServer } from "./core/service.js";
-import { GET_PATH } from "./core/workload.js";
+import { GET_PATH, LIST_PATH, LIST_REQUEST } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
 import type { WriteLoadSpec } from "./load/writes.js";
 
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       "data-dir": { type: "string" },
       top: { type: "string", default: "25" },
       writes: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
       writers: { type: "string", default: "16" },
     },
   });
@@ -118,9 +120,9 @@ async function main(): Promise<void> {
     const spec = values.writes
       ? await writesSpec(server.baseUrl, run, Number(values.writers), Number(values.seconds))
       : ({
-          url: `${server.baseUrl}${GET_PATH}`,
+          url: `${server.baseUrl}${values.list ? LIST_PATH : GET_PATH}`,
           headers: { authorization: `Bearer ${run.token}`, "content-type": "application/json" },
-          body: JSON.stringify({ job_id: run.jobId }),
+          body: JSON.stringify(values.list ? LIST_REQUEST : { job_id: run.jobId }),
           connections: Number(values.connections),
           durationS: Number(values.seconds),
           warmupS: 1,
@@ -128,16 +130,34 @@ async function main(): Promise<void> {
     const r =
       "bodies" in spec
         ? await run.load(LOAD_WRITES, spec, "service / progress reports (writes)", server.child.pid)
-        : await run.load(LOAD_H1, spec, "service / get Connect JSON HTTP/1.1", server.child.pid);
+        : await run.load(
+            LOAD_H1,
+            spec,
+            `service / ${values.list ? "list" : "get"} Connect JSON HTTP/1.1`,
+            server.child.pid,
+          );
     await server.child.stop();
-    const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
-    if (!file) throw new Error("the server wrote no .cpuprofile");
-    const { byArea, byFunction, total } = summarize(path.join(profDir, file), spec.durationS + spec.warmupS);
+    // One profile per thread (the main thread and each read worker): their busy samples add up.
+    const files = fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
+    if (files.length === 0) throw new Error("the server wrote no .cpuprofile");
+    const byArea = new Map<string, number>();
+    const byFunction = new Map<string, number>();
+    let total = 0;
+    const threads: string[] = [];
+    for (const file of files) {
+      const one = summarize(path.join(profDir, file), spec.durationS + spec.warmupS);
+      for (const [k, v] of one.byArea) byArea.set(k, (byArea.get(k) ?? 0) + v);
+      for (const [k, v] of one.byFunction) byFunction.set(k, (byFunction.get(k) ?? 0) + v);
+      total += one.total;
+      threads.push(`${file}: ${one.total}`);
+    }
+    const file = files.join(", ");
     // The profile spans start-up and warm-up too: shares are of its busy samples, applied to the load run's CPU/call.
     const cpuUs = r.serverCpuUsPerRequest ?? Number.NaN;
     log(
       `\nserver CPU per call ${fmt(cpuUs)} µs (${fmt(r.result.rps)} req/s); ${total} busy samples; env ${JSON.stringify(env)}`,
     );
+    log(`busy samples by thread: ${threads.join("; ")}`);
     log("\nby area (share of busy samples, and µs per call):");
     for (const [a, hits] of [...byArea].sort((x, y) => y[1] - x[1])) {
       log(
@@ -148,7 +168,7 @@ async function main(): Promise<void> {
     for (const [f, hits] of [...byFunction].sort((x, y) => y[1] - x[1]).slice(0, Number(values.top))) {
       log(`  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${f}`);
     }
-    log(`\nprofile: ${path.join(profDir, file)}`);
+    log(`\nprofiles in ${profDir}: ${file}`);
   } finally {
     await run.close();
   }

@@ -76,6 +76,8 @@ export interface StartServerOptions {
   readonly env?: Record<string, string>;
   /** Node flags after `npm start`'s own (e.g. `--cpu-prof`; a later V8 flag wins over an earlier one). */
   readonly nodeFlags?: readonly string[];
+  /** The checkout whose build runs (another worktree, built, for an A/B run); unset: this one. */
+  readonly root?: string;
 }
 
 export async function startRealServer(options: StartServerOptions): Promise<RealServer> {
@@ -95,7 +97,7 @@ export async function startRealServer(options: StartServerOptions): Promise<Real
     JOB_RETENTION_INTERVAL_SECONDS: "0",
     ...options.env,
   });
-  const child = startNode(SERVICE_ENTRY, [], {
+  const child = startNode(path.join(options.root ?? REPO_ROOT, SERVICE_ENTRY), [], {
     cpu: options.pinning.serverCpu,
     env,
     name: "job service",

@@ -59,6 +59,15 @@ export type RowBatches = AsyncIterable<readonly JobRow[]>;
 export const LIST_BATCH_ROWS = 1000;
 
 /**
+ * Whether a list's rows are known to fit one batch before any is read (a page whose limit is at most
+ * `batchRows`, or a count): a backend then reads its rows whole with the count in one step, since
+ * streaming would hold no less in memory and costs round trips a small page notices.
+ */
+export function fitsOneBatch(request: ListQuery, batchRows: number = LIST_BATCH_ROWS): boolean {
+  return request.countOnly || (request.page.limit !== null && request.page.limit <= batchRows);
+}
+
+/**
  * A page and its total, read from one snapshot, and the change-feed head of that snapshot: a
  * watcher that starts from `cursor` misses no change made after the page was read.
  */
@@ -75,6 +84,10 @@ export async function collectRows(rows: RowBatches): Promise<JobRow[]> {
 
 /** Rows already in memory as `RowBatches` (a backend that read them at once). */
 export async function* batchesOf(rows: readonly JobRow[]): RowBatches {
+  if (rows.length <= LIST_BATCH_ROWS) {
+    if (rows.length > 0) yield rows;
+    return;
+  }
   for (let i = 0; i < rows.length; i += LIST_BATCH_ROWS) yield rows.slice(i, i + LIST_BATCH_ROWS);
 }
 

@@ -6,7 +6,8 @@
  * the caller gets `deadline_exceeded`, every other call goes on. Cheap point lookups (`get`) stay on
  * the main connection, where they are fastest.
  *
- * A list's rows come as the worker reads them (`BatchStream`): the worker stays the list's until its
+ * A page that fits one batch comes whole in the worker's answer (read-protocol.ts). The rows of a
+ * bigger list come as the worker reads them (`BatchStream`): the worker stays the list's until its
  * consumer has read the last batch or stopped, and the deadline still ends it (worker terminated,
  * iteration throws `deadline_exceeded`). At most `LIST_AHEAD` batches wait for the consumer.
  *
@@ -26,6 +27,7 @@ import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import { asStorageError, deadlineExceeded, readTooLarge } from "../errors.js";
 import {
+  batchesOf,
   LIST_BATCH_ROWS,
   type ListRequest,
   type ListResult,
@@ -36,6 +38,7 @@ import {
 } from "../store.js";
 import { BatchStream } from "./batch-stream.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
+import { rowsOf } from "./sqlite-jobs.js";
 import type { HeavyReader, ReaderUse } from "./sqlite-store.js";
 
 export interface ReadPoolOptions {
@@ -217,12 +220,15 @@ export class SqliteReadPool implements HeavyReader {
     else job.reject(error);
   }
 
-  /** A list's header: resolve the caller; its rows (if any) follow on the same worker. */
+  /** A list's header: resolve the caller; its rows come with it, or follow on the same worker. */
   private listed(job: Job, reply: Extract<ReadReply, { header: unknown }>): void {
     const { kind, total, cursor } = reply.header;
-    if (kind === "too_many" || !reply.rows) {
+    const whole = "values" in reply ? rowsOf(reply) : reply.rows ? null : [];
+    if (kind === "too_many" || whole !== null) {
       this.settle(job);
-      job.resolve(kind === "too_many" ? { kind, total, cursor } : { kind, total, cursor, rows: emptyRows() });
+      job.resolve(
+        kind === "too_many" ? { kind, total, cursor } : { kind, total, cursor, rows: batchesOf(whole ?? []) },
+      );
       this.dispatch();
       return;
     }
@@ -324,8 +330,6 @@ export class SqliteReadPool implements HeavyReader {
     return slot;
   }
 }
-
-async function* emptyRows(): AsyncGenerator<never> {}
 
 /** A worker's error as the driver error it was, so the store's classification applies. */
 function driverError(error: { message: string; sqliteCode: string | null }): Error {

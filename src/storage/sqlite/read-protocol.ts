@@ -1,10 +1,13 @@
 /**
  * The messages between `read-pool.ts` and its `read-worker.ts` threads (structured clones).
  *
- * A list streams: the worker answers with its header (count, change head), then sends its rows in
- * batches, at most `ahead` batches before the pool asks for more (`more`, one per batch the consumer
- * took), then `end`. The read transaction stays open in the worker until `end` or `cancel`.
+ * A list whose rows fit one batch (`fitsOneBatch`: a page of at most `batchRows`, or a count) is
+ * answered in one message: header and rows, read in one transaction that has ended when it is sent.
+ * Any other list streams: the worker answers with its header (count, change head), then sends its
+ * rows in batches, at most `ahead` batches before the pool asks for more (`more`, one per batch the
+ * consumer took), then `end`. The read transaction stays open in the worker until `end` or `cancel`.
  */
+import type { JobColumn } from "../../query/fields.js";
 import type { RegexCacheLimits } from "../../query/linear-regex.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import type { JobRow } from "../schema.js";
@@ -50,8 +53,8 @@ export type ReadRequest =
 
 export type ReadReply =
   | { readonly ready: true }
-  /** A stat's answer, or a list's header; `rows`: batches and an `end` follow. `statements`: what the
-   * request ran, when the pool has a statement hook. */
+  /** A stat's answer, or a streamed list's header; `rows`: batches and an `end` follow. `statements`:
+   * what the request ran, when the pool has a statement hook. */
   | {
       readonly id: number;
       readonly ok: true;
@@ -63,6 +66,18 @@ export type ReadReply =
       readonly ok: true;
       readonly header: ListHeader;
       readonly rows: boolean;
+      readonly statements?: readonly RanStatement[];
+    }
+  /**
+   * A list answered whole: its header and every row (at most one batch) as arrays of values in
+   * `columns`' order (they clone for less than row objects: `rowsOf`); nothing follows.
+   */
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly header: ListHeader;
+      readonly columns: readonly JobColumn[];
+      readonly values: unknown[][];
       readonly statements?: readonly RanStatement[];
     }
   | { readonly id: number; readonly batch: JobRow[] }

@@ -6,11 +6,13 @@
  * A list's rows are read with a cursor (`SqliteJobs.openList`) and sent in batches, never more than
  * the pool's window ahead of what its consumer took, so a list of every row is never in memory here
  * (or queued for the main thread) at once; its read transaction stays open until the last batch.
+ * A page that fits one batch is read whole and sent with its header in one message (read-protocol.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { setRegexCacheLimits } from "../../query/linear-regex.js";
 import { openDatabase } from "../database.js";
+import { fitsOneBatch } from "../store.js";
 import type { RanStatement, ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
 import { type ListCursor, SqliteJobs } from "./sqlite-jobs.js";
 
@@ -87,6 +89,11 @@ function pump(): void {
 
 function startList(request: Extract<ReadRequest, { kind: "list" }>): void {
   close();
+  if (fitsOneBatch(request.request, request.batchRows)) {
+    const { header, columns, values } = jobs.readList(request.request);
+    post({ id: request.id, ok: true, header, columns, values, ...statements() });
+    return;
+  }
   const list = jobs.openList(request.request);
   const rows = list.header.kind === "ok" && !request.request.countOnly;
   if (!rows) {

@@ -40,7 +40,7 @@ import {
 } from "../store.js";
 import { WriteStatements } from "../write-statements.js";
 import { StatementWriteTx } from "../write-tx.js";
-import { SqliteJobs } from "./sqlite-jobs.js";
+import { rowsOf, SqliteJobs } from "./sqlite-jobs.js";
 
 /** Writes one SQLite transaction takes at most (each is a savepoint; a group holds the write lock). */
 const MAX_GROUP = 256;
@@ -144,14 +144,10 @@ export class SqliteStore implements JobStore {
     // the event loop would stand in the way of this connection's writes. Only stores without workers
     // (":memory:" databases, tests) read lists here.
     return this.read(options, (): ListResult => {
-      const list = this.jobs.openList(request);
-      try {
-        const { kind, total, cursor } = list.header;
-        if (kind === "too_many") return { kind, total, cursor };
-        return { kind, total, cursor, rows: batchesOf(list.next(Number.POSITIVE_INFINITY)) };
-      } finally {
-        list.end();
-      }
+      const page = this.jobs.readList(request);
+      const { kind, total, cursor } = page.header;
+      if (kind === "too_many") return { kind, total, cursor };
+      return { kind, total, cursor, rows: batchesOf(rowsOf(page)) };
     });
   }
 

@@ -14,6 +14,7 @@ import type { JobEventRow, JobRow, JobTombstoneRow } from "../../schema.js";
 import {
   batchesOf,
   type ChangeCursor,
+  fitsOneBatch,
   type JobChange,
   type JobStore,
   type ListRequest,
@@ -145,17 +146,21 @@ export class PostgresStore implements JobStore {
   }
 
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
-    const count = this.q.listCount(request);
+    const header = this.q.listHeader(request);
     const page = this.q.listPage(request);
     // A cursor left unread gives its connection back at the deadline, or after the statement timeout.
     const holdUntil =
       options?.deadline ?? Date.now() + (this.options.statementTimeoutMs || DEFAULT_CURSOR_HOLD_MS);
     return this.snapshot(options, async (client, keep): Promise<ListResult> => {
-      const total = (await runQuery<{ n: number }>(client, count))[0]?.n ?? 0;
-      const cursor = await headOf(client);
+      const counted = (await runQuery<{ n: number; head: number }>(client, header))[0];
+      const total = counted?.n ?? 0;
+      const cursor = counted?.head ?? 0;
       if (request.countOnly) return { kind: "ok", rows: batchesOf([]), total, cursor };
       if (request.page.limit === null && total > request.unpagedMax)
         return { kind: "too_many", total, cursor };
+      // A page that fits one batch is read whole: a cursor would cost two round trips for one batch.
+      if (fitsOneBatch(request))
+        return { kind: "ok", rows: batchesOf(await runQuery<JobRow>(client, page)), total, cursor };
       await client.query({
         text: `DECLARE ${LIST_CURSOR} NO SCROLL CURSOR FOR ${page.sql}`,
         values: page.parameters as unknown[],
@@ -279,11 +284,4 @@ export class PostgresStore implements JobStore {
     await this.listener.close();
     await this.pool.end();
   }
-}
-
-async function headOf(client: pg.ClientBase): Promise<ChangeCursor> {
-  const { rows } = await client.query<{ head: number }>(
-    "SELECT coalesce(max(id), 0) AS head FROM job_changes",
-  );
-  return rows[0]?.head ?? 0;
 }

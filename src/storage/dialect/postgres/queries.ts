@@ -56,10 +56,17 @@ export class PostgresQueries {
       .compile();
   }
 
-  listCount(request: ListRequest): Compiled {
+  /**
+   * A list's count and the change-feed head (`n`, `head`) in one statement: one round trip, and in a
+   * REPEATABLE READ transaction both from the snapshot the page is read from.
+   */
+  listHeader(request: ListRequest): Compiled {
     return this.dialect.builder
       .selectFrom("jobs")
-      .select(sql<number>`count(*)`.as("n"))
+      .select([
+        sql<number>`count(*)`.as("n"),
+        sql<number>`(SELECT coalesce(max(id), 0) FROM job_changes)`.as("head"),
+      ])
       .where(compileWhere(this.dialect, request.where))
       .compile();
   }

@@ -1,5 +1,6 @@
 /**
- * A list's rows on PostgreSQL, fetched from a server-side cursor (`DECLARE ... CURSOR` inside the
+ * A list's rows on PostgreSQL (a list whose rows may not fit one batch; a page that does is one
+ * SELECT, `fitsOneBatch`), fetched from a server-side cursor (`DECLARE ... CURSOR` inside the
  * list's REPEATABLE READ transaction, so the rows come from the snapshot its count came from), one
  * batch per `FETCH`, as the consumer asks: the process never holds more than one batch of them.
  *
