@@ -13,7 +13,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
-import { COUNTER, findLifecycle, PERCENT, prepareWriters } from "./core/lifecycle.js";
+import {
+  COUNTER,
+  findLifecycle,
+  finishWriters,
+  type LifecycleProbe,
+  PERCENT,
+  prepareWriters,
+  type WriterSetup,
+} from "./core/lifecycle.js";
 import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, pinSelf } from "./core/proc.js";
@@ -115,8 +123,11 @@ async function main(): Promise<void> {
       nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
     });
     run.track(server.child);
-    const spec = values.writes
+    const writes = values.writes
       ? await writesSpec(server.baseUrl, run, Number(values.writers), Number(values.seconds))
+      : null;
+    const spec = writes
+      ? writes.spec
       : ({
           url: `${server.baseUrl}${GET_PATH}`,
           headers: { authorization: `Bearer ${run.token}`, "content-type": "application/json" },
@@ -129,6 +140,8 @@ async function main(): Promise<void> {
       "bodies" in spec
         ? await run.load(LOAD_WRITES, spec, "service / progress reports (writes)", server.child.pid)
         : await run.load(LOAD_H1, spec, "service / get Connect JSON HTTP/1.1", server.child.pid);
+    // A reused data set must not keep our jobs running (the next run's creates would be duplicates).
+    if (writes) await finishWriters(server.baseUrl, writes.probe, writes.setup);
     await server.child.stop();
     const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) throw new Error("the server wrote no .cpuprofile");
@@ -160,7 +173,7 @@ async function writesSpec(
   run: { token: string; systemToken: string },
   writers: number,
   seconds: number,
-): Promise<WriteLoadSpec> {
+): Promise<{ spec: WriteLoadSpec; probe: Extract<LifecycleProbe, { found: true }>; setup: WriterSetup }> {
   const probe = await findLifecycle();
   if (!probe.found) throw new Error(probe.reason);
   const setup = await prepareWriters(
@@ -173,7 +186,7 @@ async function writesSpec(
     writers,
     async () => [],
   );
-  return {
+  const spec = {
     url: `${baseUrl}${setup.path}`,
     headers: setup.headers,
     bodies: setup.bodies,
@@ -182,6 +195,7 @@ async function writesSpec(
     durationS: seconds,
     warmupS: 1,
   };
+  return { spec, probe, setup };
 }
 
 main().catch(async (error: unknown) => {
