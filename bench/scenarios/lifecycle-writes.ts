@@ -34,13 +34,18 @@ import { BENCH_DOMAIN, SEED_NOW } from "../core/workload.js";
 import type { WriteLoadSpec } from "../load/writes.js";
 import type { BareWritesSpec } from "../servers/bare-writes.js";
 
+/** A scratch database file and its WAL and shared-memory files. */
+function removeDatabase(file: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
+}
+
 /** Raw durable writes: autocommit single-row UPDATEs with the service's own pragmas, on a scratch database. */
 function rawWritesPerSecond(
   dir: string,
   ms: number,
 ): { perSecond: number; synchronous: string; journal: string } {
   const file = path.join(dir, "scratch-writes.db");
-  for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
+  removeDatabase(file);
   const db = openDatabase({ file });
   try {
     insertJobs(db, generateJobs({ count: 1000, now: SEED_NOW }));
@@ -63,7 +68,7 @@ function rawWritesPerSecond(
     };
   } finally {
     db.close();
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
+    removeDatabase(file);
   }
 }
 
@@ -84,9 +89,7 @@ async function serviceWritesPerSecond(
   maxGroupWrites: number,
 ): Promise<number> {
   const file = path.join(dir, `scratch-service-writes-${maxGroupWrites}.db`);
-  const remove = () => {
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
-  };
+  const remove = () => removeDatabase(file);
   remove();
   const store = new SqliteStore(openDatabase({ file }), { ownsConnection: true, maxGroupWrites });
   try {
@@ -129,9 +132,7 @@ async function bareWrites(
   spec: WriteLoadSpec,
 ): Promise<{ durable: RunRecord; httpOnly: RunRecord }> {
   const file = path.join(ctx.workDir, "scratch-bare-writes.db");
-  const remove = () => {
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
-  };
+  const remove = () => removeDatabase(file);
   remove();
   const db = openDatabase({ file });
   let ids: string[];
