@@ -14,7 +14,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
-import { COUNTER, findLifecycle, PERCENT, prepareWriters } from "./core/lifecycle.js";
+import {
+  COUNTER,
+  findLifecycle,
+  finishWriters,
+  type LifecycleProbe,
+  PERCENT,
+  prepareWriters,
+  type WriterSetup,
+} from "./core/lifecycle.js";
 import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, pinSelf } from "./core/proc.js";
@@ -117,8 +125,11 @@ async function main(): Promise<void> {
       nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
     });
     run.track(server.child);
-    const spec = values.writes
+    const writes = values.writes
       ? await writesSpec(server.baseUrl, run, Number(values.writers), Number(values.seconds))
+      : null;
+    const spec = writes
+      ? writes.spec
       : ({
           url: `${server.baseUrl}${values.list ? LIST_PATH : GET_PATH}`,
           headers: { authorization: `Bearer ${run.token}`, "content-type": "application/json" },
@@ -136,6 +147,8 @@ async function main(): Promise<void> {
             `service / ${values.list ? "list" : "get"} Connect JSON HTTP/1.1`,
             server.child.pid,
           );
+    // A reused data set must not keep our jobs running (the next run's creates would be duplicates).
+    if (writes) await finishWriters(server.baseUrl, writes.probe, writes.setup);
     await server.child.stop();
     // One profile per thread (the main thread and each read worker): their busy samples add up.
     const files = fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
@@ -180,7 +193,7 @@ async function writesSpec(
   run: { token: string; systemToken: string },
   writers: number,
   seconds: number,
-): Promise<WriteLoadSpec> {
+): Promise<{ spec: WriteLoadSpec; probe: Extract<LifecycleProbe, { found: true }>; setup: WriterSetup }> {
   const probe = await findLifecycle();
   if (!probe.found) throw new Error(probe.reason);
   const setup = await prepareWriters(
@@ -193,7 +206,7 @@ async function writesSpec(
     writers,
     async () => [],
   );
-  return {
+  const spec = {
     url: `${baseUrl}${setup.path}`,
     headers: setup.headers,
     bodies: setup.bodies,
@@ -202,6 +215,7 @@ async function writesSpec(
     durationS: seconds,
     warmupS: 1,
   };
+  return { spec, probe, setup };
 }
 
 main().catch(async (error: unknown) => {

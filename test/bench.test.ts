@@ -63,6 +63,8 @@ const EXPECTED = [
   "stat.failures_per_plugin_per_day.p50_ms",
   "lifecycle.progress_writes_per_s",
   "lifecycle.progress_writes_in_process_per_s",
+  "lifecycle.progress_writes_bare_per_s",
+  "lifecycle.progress_write_server_cpu_us",
   "breakdown.get.sqlite_lookup_us",
   "breakdown.get.service_us",
   "breakdown.get.authenticate_us",

@@ -1,7 +1,9 @@
 /** Compiled-once point lookups must bind each call's own values: a wrong slot would cross tenants. */
+import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { Condition } from "../src/query/ast.js";
 import { CompiledTemplates, scopeShape } from "../src/storage/compiled-template.js";
+import { postgresDialect } from "../src/storage/dialect/postgres/postgres-dialect.js";
 import { sqliteDialect } from "../src/storage/dialect/sqlite/sqlite-dialect.js";
 import { WriteStatements } from "../src/storage/write-statements.js";
 import { fixtureStore } from "./support/fixture.js";
@@ -62,6 +64,40 @@ describe("compiled templates", () => {
       { ...change("j1", "created", 1), created_at: "t1" },
       { ...change("j2", "updated", null), created_at: "t1" },
     ]);
+  });
+
+  it("with the database's clock (PostgreSQL now()): each group's rows bound, the clock kept in the text, one text per row count", () => {
+    const statements = new WriteStatements(postgresDialect);
+    const change = (job: string, seq: number | null) => ({
+      job_id: job,
+      domain_id: `d-${job}`,
+      workspace_id: `w-${job}`,
+      kind: "updated" as const,
+      event_seq: seq,
+    });
+    const [first] = statements.appendChanges([change("j1", 1), change("j2", null)], sql`now()`);
+    const [second] = statements.appendChanges([change("j3", 4), change("j4", 2)], sql`now()`);
+    const [single] = statements.appendChanges([change("j5", null)], sql`now()`);
+    expect(second?.sql).toBe(first?.sql);
+    expect(first?.sql).toMatch(
+      /insert into "job_changes" \("job_id", "domain_id", "workspace_id", "kind", "event_seq", "created_at"\) values \(\$1, \$2, \$3, \$4, \$5, now\(\)\), \(\$6, \$7, \$8, \$9, \$10, now\(\)\)/,
+    );
+    const row = (c: ReturnType<typeof change>) => [
+      c.job_id,
+      c.domain_id,
+      c.workspace_id,
+      c.kind,
+      c.event_seq,
+    ];
+    expect(first?.parameters).toEqual([...row(change("j1", 1)), ...row(change("j2", null))]);
+    expect(second?.parameters).toEqual([...row(change("j3", 4)), ...row(change("j4", 2))]);
+    expect(single?.sql).not.toBe(first?.sql);
+    expect(single?.parameters).toEqual(row(change("j5", null)));
+    // A clock expression with a value of its own is compiled with that value, not cached with the first.
+    const [at] = statements.appendChanges([change("j6", null)], sql`${"t1"}::timestamptz`);
+    const [at2] = statements.appendChanges([change("j7", null)], sql`${"t2"}::timestamptz`);
+    expect(at?.parameters.at(-1)).toBe("t1");
+    expect(at2?.parameters.at(-1)).toBe("t2");
   });
 
   it("fills slots in order and keeps constants", async () => {

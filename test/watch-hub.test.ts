@@ -239,6 +239,61 @@ describe("one reader for everyone", () => {
   });
 });
 
+describe("nobody watching", () => {
+  it("commits move the hub to the head without reading the feed; streams and waits that come later miss nothing", async () => {
+    const { feed, hub, service } = setup();
+    const early = open(service, admin, {});
+    await early.count(1);
+    feed.create("job-0");
+    await early.until(() => early.changes().length >= 1);
+    early.abort.abort();
+    await early.done;
+    await settle();
+    expect(hub.counts).toEqual({ watchers: 0, waiters: 0 });
+    const resumeFrom = (early.changes()[0] as WatchEventView).cursor;
+
+    const before = { ...feed.reads };
+    for (let i = 1; i <= 50; i++) feed.create(`job-${i}`);
+    await settle();
+    expect(feed.reads).toEqual(before);
+    expect(await hub.head()).toBe(await feed.changeHead());
+
+    // A stream resumed from before those commits reads its own gap: every change once, in order.
+    const resumed = open(service, admin, { cursor: resumeFrom });
+    await resumed.until(() => resumed.changes().length >= 50);
+    expect(resumed.changes().map((e) => e.job?.job_id)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `job-${i + 1}`),
+    );
+    // A new stream starts at the head: only what commits after it.
+    const fresh = open(service, admin, {});
+    await fresh.count(1);
+    feed.create("job-51");
+    await resumed.until(() => resumed.changes().length >= 51);
+    await fresh.until(() => fresh.changes().length >= 1);
+    expect(fresh.changes().map((e) => e.job?.job_id)).toEqual(["job-51"]);
+    resumed.abort.abort();
+    fresh.abort.abort();
+    await Promise.all([resumed.done, fresh.done]);
+    await settle();
+
+    // A wait started after more unread commits wakes on the job's next change, not on an earlier one.
+    feed.update("job-1", { status: "IN_PROGRESS" });
+    feed.update("job-2", { status: "IN_PROGRESS" });
+    const waited = service.wait(
+      admin,
+      { job_id: "job-2", timeout_seconds: 10 },
+      new AbortController().signal,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(hub.counts.waiters).toBe(1);
+    feed.update("job-1", { status: "SUCCESS" });
+    await settle();
+    expect(hub.counts.waiters).toBe(1);
+    feed.update("job-2", { status: "FAILURE" });
+    expect(await waited).toMatchObject({ job_id: "job-2", status: "FAILURE" });
+  });
+});
+
 describe("cursors", () => {
   it("resume from any event's cursor: every later change once, none before", async () => {
     const { feed, service } = setup();

@@ -18,12 +18,26 @@ import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
 import type { BenchContext } from "../core/context.js";
 import { CannotMeasure } from "../core/errors.js";
 import { type Figure, figure, fmt } from "../core/figure.js";
-import { COUNTER, findLifecycle, finishWriters, PERCENT, prepareWriters } from "../core/lifecycle.js";
+import {
+  COUNTER,
+  findLifecycle,
+  finishWriters,
+  PERCENT,
+  prepareWriters,
+  type WriterSetup,
+} from "../core/lifecycle.js";
 import { LOAD_WRITES } from "../core/load.js";
+import { freePort, startNode, waitHttpOk } from "../core/proc.js";
 import type { RunRecord } from "../core/report.js";
 import type { Scenario } from "../core/scenario.js";
 import { BENCH_DOMAIN, SEED_NOW } from "../core/workload.js";
 import type { WriteLoadSpec } from "../load/writes.js";
+import type { BareWritesSpec } from "../servers/bare-writes.js";
+
+/** A scratch database file and its WAL and shared-memory files. */
+function removeDatabase(file: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
+}
 
 /** Raw durable writes: autocommit single-row UPDATEs with the service's own pragmas, on a scratch database. */
 function rawWritesPerSecond(
@@ -31,7 +45,7 @@ function rawWritesPerSecond(
   ms: number,
 ): { perSecond: number; synchronous: string; journal: string } {
   const file = path.join(dir, "scratch-writes.db");
-  for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
+  removeDatabase(file);
   const db = openDatabase({ file });
   try {
     insertJobs(db, generateJobs({ count: 1000, now: SEED_NOW }));
@@ -54,7 +68,7 @@ function rawWritesPerSecond(
     };
   } finally {
     db.close();
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
+    removeDatabase(file);
   }
 }
 
@@ -75,9 +89,7 @@ async function serviceWritesPerSecond(
   maxGroupWrites: number,
 ): Promise<number> {
   const file = path.join(dir, `scratch-service-writes-${maxGroupWrites}.db`);
-  const remove = () => {
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${file}${suffix}`, { force: true });
-  };
+  const remove = () => removeDatabase(file);
   remove();
   const store = new SqliteStore(openDatabase({ file }), { ownsConnection: true, maxGroupWrites });
   try {
@@ -109,7 +121,78 @@ async function serviceWritesPerSecond(
   }
 }
 
-type Outcome = { run: RunRecord; tokenLabel: string } | { status: Figure["status"]; reason: string };
+/**
+ * The same writers' load against bare `node:http` (bench/servers/bare-writes.ts) on a scratch copy of
+ * the schema: with the service's statements run by hand under group commit (`durable`), and answering
+ * without the database. What no code of ours costs: the floor the service's figure is read against.
+ */
+async function bareWrites(
+  ctx: BenchContext,
+  setup: WriterSetup,
+  spec: WriteLoadSpec,
+): Promise<{ durable: RunRecord; httpOnly: RunRecord }> {
+  const file = path.join(ctx.workDir, "scratch-bare-writes.db");
+  const remove = () => removeDatabase(file);
+  remove();
+  const db = openDatabase({ file });
+  let ids: string[];
+  try {
+    insertJobs(db, generateJobs({ count: 1000, now: SEED_NOW }));
+    ids = (
+      db
+        .prepare("SELECT job_id FROM jobs WHERE domain_id = ? LIMIT ?")
+        .all(BENCH_DOMAIN, setup.jobIds.length) as { job_id: string }[]
+    ).map((r) => r.job_id);
+    if (ids.length < setup.jobIds.length) throw new CannotMeasure("the scratch set has too few jobs");
+    const start = db.prepare(
+      "UPDATE jobs SET status = 'IN_PROGRESS', finished_at = NULL, started_at = created_at WHERE job_id = ?",
+    );
+    for (const id of ids) start.run(id);
+  } finally {
+    db.close();
+  }
+  const bodies = setup.bodies.map((body, i) => body.replaceAll(setup.jobIds[i] as string, ids[i] as string));
+  const runs: RunRecord[] = [];
+  try {
+    for (const durable of [true, false]) {
+      const port = await freePort();
+      const bare: BareWritesSpec = {
+        port,
+        dbFile: file,
+        authorization: setup.headers.authorization ?? "",
+        domainId: BENCH_DOMAIN,
+        durable,
+      };
+      const child = ctx.track(
+        startNode("bench/servers/bare-writes.ts", [JSON.stringify(bare)], {
+          cpu: ctx.pinning.serverCpu,
+          name: "bare writes server",
+        }),
+      );
+      try {
+        await waitHttpOk(`http://127.0.0.1:${port}/healthz`, child, 30_000);
+        const label = `bare node:http (writes, ${durable ? "durable" : "no database"})`;
+        runs.push(
+          await ctx.load(
+            LOAD_WRITES,
+            { ...spec, url: `http://127.0.0.1:${port}${setup.path}`, bodies },
+            label,
+            child.pid,
+          ),
+        );
+      } finally {
+        await child.stop();
+      }
+    }
+  } finally {
+    remove();
+  }
+  return { durable: runs[0] as RunRecord, httpOnly: runs[1] as RunRecord };
+}
+
+type Outcome =
+  | { run: RunRecord; tokenLabel: string; bare: { durable: RunRecord; httpOnly: RunRecord } }
+  | { status: Figure["status"]; reason: string };
 
 async function measureWrites(ctx: BenchContext): Promise<Outcome> {
   const probe = await findLifecycle();
@@ -147,7 +230,8 @@ async function measureWrites(ctx: BenchContext): Promise<Outcome> {
     };
     const run = await ctx.load(LOAD_WRITES, spec, `service / ${setup.path} (writes)`, server.child.pid);
     await finishWriters(server.baseUrl, probe, setup);
-    return { run, tokenLabel: setup.tokenLabel };
+    const bare = await bareWrites(ctx, setup, spec);
+    return { run, tokenLabel: setup.tokenLabel, bare };
   } catch (error) {
     if (error instanceof CannotMeasure) throw error;
     return {
@@ -155,6 +239,37 @@ async function measureWrites(ctx: BenchContext): Promise<Outcome> {
       reason: `lifecycle rpc found but not drivable: ${(error as Error).message.slice(0, 300)}`,
     };
   }
+}
+
+/** The floor: the same load on bare node:http, with the statements by hand and without the database. */
+function bareFigures(
+  service: RunRecord,
+  bare: { durable: RunRecord; httpOnly: RunRecord },
+  writers: number,
+  durability: string,
+): Figure[] {
+  const cpu = (r: RunRecord) => r.serverCpuUsPerRequest ?? null;
+  return [
+    figure({
+      name: "lifecycle.progress_writes_bare_per_s",
+      title: "progress writes acknowledged by bare node:http running the same statements with group commit",
+      unit: "writes/s",
+      value: bare.durable.result.rps,
+      baseline: bare.httpOnly.result.rps,
+      baselineName: "the same bare server answering without the database",
+      note: `${writers} writers, same load generator and bodies; ${durability}`,
+    }),
+    figure({
+      name: "lifecycle.progress_write_server_cpu_us",
+      title:
+        "server CPU per acknowledged progress write: the service against bare node:http (same statements)",
+      unit: "µs",
+      value: cpu(service),
+      baseline: cpu(bare.durable),
+      baselineName: "bare node:http with the statements by hand",
+      note: `bare node:http without the database: ${fmt(cpu(bare.httpOnly) ?? Number.NaN)} µs per request`,
+    }),
+  ];
 }
 
 export const lifecycleWritesScenario: Scenario = {
@@ -195,6 +310,7 @@ export const lifecycleWritesScenario: Scenario = {
             note: `${ctx.o.writers} writers (one job each, ${writes.tokenLabel}), Connect JSON HTTP/1.1; ${durability}`,
           })
         : figure({ ...common, value: null, status: writes.status, note: `${writes.reason}; ${durability}` }),
+      ...("run" in writes ? bareFigures(writes.run, writes.bare, ctx.o.writers, durability) : []),
       figure({
         name: "lifecycle.progress_writes_in_process_per_s",
         title: "progress reports through the service layer, no wire: group commit vs a transaction per write",

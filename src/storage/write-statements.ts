@@ -312,11 +312,19 @@ export class WriteStatements {
           .returning("id")
           .compile();
       const values = rows.flatMap((c) => CHANGE_COLUMNS.map((k) => c[k]));
-      // Every group commit appends these: compiled once per row count (the text depends on nothing else)
-      // when the time is a value; a database-clock expression is compiled as it is.
+      // Every group commit appends these: compiled once per row count (the text depends on nothing else),
+      // the time bound as a value or written as a database-clock expression (PostgreSQL's `now()`, whose
+      // text goes into the key). An expression with values of its own is compiled as it is.
+      if (typeof createdAt === "string") {
+        statements.push(
+          this.changeTemplates.compile(`changes|${rows.length}`, [...values, createdAt], build),
+        );
+        continue;
+      }
+      const clock = createdAt.compile(this.b);
       statements.push(
-        typeof createdAt === "string"
-          ? this.changeTemplates.compile(`changes|${rows.length}`, [...values, createdAt], build)
+        clock.parameters.length === 0
+          ? this.changeTemplates.compile(`changes|${rows.length}|${clock.sql}`, values, build)
           : build(values),
       );
     }

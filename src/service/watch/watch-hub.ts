@@ -1,7 +1,8 @@
 /**
  * The one reader of the change feed in a process. However many streams and waiters are open, the hub
  * reads each committed change once (one `changesAfter` and one `jobsByIds` per batch), then hands it to
- * the watchers of the change's domain and to the waiters of its job. It reads when this process
+ * the watchers of the change's domain and to the waiters of its job; with nobody to hand them to, a
+ * commit only moves it to the new head. It reads when this process
  * commits (the store's `onCommit`), when another instance's commit is announced (`wake()`, e.g.
  * PostgreSQL NOTIFY), and every `pollIntervalMs` (other processes on one SQLite file), never once per
  * watcher.
@@ -76,6 +77,21 @@ export class WatchHub {
     this.reading = this.readAll().finally(() => {
       this.reading = null;
     });
+  }
+
+  /**
+   * A commit announced with the feed's new head. With no stream open, no `wait` waiting and no read
+   * under way, nobody needs the changes: the hub moves to the head without reading them (a progress
+   * report would otherwise cost a feed read per group commit once anyone had watched). A stream that
+   * joins later reads its own gap from its cursor (`join`); a waiter registers after `head()`.
+   */
+  private committed(head: ChangeCursor): void {
+    const idle = this.watcherCount === 0 && this.waiters.size === 0 && this.reading === null;
+    if (idle && this.position !== null && !this.stopped) {
+      if (head > this.position) this.position = head;
+      return;
+    }
+    this.wake();
   }
 
   /**
@@ -161,7 +177,7 @@ export class WatchHub {
     if (this.stopped) return Promise.reject(errors.unavailable("the server is shutting down"));
     this.starting ??= (async () => {
       this.position = await this.source.changeHead();
-      this.unsubscribe = this.source.onCommit(() => this.wake());
+      this.unsubscribe = this.source.onCommit((head) => this.committed(head));
       this.timers.push(
         setInterval(() => this.wake(), this.options.pollIntervalMs).unref(),
         setInterval(() => this.heartbeats(), Math.min(1000, this.options.heartbeatMs)).unref(),
