@@ -11,7 +11,7 @@ import { JobWatchEventSchema } from "../../gen/spaceone/api/identity/v2/job_life
 import type { Principal } from "../../src/auth/principal.js";
 import { WatchHub } from "../../src/service/watch/watch-hub.js";
 import { WatchService } from "../../src/service/watch/watch-service.js";
-import { toWatchEvent } from "../../src/wire/job-watch-handlers.js";
+import { toWatchEvent } from "../../src/wire/watch-event-encoding.js";
 import { MemoryFeed } from "../../test/support/memory-feed.js";
 import { figure, fmt } from "../core/figure.js";
 import type { Scenario } from "../core/scenario.js";
