@@ -5,9 +5,9 @@
  * transaction (the job's `updated_at`, the server's clock on this machine) to the event reaching its
  * stream. Also the server's CPU per second of load and its RSS growth for the open streams.
  * Issue 12's targets: p99 delivery under 100 ms and RSS growth under 50 MB for 1,000 streams at
- * 100 writes/s.
+ * 100 writes/s. Each figure's baseline is the same run with `watch` on connect's router
+ * (WIRE_STREAM=connect), measured right after.
  */
-import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,6 +22,7 @@ import { percentile, sleep } from "../core/measure.js";
 import { cpuTimeMs, memoryOf, type Pinning } from "../core/proc.js";
 import type { Scenario } from "../core/scenario.js";
 import { startRealServer } from "../core/service.js";
+import { h2Transports, openWatchStreams } from "../core/watch-streams.js";
 
 interface DeliverySettings {
   streams: number;
@@ -41,7 +42,11 @@ interface DeliveryResult {
   rssGrowthMb: number | null;
 }
 
-async function delivery(settings: DeliverySettings, pinning: Pinning): Promise<DeliveryResult> {
+async function delivery(
+  settings: DeliverySettings,
+  pinning: Pinning,
+  stream: "lean" | "connect",
+): Promise<DeliveryResult> {
   const { streams: STREAMS, jobs: JOBS, rate: RATE, seconds: SECONDS, connections: CONNECTIONS } = settings;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "watch-bench-"));
   const config = loadConfig({ DATA_DIR: dataDir, JWT_ALGORITHM: "HS256" });
@@ -51,7 +56,7 @@ async function delivery(settings: DeliverySettings, pinning: Pinning): Promise<D
     dataDir,
     dbFile: path.join(dataDir, "jobs.db"),
     pinning,
-    env: { WORKERS: "1" },
+    env: { WORKERS: "1", WIRE_STREAM: stream },
   });
   const server = real.child;
   const url = real.baseUrl;
@@ -83,51 +88,25 @@ async function delivery(settings: DeliverySettings, pinning: Pinning): Promise<D
     const rssBefore = memoryOf(server.pid).rssMb;
 
     const latencies: number[] = [];
-    const issuedLatencies: number[] = [];
     let delivered = 0;
-    let failures = 0;
     let recording = false;
-    const aborts = new AbortController();
-    setMaxListeners(STREAMS + 10, aborts.signal);
-    const transports = Array.from({ length: CONNECTIONS }, () =>
-      createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }),
-    );
-    const live: Promise<void>[] = [];
-    let opened = 0;
-    for (let i = 0; i < STREAMS; i++) {
-      const client = createClient(JobLifecycle, transports[i % CONNECTIONS] as never);
-      const request = { jobId: jobIds[i % JOBS] };
-      live.push(
-        (async () => {
-          try {
-            for await (const event of client.watch(request, {
-              headers: { token: reader },
-              signal: aborts.signal,
-            })) {
-              if (event.type === 6) {
-                opened++;
-                continue;
-              }
-              const now = performance.timeOrigin + performance.now();
-              const sent = Number(event.job?.currentStep?.slice(2));
-              // updated_at is the time of the write's transaction (the server's clock, on this machine).
-              const committed = Date.parse(event.job?.updatedAt ?? "");
-              if (recording && Number.isFinite(sent) && Number.isFinite(committed)) {
-                latencies.push(now - committed);
-                issuedLatencies.push(now - sent);
-                delivered++;
-              }
-            }
-          } catch {
-            if (!aborts.signal.aborted) failures++;
-          }
-        })(),
-      );
-    }
-    while (opened < STREAMS) {
-      if (failures > 0) throw new Error(`${failures} streams failed to open`);
-      await sleep(50);
-    }
+    const streams = openWatchStreams({
+      transports: h2Transports(url, CONNECTIONS),
+      streams: STREAMS,
+      jobIds,
+      token: reader,
+      onEvent: (event) => {
+        const now = performance.timeOrigin + performance.now();
+        const sent = Number(event.job?.currentStep?.slice(2));
+        // updated_at is the time of the write's transaction (the server's clock, on this machine).
+        const committed = Date.parse(event.job?.updatedAt ?? "");
+        if (recording && Number.isFinite(sent) && Number.isFinite(committed)) {
+          latencies.push(now - committed);
+          delivered++;
+        }
+      },
+    });
+    await streams.open;
     await sleep(1000);
     const rssIdle = memoryOf(server.pid).rssMb;
 
@@ -152,8 +131,8 @@ async function delivery(settings: DeliverySettings, pinning: Pinning): Promise<D
     const cpu1 = cpuTimeMs(server.pid);
     await sleep(1000);
     recording = false;
-    aborts.abort();
-    await Promise.allSettled(live);
+    const failures = streams.failures();
+    await streams.close();
 
     const expected = writes * (STREAMS / JOBS);
     if (failures > 0) throw new Error(`${failures} watch streams failed under load`);
@@ -183,23 +162,35 @@ export const watchDeliveryScenario: Scenario = {
       seconds: ctx.o.durationS,
       connections: 10,
     };
-    const r = await delivery(settings, ctx.pinning);
-    ctx.log(
-      `    ${settings.streams} streams, ${fmt(r.writesPerSecond)} writes/s: ${r.delivered}/${Math.round(r.expected)} events, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`,
-    );
+    // The stream path (the default), then connect's router (WIRE_STREAM=connect) on the same load.
+    const r = await delivery(settings, ctx.pinning, "lean");
+    const c = await delivery(settings, ctx.pinning, "connect");
+    for (const [name, x] of [
+      ["stream path", r],
+      ["connect's router", c],
+    ] as const) {
+      ctx.log(
+        `    ${name}: ${settings.streams} streams, ${fmt(x.writesPerSecond)} writes/s: ${x.delivered}/${Math.round(x.expected)} events, p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, CPU ${fmt(x.serverCpuMsPerS)} ms/s, RSS +${fmt(x.rssGrowthMb)} MB`,
+      );
+    }
     const setting = `${settings.streams} streams over ${settings.connections} h2c connections, ${settings.rate} progress writes/s`;
+    const base = "connect's router (WIRE_STREAM=connect)";
     return [
       figure({
         name: "watch_delivery.p50_ms",
         title: `write transaction to client, p50 (${setting})`,
         value: r.p50,
         unit: "ms",
+        baseline: c.p50,
+        baselineName: base,
       }),
       figure({
         name: "watch_delivery.p99_ms",
         title: `write transaction to client, p99 (${setting})`,
         value: r.p99,
         unit: "ms",
+        baseline: c.p99,
+        baselineName: base,
         target: { on: "value", op: "<=", threshold: 100 },
       }),
       figure({
@@ -207,6 +198,8 @@ export const watchDeliveryScenario: Scenario = {
         title: `server RSS growth for ${settings.streams} idle open streams`,
         value: r.rssGrowthMb,
         unit: "MB",
+        baseline: c.rssGrowthMb,
+        baselineName: base,
         // The issue's target is for 1,000 streams; the 10 HTTP/2 sessions are a fixed cost that a
         // quick run's 100 streams cannot be scaled against.
         target: settings.streams === 1000 ? { on: "value", op: "<=", threshold: 50 } : null,
@@ -216,6 +209,8 @@ export const watchDeliveryScenario: Scenario = {
         title: "server CPU per second of the write load with the streams open",
         value: r.serverCpuMsPerS,
         unit: "ms/s",
+        baseline: c.serverCpuMsPerS,
+        baselineName: base,
       }),
     ];
   },
