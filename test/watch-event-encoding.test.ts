@@ -55,7 +55,7 @@ function setup() {
       writeMaxBytes: 1 << 20,
     },
   );
-  const encoder = new WatchEventEncoder({ binary: s.getO(true), json: s.getO(false) });
+  const encoder = new WatchEventEncoder({ binary: s.getO(true) as never, json: s.getO(false) as never });
   return { feed, service, encoder };
 }
 
