@@ -67,6 +67,8 @@ export class Watcher {
   private readonly initial: WatchEventView[] = [];
   private readonly queue: WatchEventView[] = [];
   private wake: (() => void) | null = null;
+  /** Stops listening to the reader's signal (see `next`). */
+  private unlisten: (() => void) | null = null;
   private ended = false;
   private failure: SpaceOneError | null = null;
   /** Jobs the client holds as matching, and the version it was sent. */
@@ -178,24 +180,29 @@ export class Watcher {
       this.queue.length = 0;
     }
     this.onClose(this);
+    this.unlisten?.();
+    this.unlisten = null;
     this.wakeUp();
   }
 
-  /** The next event, or null when the stream has ended cleanly; throws the error it ended with. */
+  /**
+   * The next event, or null when the stream has ended cleanly; throws the error it ended with. A stream
+   * reads with one signal: it is listened to once, not once per wait (listeners on an AbortSignal cost
+   * more than the rest of a wait, per event and stream).
+   */
   async next(signal: AbortSignal): Promise<WatchEventView | null> {
+    if (this.unlisten === null && !this.ended && !signal.aborted) {
+      const onAbort = () => this.wakeUp();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.unlisten = () => signal.removeEventListener("abort", onAbort);
+    }
     for (;;) {
       const event = this.initial.shift() ?? this.queue.shift();
       if (event) return event;
       if (this.failure) throw this.failure;
       if (this.ended || signal.aborted) return null;
       await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener("abort", done);
-          this.wake = null;
-          resolve();
-        };
-        this.wake = done;
-        signal.addEventListener("abort", done, { once: true });
+        this.wake = resolve;
       });
     }
   }

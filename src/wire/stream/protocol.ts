@@ -192,8 +192,8 @@ export class StreamResponse {
    */
   write(frame: Uint8Array): true | Promise<boolean> {
     const res = this.res as NodeResponse & { write(chunk: Uint8Array): boolean };
-    if (!res.headersSent) res.writeHead(200, nodeHeaders(this.header));
     if (this.gone) return Promise.resolve(false);
+    if (!res.headersSent) res.writeHead(200, nodeHeaders(this.header));
     if (res.write(frame)) return true;
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
