@@ -159,6 +159,11 @@ async function delivery(
   }
 }
 
+function cpuPerEvent(r: DeliveryResult, settings: DeliverySettings): number | null {
+  if (r.serverCpuMsPerS === null) return null;
+  return (r.serverCpuMsPerS * 1000) / (r.writesPerSecond * (settings.streams / settings.jobs));
+}
+
 export const watchDeliveryScenario: Scenario = {
   name: "watch_delivery",
   title: "watch delivery: open streams, progress writes/s, commit-to-client latency, RSS per stream",
@@ -211,6 +216,16 @@ export const watchDeliveryScenario: Scenario = {
         // The target is for 1,000 streams; the 10 HTTP/2 sessions are a fixed cost that a
         // quick run's 100 streams cannot be scaled against.
         target: settings.streams === 1000 ? { on: "value", op: "<=", threshold: 50 } : null,
+      }),
+      figure({
+        // Per event the server sends (each write reaches streams/jobs streams): what the path costs,
+        // whether or not a starved client has read the events yet.
+        name: "watch_delivery.server_cpu_us_per_event",
+        title: "server CPU per event sent (CPU per second / (writes per second x streams per job))",
+        value: cpuPerEvent(r, settings),
+        unit: "us",
+        baseline: cpuPerEvent(c, settings),
+        baselineName: base,
       }),
       figure({
         name: "watch_delivery.server_cpu_ms_per_s",
