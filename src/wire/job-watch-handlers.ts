@@ -4,7 +4,7 @@
  * returned, so the stream maps them itself (same mapping: `toConnectError`).
  */
 import { toJson } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   JobLifecycle,
   type JobWatchEvent,
@@ -72,14 +72,15 @@ export function watchStreamRoute(
 ): StreamRoute<WatchEventView> {
   return {
     method: JobLifecycle.method.watch,
+    // The service's generator as it is: the errors are mapped by `error`, as `watchViews` maps them.
     open: (input, ctx) =>
-      watchViews(
-        service,
-        principalOf(ctx),
-        watchRequestJson(input as WatchJobsRequest),
-        ctx.signal,
-        (error) => onUnknown(error, WATCH_PROCEDURE),
-      ),
+      service.watch(principalOf(ctx), watchRequestJson(input as WatchJobsRequest), ctx.signal),
+    error: (thrown) => {
+      if (!(thrown instanceof SpaceOneError) && !(thrown instanceof ConnectError)) {
+        onUnknown(thrown, WATCH_PROCEDURE);
+      }
+      return toConnectError(thrown);
+    },
     encoder: (serialization) => new WatchEventEncoder(serialization),
   };
 }

@@ -47,6 +47,11 @@ export interface StreamRoute<T> {
   readonly method: DescMethod;
   /** The stream's items for one request (through the interceptors, like a ServiceImpl's method). */
   readonly open: (input: unknown, context: HandlerContext) => AsyncIterable<T>;
+  /**
+   * What an error thrown by the call becomes (a ConnectError to send), before the path's own mapping:
+   * a route maps its stream's errors here rather than in one more generator around every stream.
+   */
+  readonly error?: (thrown: unknown) => unknown;
   /** Given the method's message serializers (the server's JSON options and write limit). */
   readonly encoder: (serialization: {
     binary: Serialization<Message>;
@@ -205,7 +210,11 @@ export function createLeanStreamHandler(options: LeanStreamOptions): NodeMiddlew
     run()
       .then(async (outcome) => {
         done();
-        const error = outcome === null ? null : leanError(outcome.error);
+        let error: ConnectError | null = null;
+        if (outcome !== null) {
+          const mapped = outcome.encoding || !route.error ? outcome.error : route.error(outcome.error);
+          error = leanError(mapped);
+        }
         await response.end(error);
         if (error !== null && outcome !== null) options.onErrorAnswer?.(context.values, error, outcome);
       })
