@@ -443,6 +443,28 @@ describe("stream path vs connect-node: same watch corpus, same answers", () => {
     );
   });
 
+  it("an unexpected failure inside the stream: the same internal answer, reported once per call", async () => {
+    const list = feed.list;
+    feed.list = () => Promise.reject(new Error("the disk is on fire"));
+    try {
+      for (const p of protocols) {
+        const c = cases.find((x) => x.name === `${p.name} snapshot, ended by the deadline (h2)`) as Case;
+        unknown.length = 0;
+        const a = comparable(await send(reference, c));
+        expect(unknown.length, p.name).toBe(1);
+        const b = comparable(await send(lean, c));
+        expect(unknown.length, p.name).toBe(2);
+        expect(b).toEqual(a);
+        const sent = `${Buffer.from(b.body, "base64").toString("utf8")}${JSON.stringify(b.trailers)}`;
+        expect(sent).toContain("ERROR_UNKNOWN");
+        expect(sent).not.toContain("fire");
+      }
+    } finally {
+      feed.list = list;
+      unknown.length = 0;
+    }
+  });
+
   it("an undecodable Connect stream request is invalid_argument (connect-node: internal)", async () => {
     const c = cases.find((x) => x.name === "connect+proto undecodable message (h1)") as Case;
     const endOf = (a: Answer) => {
