@@ -218,10 +218,10 @@ export const watchDeliveryScenario: Scenario = {
         target: settings.streams === 1000 ? { on: "value", op: "<=", threshold: 50 } : null,
       }),
       figure({
-        // Per event the server sends (each write reaches streams/jobs streams): what the path costs,
-        // whether or not a starved client has read the events yet.
+        // Per event the server sends (each write reaches streams/jobs streams), whether or not a starved
+        // client has read it yet; the writes' own cost is included (spread over their events).
         name: "watch_delivery.server_cpu_us_per_event",
-        title: "server CPU per event sent (CPU per second / (writes per second x streams per job))",
+        title: "server CPU per event sent, the writes included (CPU/s / (writes/s x streams per job))",
         value: cpuPerEvent(r, settings),
         unit: "us",
         baseline: cpuPerEvent(c, settings),
