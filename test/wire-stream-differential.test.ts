@@ -45,6 +45,10 @@ const feed = new MemoryFeed();
 let hub: WatchHub;
 let reference: RunningServer;
 let lean: RunningServer;
+/** A second pair on a service that buffers one event per stream: errors in the middle of a stream. */
+let tinyHub: WatchHub;
+let tinyReference: RunningServer;
+let tinyLean: RunningServer;
 let admin: string;
 let member: string;
 let leanCalls = 0;
@@ -387,13 +391,27 @@ beforeAll(async () => {
     startServer({ handler, host: "127.0.0.1", port: 0, shutdownGraceMs: 1000 });
   reference = await start(serve("connect", service, verifier));
   lean = await start(serve("lean", service, verifier));
+  feed.create("job-flood", { trusted_account_id: "ta-flood" });
+  tinyHub = new WatchHub(feed, { pollIntervalMs: 60_000, batchSize: 100, heartbeatMs: 60_000 });
+  const tiny = new WatchService(feed, tinyHub, {
+    maxPageSize: 1000,
+    bufferEvents: 1,
+    maxInitial: 100,
+    waitDefaultSeconds: 30,
+    waitMaxSeconds: 300,
+  });
+  tinyReference = await start(serve("connect", tiny, verifier));
+  tinyLean = await start(serve("lean", tiny, verifier));
   cases = corpus();
 });
 
 afterAll(async () => {
   hub?.close();
+  tinyHub?.close();
   await reference?.close();
   await lean?.close();
+  await tinyReference?.close();
+  await tinyLean?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -462,6 +480,50 @@ describe("stream path vs connect-node: same watch corpus, same answers", () => {
     } finally {
       feed.list = list;
       unknown.length = 0;
+    }
+  });
+
+  /** One open stream per protocol and HTTP version on each tiny server, ended by `end`; their answers. */
+  async function openThenEnd(end: () => void): Promise<{ name: string; a: Answer; b: Answer }[]> {
+    const opened = cases.filter((c) => c.name.includes(" live, "));
+    expect(opened.length).toBe(10);
+    const live = opened.map((c) => {
+      // No deadline: the stream ends only when `end` ends it.
+      const headers = Object.fromEntries(
+        Object.entries(c.headers).filter(([k]) => k !== "connect-timeout-ms" && k !== "grpc-timeout"),
+      );
+      const open = { ...c, headers };
+      return { name: c.name, a: send(tinyReference, open), b: send(tinyLean, open) };
+    });
+    const stop = Date.now() + 5000;
+    while (tinyHub.counts.watchers < 2 * live.length && Date.now() < stop) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(tinyHub.counts.watchers).toBe(2 * live.length);
+    end();
+    return Promise.all(
+      live.map(async (x) => ({ name: x.name, a: comparable(await x.a), b: comparable(await x.b) })),
+    );
+  }
+
+  it("a slow consumer cut off mid-stream (resource_exhausted): the same frames and end", async () => {
+    // The live cases follow ta-2; three changes in one batch overflow every one-event buffer at once.
+    const answers = await openThenEnd(() => {
+      for (let i = 0; i < 3; i++) feed.update("job-2", { error_message: `flood ${i}` });
+    });
+    for (const { name, a, b } of answers) {
+      expect(b, name).toEqual(a);
+      const sent = `${Buffer.from(b.body, "base64").toString("utf8")}${JSON.stringify(b.trailers)}`;
+      expect(sent, name).toContain("ERROR_WATCH_TOO_SLOW");
+    }
+  });
+
+  it("shutdown ends every open stream cleanly, the same way", async () => {
+    const answers = await openThenEnd(() => tinyHub.close());
+    for (const { name, a, b } of answers) {
+      expect(b, name).toEqual(a);
+      const sent = `${Buffer.from(b.body, "base64").toString("utf8")}${JSON.stringify(b.trailers)}`;
+      expect(sent, name).not.toContain("error");
     }
   });
 
