@@ -37,6 +37,7 @@ interface DeliveryResult {
   delivered: number;
   expected: number;
   writeFailures: number;
+  clientCpuMsPerS: number;
   p50: number;
   p99: number;
   serverCpuMsPerS: number | null;
@@ -114,6 +115,8 @@ async function delivery(
     recording = true;
     const writeRtts: number[] = [];
     const cpu0 = cpuTimeMs(server.pid);
+    // The client's own CPU (it decodes every event of every stream): a starved client delays delivery too.
+    const clientCpu0 = process.cpuUsage();
     const started = Date.now();
     let writes = 0;
     let writeFailures = 0;
@@ -136,6 +139,7 @@ async function delivery(
     }
     const elapsed = (Date.now() - started) / 1000;
     const cpu1 = cpuTimeMs(server.pid);
+    const clientCpu = process.cpuUsage(clientCpu0);
     await sleep(1000);
     recording = false;
     const failures = streams.failures();
@@ -148,6 +152,7 @@ async function delivery(
       delivered,
       expected,
       writeFailures,
+      clientCpuMsPerS: (clientCpu.user + clientCpu.system) / 1000 / elapsed,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       serverCpuMsPerS: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / elapsed,
@@ -183,7 +188,7 @@ export const watchDeliveryScenario: Scenario = {
       ["connect's router", c],
     ] as const) {
       ctx.log(
-        `    ${name}: ${settings.streams} streams, ${fmt(x.writesPerSecond)} writes/s: ${x.delivered}/${Math.round(x.expected)} events (${x.writeFailures} writes refused), p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, CPU ${fmt(x.serverCpuMsPerS)} ms/s, RSS +${fmt(x.rssGrowthMb)} MB`,
+        `    ${name}: ${settings.streams} streams, ${fmt(x.writesPerSecond)} writes/s: ${x.delivered}/${Math.round(x.expected)} events (${x.writeFailures} writes refused), p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, CPU ${fmt(x.serverCpuMsPerS)} ms/s (client ${fmt(x.clientCpuMsPerS)} ms/s), RSS +${fmt(x.rssGrowthMb)} MB`,
       );
     }
     const setting = `${settings.streams} streams over ${settings.connections} h2c connections, ${settings.rate} progress writes/s`;
