@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/watch-memory.ts [--streams N] [--connections C] [--heap] [--no-build] [--flags "..."]`: what idle
+ * `npx tsx bench/watch-memory.ts [--streams N] [--connections C] [--heap] [--no-build] [--flags "..."]
+ * [--stream lean|connect]`: what idle
  * watch streams cost the service. The built service (SQLite, one worker) on an empty database; N watch
  * streams of one job each (Connect binary over h2c, spread over C HTTP/2 connections, as
  * `watch_delivery` opens them), nothing written. Reports the server's RSS before and 1 s after the
@@ -7,7 +8,6 @@
  * open, then closed with the HTTP/2 sessions kept; each snapshot runs a full GC first) by constructor
  * and closure name, divided by N: the bytes and objects one open stream holds on the JavaScript heap.
  */
-import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +24,7 @@ import { type HeapSummary, summarize } from "./core/heap-snapshot.js";
 import { sleep } from "./core/measure.js";
 import { detectPinning, memoryOf, pinSelf, waitHttpOk } from "./core/proc.js";
 import { buildService, startRealServer } from "./core/service.js";
+import { h2Transports, openWatchStreams, type WatchStreams } from "./core/watch-streams.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       "no-build": { type: "boolean", default: false },
       flags: { type: "string", default: "" },
       heap: { type: "boolean", default: false },
+      stream: { type: "string", default: "lean" },
     },
   });
   const STREAMS = Number(values.streams);
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     dataDir,
     dbFile: path.join(dataDir, "jobs.db"),
     pinning,
-    env: { WORKERS: "1" },
+    env: { WORKERS: "1", WIRE_STREAM: values.stream },
     nodeFlags: [
       ...values.flags.split(" ").filter(Boolean),
       "--heapsnapshot-signal=SIGUSR2",
@@ -72,8 +74,7 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(snapDir, file));
     return summary;
   };
-  const aborts = new AbortController();
-  setMaxListeners(STREAMS + 10, aborts.signal);
+  let streams: WatchStreams | undefined;
   try {
     const writer = createClient(
       JobLifecycle,
@@ -101,44 +102,19 @@ async function main(): Promise<void> {
       jobIds.push(job.jobId);
     }
     // The HTTP/2 sessions first (one unary call each), so the diff holds the streams, not the sessions.
-    const transports = Array.from({ length: CONNECTIONS }, () =>
-      createConnectTransport({ baseUrl: real.baseUrl, httpVersion: "2", useBinaryFormat: true }),
-    );
+    const transports = h2Transports(real.baseUrl, CONNECTIONS);
     for (const transport of transports) {
       await createClient(Job, transport).get({ jobId: jobIds[0] }, { headers: { token: reader } });
     }
     await sleep(500);
     const rssBefore = memoryOf(server.pid).rssMb;
 
-    let opened = 0;
-    let failures = 0;
-    const live: Promise<void>[] = [];
-    for (let i = 0; i < STREAMS; i++) {
-      const client = createClient(JobLifecycle, transports[i % CONNECTIONS] as never);
-      live.push(
-        (async () => {
-          try {
-            for await (const event of client.watch(
-              { jobId: jobIds[i % JOBS] },
-              { headers: { token: reader }, signal: aborts.signal },
-            )) {
-              if (event.type === 6) opened++;
-            }
-          } catch (error) {
-            if (!aborts.signal.aborted) {
-              failures++;
-              if (failures === 1) log(`a stream failed: ${String(error)}`);
-            }
-          }
-        })(),
-      );
-    }
-    while (opened + failures < STREAMS) await sleep(50);
-    if (failures > 0) throw new Error(`${failures} of ${STREAMS} streams failed to open`);
+    streams = openWatchStreams({ transports, streams: STREAMS, jobIds, token: reader, log });
+    await streams.open;
     await sleep(1000);
     const rssOpen = memoryOf(server.pid).rssMb;
     log(
-      `${STREAMS} idle watch streams over ${CONNECTIONS} HTTP/2 connections${values.flags ? ` (node ${values.flags})` : ""}`,
+      `${STREAMS} idle watch streams over ${CONNECTIONS} HTTP/2 connections, WIRE_STREAM=${values.stream}${values.flags ? ` (node ${values.flags})` : ""}`,
     );
     log(
       `  RSS: before ${fmt(rssBefore)} MB, open ${fmt(rssOpen)} MB: growth ${fmt((rssOpen ?? 0) - (rssBefore ?? 0))} MB`,
@@ -146,8 +122,7 @@ async function main(): Promise<void> {
     if (!values.heap) return;
 
     const heapOpen = await snapshot();
-    aborts.abort();
-    await Promise.allSettled(live);
+    await streams.close();
     await sleep(1000);
     const heapClosed = await snapshot();
     log(
@@ -166,7 +141,7 @@ async function main(): Promise<void> {
     log("  per stream, by constructor / closure (bytes, objects):");
     for (const r of rows) log(`    ${fmt(r.bytes).padStart(8)} B ${fmt(r.count).padStart(6)}  ${r.name}`);
   } finally {
-    aborts.abort();
+    await streams?.close();
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

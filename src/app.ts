@@ -34,7 +34,7 @@ import { withReadyz } from "./wire/health/readyz.js";
 import { Health, healthService } from "./wire/health/service.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
-import { jobWatchHandlers } from "./wire/job-watch-handlers.js";
+import { jobWatchHandlers, watchStreamRoute } from "./wire/job-watch-handlers.js";
 import { registerReflection } from "./wire/reflection/index.js";
 import { procedurePath, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
@@ -54,7 +54,7 @@ export interface AppOptions {
     | "corsAllowedOrigins"
     | "watch"
   > &
-    Partial<Pick<Config, "wireUnary" | "metrics">>;
+    Partial<Pick<Config, "wireUnary" | "wireStream" | "metrics">>;
   /** The storage backend (SQLite's `SqliteStore`, or PostgreSQL's). */
   readonly store: JobStore;
   readonly verifier: TokenVerifier;
@@ -227,6 +227,8 @@ export function createApp(options: AppOptions): App {
     restRoutes: restPathRoutes,
     restStreams: sse,
     unary: config.wireUnary,
+    streamRoutes: [watchStreamRoute(watch, onUnknown)],
+    stream: config.wireStream,
     onLeanCall: options.onLeanCall,
     onWriteError: (err) => logger.warn({ err }, "could not write a response"),
     // The code the client got, also when no interceptor saw it (undecodable request, answer refused

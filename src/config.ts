@@ -95,6 +95,11 @@ const schema = z.object({
    * the unary path with; REST takes the unary path either way).
    */
   WIRE_UNARY: z.enum(["connect", "lean"]).default("lean"),
+  /**
+   * How `watch` streams are served: `lean` (the stream path, src/wire/stream/) or `connect` (connect's
+   * router: the reference the stream differential test and the watch bench compare it with).
+   */
+  WIRE_STREAM: z.enum(["connect", "lean"]).default("lean"),
   // Drop-in compatibility (docs/compatibility.md).
   /** Origins browsers may call from: `*` (default) or a comma-separated list of origins. */
   CORS_ALLOWED_ORIGINS: z.string().min(1).default("*"),
@@ -181,6 +186,7 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly wireUnary: "connect" | "lean";
+  readonly wireStream: "connect" | "lean";
   readonly lifecycle: LifecycleConfig;
   readonly metrics: MetricsConfig;
   readonly watch: WatchConfig;
@@ -310,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUnpagedRows: Math.max(c.MAX_UNPAGED_ROWS, c.MAX_PAGE_SIZE),
     maxTimeoutMs: c.MAX_TIMEOUT_MS,
     wireUnary: c.WIRE_UNARY,
+    wireStream: c.WIRE_STREAM,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
     corsAllowedOrigins: c.CORS_ALLOWED_ORIGINS.split(",")

@@ -84,6 +84,7 @@ const EXPECTED = [
   "watch_delivery.p50_ms",
   "watch_delivery.p99_ms",
   "watch_delivery.rss_growth_mb",
+  "watch_delivery.server_cpu_us_per_event",
   "watch_delivery.server_cpu_ms_per_s",
   "server.peak_rss_mb",
   "server.idle_rss_mb",

@@ -2,7 +2,8 @@
  * The wire layer of watch and wait over an in-memory change feed: the real handlers, auth interceptor,
  * error mapping, SSE middleware and HTTP server, with the feed written directly, so every protocol's
  * framing, errors, resume and heartbeats are checked without the storage layer (test/watch-api.test.ts
- * runs the same protocols against the whole app).
+ * runs the same protocols against the whole app). `watch` takes the stream path (src/wire/stream/), or
+ * connect's router with `WIRE_STREAM=connect`.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -22,7 +23,7 @@ import { WatchHub } from "../src/service/watch/watch-hub.js";
 import { WatchService } from "../src/service/watch/watch-service.js";
 import { createErrorInterceptor } from "../src/wire/errors.js";
 import { createAuthInterceptor } from "../src/wire/job-handlers.js";
-import { jobWatchHandlers } from "../src/wire/job-watch-handlers.js";
+import { jobWatchHandlers, watchStreamRoute } from "../src/wire/job-watch-handlers.js";
 import { restRoutes } from "../src/wire/rest.js";
 import { type RunningServer, startServer } from "../src/wire/server.js";
 import { createSseWatchHandler } from "../src/wire/sse.js";
@@ -36,6 +37,7 @@ import {
   type WatchRequestJson,
   type WireEvent,
 } from "./support/watch-client.js";
+import { wireStream } from "./support/wire-env.js";
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-watch-wire-"));
 const feed = new MemoryFeed();
@@ -78,6 +80,8 @@ beforeAll(async () => {
     jsonOptions: { useProtoFieldName: true, ignoreUnknownFields: false },
     restRoutes: restRoutes(JobLifecycle),
     restStreams: sse,
+    streamRoutes: [watchStreamRoute(service, (error) => unknown.push(error))],
+    stream: wireStream(),
   });
   server = await startServer({
     handler,

@@ -3,14 +3,13 @@
  * the watch service. Errors of a stream surface while it is iterated, after the error interceptor has
  * returned, so the stream maps them itself (same mapping: `toConnectError`).
  */
-import { create, toJson } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { toJson } from "@bufbuild/protobuf";
+import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
-  type JobLifecycle,
+  JobLifecycle,
   type JobWatchEvent,
-  JobWatchEvent_Type,
-  JobWatchEventSchema,
   WaitJobRequestSchema,
+  type WatchJobsRequest,
   WatchJobsRequestSchema,
 } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import type { Principal } from "../auth/principal.js";
@@ -21,20 +20,11 @@ import type { WatchEventView } from "../service/watch/watcher.js";
 import { toJobInfo } from "./encode/job-info.js";
 import { toConnectError } from "./errors.js";
 import { principalOf } from "./job-handlers.js";
-import { toJobEventInfo } from "./job-lifecycle-handlers.js";
+import type { StreamRoute } from "./stream/handler.js";
+import { toWatchEvent, WatchEventEncoder } from "./watch-event-encoding.js";
 
 /** Margin kept before a client's deadline, so `wait` answers with the job rather than a deadline error. */
 const DEADLINE_MARGIN_MS = 250;
-
-export function toWatchEvent(view: WatchEventView): JobWatchEvent {
-  return create(JobWatchEventSchema, {
-    type: JobWatchEvent_Type[view.type],
-    cursor: view.cursor,
-    job: view.job ? toJobInfo(view.job) : undefined,
-    event: view.event ? toJobEventInfo(view.event) : undefined,
-    matches: view.matches,
-  });
-}
 
 /** A watch request message as the service reads it (proto JSON, proto field names). */
 export function watchRequestJson(
@@ -43,7 +33,23 @@ export function watchRequestJson(
   return toJson(WatchJobsRequestSchema, message, { useProtoFieldName: true }) as WatchRequest;
 }
 
-/** The stream of events of one watch, as messages, with errors already mapped to ConnectErrors. */
+/** The events of one watch, as the service's views, with errors already mapped to ConnectErrors. */
+export async function* watchViews(
+  service: WatchService,
+  principal: Principal,
+  request: WatchRequest,
+  signal: AbortSignal,
+  onUnknown: (error: unknown) => void,
+): AsyncGenerator<WatchEventView> {
+  try {
+    yield* service.watch(principal, request, signal);
+  } catch (error) {
+    if (!(error instanceof SpaceOneError)) onUnknown(error);
+    throw toConnectError(error);
+  }
+}
+
+/** The stream of events of one watch, as messages (connect-node's path). */
 export async function* watchMessages(
   service: WatchService,
   principal: Principal,
@@ -51,13 +57,35 @@ export async function* watchMessages(
   signal: AbortSignal,
   onUnknown: (error: unknown) => void,
 ): AsyncGenerator<JobWatchEvent> {
-  try {
-    for await (const view of service.watch(principal, request, signal)) yield toWatchEvent(view);
-  } catch (error) {
-    if (!(error instanceof SpaceOneError)) onUnknown(error);
-    throw toConnectError(error);
+  for await (const view of watchViews(service, principal, request, signal, onUnknown)) {
+    yield toWatchEvent(view);
   }
 }
+
+/**
+ * `watch` on the stream path (stream/handler.ts): the same events as `jobWatchHandlers().watch`, each
+ * encoded once per format for all the streams it reaches (watch-event-encoding.ts).
+ */
+export function watchStreamRoute(
+  service: WatchService,
+  onUnknown: (error: unknown, procedure: string) => void,
+): StreamRoute<WatchEventView> {
+  return {
+    method: JobLifecycle.method.watch,
+    // The service's generator as it is: the errors are mapped by `error`, as `watchViews` maps them.
+    open: (input, ctx) =>
+      service.watch(principalOf(ctx), watchRequestJson(input as WatchJobsRequest), ctx.signal),
+    error: (thrown) => {
+      if (!(thrown instanceof SpaceOneError) && !(thrown instanceof ConnectError)) {
+        onUnknown(thrown, WATCH_PROCEDURE);
+      }
+      return toConnectError(thrown);
+    },
+    encoder: (serialization) => new WatchEventEncoder(serialization),
+  };
+}
+
+const WATCH_PROCEDURE = "spaceone.api.identity.v2.JobLifecycle/watch";
 
 export function jobWatchHandlers(
   service: WatchService,
@@ -66,7 +94,7 @@ export function jobWatchHandlers(
   return {
     watch(req, ctx) {
       return watchMessages(service, principalOf(ctx), watchRequestJson(req), ctx.signal, (error) =>
-        onUnknown(error, "spaceone.api.identity.v2.JobLifecycle/watch"),
+        onUnknown(error, WATCH_PROCEDURE),
       );
     },
     async wait(req, ctx) {

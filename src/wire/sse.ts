@@ -7,21 +7,20 @@
  * gets the usual REST error body and status; an error later is a last `event: error` message with the
  * same `{"detail": ...}` body.
  */
-import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import {
-  JobWatchEventSchema,
-  WatchJobsRequestSchema,
-} from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
+import { WatchJobsRequestSchema } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import type { Principal } from "../auth/principal.js";
 import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors, SpaceOneError } from "../errors.js";
 import type { WatchService } from "../service/watch/watch-service.js";
+import type { WatchEventView } from "../service/watch/watcher.js";
 import { restErrorOf, toConnectError } from "./errors.js";
-import { watchMessages, watchRequestJson } from "./job-watch-handlers.js";
+import { watchRequestJson, watchViews } from "./job-watch-handlers.js";
 import type { NodeMiddleware } from "./rest.js";
 import { isJsonOrMissing, writeRestError } from "./rest.js";
 import type { NodeRequest, NodeResponse } from "./server.js";
+import { sseMessage } from "./watch-event-encoding.js";
 
 export const SSE_WATCH_PATHS: readonly string[] = ["/identity/v2/job/watch", "/identity/job/watch"];
 
@@ -89,7 +88,7 @@ async function serve(options: SseOptions, req: NodeRequest, res: NodeResponse): 
       request.cursor = lastEventId;
       request.send_initial = false;
     }
-    const stream = watchMessages(options.service, principal, request, abort.signal, (error) =>
+    const stream = watchViews(options.service, principal, request, abort.signal, (error) =>
       options.onUnknown(error, req),
     );
     // The first event comes at once (HEARTBEAT or the snapshot); an invalid request fails before it.
@@ -109,9 +108,8 @@ async function serve(options: SseOptions, req: NodeRequest, res: NodeResponse): 
     let result = first;
     try {
       while (!result.done) {
-        const event = result.value as Parameters<typeof toJson<typeof JobWatchEventSchema>>[1];
-        const data = JSON.stringify(toJson(JobWatchEventSchema, event, { useProtoFieldName: true }));
-        if (!(await write(res, `id: ${event.cursor}\ndata: ${data}\n\n`, abort.signal))) return;
+        // One message per event, shared by every SSE stream that receives it.
+        if (!(await write(res, sseMessage(result.value as WatchEventView), abort.signal))) return;
         result = await stream.next();
       }
     } catch (error) {
@@ -130,9 +128,9 @@ async function serve(options: SseOptions, req: NodeRequest, res: NodeResponse): 
 }
 
 /** Write a chunk, waiting for the socket to drain; false when the client is gone. */
-async function write(res: NodeResponse, chunk: string, signal: AbortSignal): Promise<boolean> {
+async function write(res: NodeResponse, chunk: string | Uint8Array, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted || res.destroyed) return false;
-  if ((res as { write(chunk: string): boolean }).write(chunk)) return true;
+  if ((res as { write(chunk: string | Uint8Array): boolean }).write(chunk)) return true;
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
       res.off("drain", onDrain);

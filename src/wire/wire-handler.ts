@@ -2,6 +2,7 @@
  * Every protocol on one handler: a request resolves to a method and is answered once, in its protocol.
  *
  * - unary calls (Connect, gRPC, gRPC-Web): the unary path (unary/handler.ts);
+ * - the server streams given as `streamRoutes` (watch): the stream path (stream/handler.ts);
  * - REST: rest.ts resolves the path and refuses what is not a REST call, the unary path answers;
  * - everything else (streams, Connect GET, what the unary path declines, unknown paths): connect's
  *   router (connect-handler.ts), behind the refusals of protocol-refusals.ts.
@@ -13,6 +14,7 @@ import { createConnectHandler } from "./connect-handler.js";
 import { unknownMethodHandler, withProtocolRefusals } from "./protocol-refusals.js";
 import { createAppHandler, createRestHandler, type NodeMiddleware, notFoundHandler } from "./rest.js";
 import type { NodeHandler, NodeRequest } from "./server.js";
+import { createLeanStreamHandler, type StreamRoute } from "./stream/handler.js";
 import { createLeanUnaryHandler } from "./unary/handler.js";
 import type { ServiceRoute } from "./unary/methods.js";
 
@@ -38,6 +40,14 @@ export interface WireHandlerOptions {
    * always takes the unary path): the reference the differential test compares the unary path with.
    */
   readonly unary?: "lean" | "connect" | undefined;
+  /** Server-streaming methods of `services` served on the stream path (their connect route stays). */
+  // biome-ignore lint/suspicious/noExplicitAny: routes of any item type
+  readonly streamRoutes?: readonly StreamRoute<any>[] | undefined;
+  /**
+   * `connect` serves the `streamRoutes` through connect's router as well: the reference the stream
+   * differential test and the watch bench compare the stream path with.
+   */
+  readonly stream?: "lean" | "connect" | undefined;
   /** Told of every call the unary path takes (by procedure path): tests. */
   readonly onLeanCall?: ((procedure: string) => void) | undefined;
   readonly onWriteError?: ((err: unknown) => void) | undefined;
@@ -86,12 +96,24 @@ export function createWireHandler(options: WireHandlerOptions): WireHandler {
     serve: lean.rest,
     maxBodyBytes: options.readMaxBytes,
   });
-  const streams = options.restStreams;
+  const restStreams = options.restStreams;
   const app = createAppHandler({
     connectHandler: withProtocolRefusals(procedures, connect.handler),
-    rest: streams ? (req, res, next) => streams(req, res, () => rest(req, res, next)) : rest,
+    rest: restStreams ? (req, res, next) => restStreams(req, res, () => rest(req, res, next)) : rest,
   });
+  const streamRoutes = options.stream === "connect" ? [] : (options.streamRoutes ?? []);
+  const streams =
+    streamRoutes.length === 0
+      ? null
+      : createLeanStreamHandler({
+          ...common,
+          routes: streamRoutes,
+          onCall: options.onLeanCall,
+          onWriteError: options.onWriteError,
+          onErrorAnswer: options.onErrorAnswer,
+        });
+  const rpc: NodeHandler = streams ? (req, res) => streams(req, res, () => app(req, res)) : app;
   const handler: NodeHandler =
-    options.unary === "connect" ? app : (req, res) => lean.rpc(req, res, () => app(req, res));
+    options.unary === "connect" ? rpc : (req, res) => lean.rpc(req, res, () => rpc(req, res));
   return { handler, served: [...new Set(connect.handlers.map((h) => h.service.typeName))] };
 }

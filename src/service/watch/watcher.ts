@@ -29,6 +29,32 @@ export interface WatchEventView {
 /** Views of rows without a projection, shared by the watchers a batch reaches (never mutated). */
 const fullViews = new WeakMap<JobRow, JobView>();
 
+/**
+ * The events one change becomes, built once and shared by every watcher that receives the same event
+ * (never mutated): the wire encodes an event once per format for all its streams (docs/watch.md,
+ * "Delivery path"). Events with a projection (`only`) are the watcher's own. Keyed by the change the
+ * hub read; a change delivered again with another row (a joining watcher's catch-up read) is not shared.
+ */
+interface SharedEvents {
+  readonly row: JobRow | undefined;
+  readonly event: JobEventRow | undefined;
+  timeline?: JobEventView | undefined;
+  /** CREATED or UPDATED of a matching job, without projection. */
+  matching?: WatchEventView;
+  /** The UPDATED that says the job left the filter, without projection. */
+  leaving?: WatchEventView;
+  deleted?: WatchEventView;
+}
+const sharedEvents = new WeakMap<JobChange, SharedEvents>();
+
+function sharedOf(change: JobChange, row: JobRow | undefined, event: JobEventRow | undefined): SharedEvents {
+  const known = sharedEvents.get(change);
+  if (known !== undefined && known.row === row && known.event === event) return known;
+  const fresh: SharedEvents = { row, event, timeline: event ? toEventView(event) : undefined };
+  if (known === undefined) sharedEvents.set(change, fresh);
+  return fresh;
+}
+
 /** Most jobs a filtered watcher remembers as "sent as matching" (to tell when one stops matching). */
 const MAX_KNOWN = 50_000;
 
@@ -41,6 +67,8 @@ export class Watcher {
   private readonly initial: WatchEventView[] = [];
   private readonly queue: WatchEventView[] = [];
   private wake: (() => void) | null = null;
+  /** Stops listening to the reader's signal (see `next`). */
+  private unlisten: (() => void) | null = null;
   private ended = false;
   private failure: SpaceOneError | null = null;
   /** Jobs the client holds as matching, and the version it was sent. */
@@ -78,19 +106,21 @@ export class Watcher {
     this.after = change.id;
     const { spec } = this;
     if (!inScope(spec.scope, change.domain_id, change.workspace_id)) return;
-    const cursor = encodeCursor(change.id);
-    const timeline = event ? toEventView(event) : undefined;
+    const shared = sharedOf(change, row, event);
+    const timeline = shared.timeline;
     if (change.kind === "deleted" || row === undefined) {
       // Deleted (or already gone: its `deleted` change follows). Sent when the client may hold it.
       if (change.kind !== "deleted") return;
       const held = this.known.delete(change.job_id) || !spec.filtered || !this.knowsAll;
       if (!held) return;
-      this.push({
+      // No projection applies to the ids of a deleted job: one event for every watcher.
+      shared.deleted ??= {
         type: "DELETED",
-        cursor,
+        cursor: encodeCursor(change.id),
         job: { job_id: change.job_id, domain_id: change.domain_id, workspace_id: change.workspace_id },
         matches: false,
-      });
+      };
+      this.push(shared.deleted);
       return;
     }
     if (spec.predicate(row)) {
@@ -98,8 +128,12 @@ export class Watcher {
       // A version the client already has (a catch-up read that ran ahead of the hub): nothing new.
       if (sent !== undefined && row.version !== undefined && row.version < sent) return;
       this.remember(row);
-      const type = change.kind === "created" ? "CREATED" : "UPDATED";
-      this.push({ type, cursor, job: this.view(row), ...(timeline && { event: timeline }), matches: true });
+      if (spec.only === null) {
+        shared.matching ??= this.event(change, row, timeline, true);
+        this.push(shared.matching);
+      } else {
+        this.push(this.event(change, row, timeline, true));
+      }
       return;
     }
     // Not matching now: tell a client that holds it, once.
@@ -107,13 +141,24 @@ export class Watcher {
       this.known.delete(row.job_id) ||
       (spec.filtered && !this.knowsAll && event?.from_status != null && this.matchedBefore(row, event));
     if (!held) return;
-    this.push({
-      type: "UPDATED",
-      cursor,
-      job: this.view(row),
-      ...(timeline && { event: timeline }),
-      matches: false,
-    });
+    if (spec.only === null) {
+      shared.leaving ??= this.event(change, row, timeline, false);
+      this.push(shared.leaving);
+    } else {
+      this.push(this.event(change, row, timeline, false));
+    }
+  }
+
+  /** The event of a change to a job that exists: CREATED or UPDATED, matching or leaving the filter. */
+  private event(
+    change: JobChange,
+    row: JobRow,
+    timeline: JobEventView | undefined,
+    matches: boolean,
+  ): WatchEventView {
+    const type = matches && change.kind === "created" ? "CREATED" : "UPDATED";
+    const cursor = encodeCursor(change.id);
+    return { type, cursor, job: this.view(row), ...(timeline && { event: timeline }), matches };
   }
 
   /** The hub read every change up to `position`: nothing more for this watcher before it. */
@@ -135,24 +180,29 @@ export class Watcher {
       this.queue.length = 0;
     }
     this.onClose(this);
+    this.unlisten?.();
+    this.unlisten = null;
     this.wakeUp();
   }
 
-  /** The next event, or null when the stream has ended cleanly; throws the error it ended with. */
+  /**
+   * The next event, or null when the stream has ended cleanly; throws the error it ended with. A stream
+   * reads with one signal: it is listened to once, not once per wait (listeners on an AbortSignal cost
+   * more than the rest of a wait, per event and stream).
+   */
   async next(signal: AbortSignal): Promise<WatchEventView | null> {
+    if (this.unlisten === null && !this.ended && !signal.aborted) {
+      const onAbort = () => this.wakeUp();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.unlisten = () => signal.removeEventListener("abort", onAbort);
+    }
     for (;;) {
       const event = this.initial.shift() ?? this.queue.shift();
       if (event) return event;
       if (this.failure) throw this.failure;
       if (this.ended || signal.aborted) return null;
       await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener("abort", done);
-          this.wake = null;
-          resolve();
-        };
-        this.wake = done;
-        signal.addEventListener("abort", done, { once: true });
+        this.wake = resolve;
       });
     }
   }

@@ -164,20 +164,28 @@ export async function writeGrpc(
     res.end();
     return error;
   }
-  if (error === null) {
-    responseTrailer.set("grpc-status", "0");
-  } else {
-    error.metadata.forEach((value, key) => {
-      responseTrailer.append(key, value);
-    });
-    responseTrailer.set("grpc-status", error.code.toString(10));
-    responseTrailer.set("grpc-message", minimalPercentEncode(error.rawMessage));
-  }
+  setGrpcStatus(responseTrailer, error);
   res.writeHead(200, nodeHeaders(responseHeader));
   if (envelope !== null) write(res, envelope);
   res.addTrailers(nodeHeaders(responseTrailer));
   res.end();
   return error;
+}
+
+/**
+ * gRPC's trailers for a call's outcome (also the stream path's, stream/protocol.ts): the status, the
+ * message in gRPC's minimal percent-encoding, and the error's metadata.
+ */
+export function setGrpcStatus(trailer: Headers, error: ConnectError | null): void {
+  if (error === null) {
+    trailer.set("grpc-status", "0");
+    return;
+  }
+  error.metadata.forEach((value, key) => {
+    trailer.append(key, value);
+  });
+  trailer.set("grpc-status", error.code.toString(10));
+  trailer.set("grpc-message", minimalPercentEncode(error.rawMessage));
 }
 
 function write(res: NodeResponse, chunk: Uint8Array): void {
