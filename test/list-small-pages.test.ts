@@ -185,9 +185,9 @@ describe.each(BACKENDS)("small pages on $name", (backend) => {
   describe.skipIf(backend.skip !== null)("", () => {
     samePagesAsStreamed(() => opened.store);
 
-    it.runIf(backend.name === "postgres")(
-      "a page that fits one batch is one SELECT with its count: no cursor",
-      async () => {
+    // PostgreSQL only: SQLite's read worker has no cursor to avoid (its one message is tested above).
+    if (backend.name === "postgres") {
+      it("a page that fits one batch is one SELECT with its count: no cursor", async () => {
         statements.length = 0;
         const small = await ok(opened.store.list(listOf({ sort: SORT, page: { limit: 100 } })));
         expect(await collectRows(small.rows)).toHaveLength(100);
@@ -198,7 +198,7 @@ describe.each(BACKENDS)("small pages on $name", (backend) => {
         const big = await ok(opened.store.list(listOf({ sort: SORT, page: { limit: LIST_BATCH_ROWS + 1 } })));
         expect(await collectRows(big.rows)).toHaveLength(LIST_BATCH_ROWS + 1);
         expect(statements.some((s) => s.startsWith("DECLARE"))).toBe(true);
-      },
-    );
+      });
+    }
   });
 });
