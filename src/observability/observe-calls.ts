@@ -61,6 +61,17 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   const enabled = (level: "info" | "debug") => logger.isLevelEnabled?.(level) ?? true;
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
+  // The duration's label object, one per (service, method): prom-client only reads it.
+  const durationLabels = new Map<string, { service: string; method: string }>();
+  const durationLabelsOf = (service: string, method: string) => {
+    const key = `${service}\n${method}`;
+    let labels = durationLabels.get(key);
+    if (labels === undefined) {
+      labels = { service, method };
+      durationLabels.set(key, labels);
+    }
+    return labels;
+  };
 
   const wrap =
     (inner: NodeHandler): NodeHandler =>
@@ -72,7 +83,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       call.protocol = protocolOf(path, req.headers["content-type"], restPaths);
       const socket = res instanceof http.ServerResponse ? req.socket : undefined;
       const protocol = call.protocol;
-      if (protocol) metrics.callsInFlight.inc({ protocol });
+      if (protocol) metrics.inFlightTally(protocol).value++;
       const sseStream = streamPaths.has(path);
       if (sseStream) metrics.watch.streams.inc();
 
@@ -93,7 +104,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
           }
           return;
         }
-        metrics.callsInFlight.dec({ protocol });
+        metrics.inFlightTally(protocol).value--;
         if (sseStream) metrics.watch.streams.dec();
         // After the REST layer, req.url is the procedure path the call was forwarded to; a REST path
         // served outside Connect (the SSE watch) is looked up in the route table.
@@ -105,8 +116,8 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
           (res.writableFinished ? codeFromResponse(protocol, res.statusCode, res) : codeLabel(Code.Canceled));
         const rpcService = call.service ?? service;
         const rpcMethod = call.method ?? method;
-        metrics.calls.inc({ service: rpcService, method: rpcMethod, protocol, code });
-        metrics.callDuration.observe({ service: rpcService, method: rpcMethod }, seconds);
+        metrics.callTally(rpcService, rpcMethod, protocol, code).value++;
+        metrics.callDuration.observe(durationLabelsOf(rpcService, rpcMethod), seconds);
         if (!enabled("info")) return;
         const fields = accessFields(call, req, res, seconds, bytes);
         fields.protocol = protocol;
