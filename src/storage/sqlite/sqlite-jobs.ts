@@ -40,6 +40,7 @@ export interface ListCursor {
 
 export class SqliteJobs {
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly jobRowStatements = new Map<string, Database.Statement>();
   private readonly templates = new CompiledTemplates();
 
   constructor(
@@ -49,22 +50,23 @@ export class SqliteJobs {
 
   /**
    * A prepared statement for SQL text, cached (bounded; least recently used evicted). `jobRows`: one
-   * that reads whole jobs rows as values for `jobRowOf`, when its columns are those (job-row.ts).
+   * that reads whole jobs rows as values for `jobRowOf`, when its columns are those (job-row.ts); kept
+   * apart, as the same text may be read both ways.
    */
   private statement(text: string, jobRows = false): Database.Statement {
-    const key = jobRows ? `job rows: ${text}` : text;
-    let stmt = this.statements.get(key);
+    const cache = jobRows ? this.jobRowStatements : this.statements;
+    let stmt = cache.get(text);
     if (stmt) {
-      this.statements.delete(key);
+      cache.delete(text);
     } else {
       stmt = this.db.prepare(text);
       if (jobRows && takesJobRowValues(stmt)) stmt.raw(true);
-      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
-        const oldest = this.statements.keys().next().value;
-        if (oldest !== undefined) this.statements.delete(oldest);
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
       }
     }
-    this.statements.set(key, stmt);
+    cache.set(text, stmt);
     return stmt;
   }
 
