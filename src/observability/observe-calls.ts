@@ -87,7 +87,8 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       const sseStream = streamPaths.has(path);
       if (sseStream) metrics.watch.streams.inc();
 
-      res.once("close", () => {
+      // `on`, not `once`: a response closes once, and `once` wraps the listener on every call.
+      res.on("close", () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
         // The connection's counters move on whether or not this exchange is logged.
         const bytes = exchangeBytes(req.headers["content-length"], res, socket, marks);
