@@ -64,6 +64,16 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
+/** The inner map under `key` of a map of maps, made empty on first use. */
+export function lookup<K, V extends Map<unknown, unknown>>(outer: Map<K, V>, key: K): V {
+  let inner = outer.get(key);
+  if (inner === undefined) {
+    inner = new Map() as V;
+    outer.set(key, inner);
+  }
+  return inner;
+}
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new client.Registry();
   if (options.defaultMetrics ?? true) {
@@ -74,7 +84,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const name = (suffix: string) => `${METRIC_PREFIX}${suffix}`;
   const poolSources: { backend: string; use: () => readonly PoolUse[] }[] = [];
   type CallLabels = { service: string; method: string; protocol: Protocol; code: string };
-  const answered = new Map<string, { labels: CallLabels; tally: Tally }>();
+  type Series = { labels: CallLabels; tally: Tally };
+  const answered = new Map<string, Map<string, Map<Protocol, Map<string, Series>>>>();
+  const answeredSeries: Series[] = [];
   const inFlight = new Map<Protocol, Tally>(PROTOCOLS.map((protocol) => [protocol, { value: 0 }]));
   const metrics: Metrics = {
     registry,
@@ -85,7 +97,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       registers,
       collect() {
         this.reset();
-        for (const { labels, tally } of answered.values()) this.inc(labels, tally.value);
+        for (const { labels, tally } of answeredSeries) this.inc(labels, tally.value);
       },
     }),
     callDuration: new client.Histogram({
@@ -106,11 +118,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       },
     }),
     callTally: (service, method, protocol, code) => {
-      const key = `${service}\n${method}\n${protocol}\n${code}`;
-      let series = answered.get(key);
+      // Nested maps: no key string is built (and hashed) per call.
+      const byCode = lookup(lookup(lookup(answered, service), method), protocol);
+      let series = byCode.get(code);
       if (series === undefined) {
         series = { labels: { service, method, protocol, code }, tally: { value: 0 } };
-        answered.set(key, series);
+        byCode.set(code, series);
+        answeredSeries.push(series);
       }
       return series.tally;
     },

@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { type Call, callKey, newCall } from "./call.js";
 import { codeLabel, codeLabelFromHttpStatus } from "./codes.js";
-import type { Metrics, Protocol } from "./metrics.js";
+import { lookup, type Metrics, type Protocol } from "./metrics.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
 type NodeResponse = Parameters<NodeHandler>[1];
@@ -62,13 +62,13 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
   // The duration's label object, one per (service, method): prom-client only reads it.
-  const durationLabels = new Map<string, { service: string; method: string }>();
+  const durationLabels = new Map<string, Map<string, { service: string; method: string }>>();
   const durationLabelsOf = (service: string, method: string) => {
-    const key = `${service}\n${method}`;
-    let labels = durationLabels.get(key);
+    const byMethod = lookup(durationLabels, service);
+    let labels = byMethod.get(method);
     if (labels === undefined) {
       labels = { service, method };
-      durationLabels.set(key, labels);
+      byMethod.set(method, labels);
     }
     return labels;
   };
