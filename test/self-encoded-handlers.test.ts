@@ -2,7 +2,8 @@
  * The Job handlers under the self-encoded contract (src/wire/unary/self-encoded.ts), called as a unary
  * path that takes such answers calls them: with `acceptsSelfEncodedKey` set, `list` and `stat` answer a
  * shell with an encoder whose JSON and binary are the bytes protobuf-es writes for the whole message the
- * same handler answers without the key (JSON for a JSON content type, binary otherwise). Run over the
+ * same handler answers without the key (JSON for a JSON content type, binary otherwise); so does `get`
+ * for a JSON caller, and a binary caller gets the whole message either way. Run over the
  * SQLite read pool (rows streamed from a worker) and both test backends. An answer refused at the limit
  * gives its reader back: the next call is answered.
  */
@@ -15,6 +16,8 @@ import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Job,
+  JobInfoSchema,
+  JobRequestSchema,
   JobStatQuerySchema,
   JobsInfoSchema,
   JobsQuerySchema,
@@ -56,7 +59,10 @@ function encoderOf(shell: unknown) {
   return encoder;
 }
 
-function context(method: "list" | "stat", options: { self: boolean; format: Format; domainId: string }) {
+function context(
+  method: "get" | "list" | "stat",
+  options: { self: boolean; format: Format; domainId: string },
+) {
   const values = createContextValues();
   values.set(principalKey, principal({ domainId: options.domainId }));
   if (options.self) values.set(acceptsSelfEncodedKey, true);
@@ -114,6 +120,32 @@ function handlerCases(storeOf: () => JobStore, domainId: () => string) {
     jobHandlers(new JobService(storeOf(), { maxPageSize: 1000, maxUnpagedRows: 100_000, now: () => NOW }));
 
   for (const format of ["json", "binary"] as const) {
+    it(`get, ${format}: the answer's bytes are the whole message's`, async () => {
+      const list = handlers().list as (
+        r: unknown,
+        c: unknown,
+      ) => Promise<MessageShape<typeof JobsInfoSchema>>;
+      const some = await list(
+        fromJson(JobsQuerySchema, { query: { page: { limit: 40 } } }),
+        // JSON: a binary list answer keeps its rows as bytes, not as `results`.
+        context("list", { self: false, format: "json", domainId: domainId() }),
+      );
+      expect(some.results.length).toBe(40);
+      const get = handlers().get as (r: unknown, c: unknown) => Promise<MessageShape<typeof JobInfoSchema>>;
+      for (const { jobId } of some.results) {
+        const request = fromJson(JobRequestSchema, { job_id: jobId });
+        const whole = await get(request, context("get", { self: false, format, domainId: domainId() }));
+        expect(whole.jobId).toBe(jobId);
+        const answer = await get(request, context("get", { self: true, format, domainId: domainId() }));
+        const bytes =
+          format === "json"
+            ? await joined(encoderOf(answer).json(NO_LIMIT))
+            : Buffer.from(toBinary(JobInfoSchema, answer));
+        if (format === "binary") expect(selfEncoderOf(answer)).toBeUndefined();
+        expect(bytes.equals(encoded(JobInfoSchema, whole, format))).toBe(true);
+      }
+    });
+
     it(`list, ${format}: the encoder's bytes are the whole message's`, async () => {
       for (const body of LISTS) {
         const request = fromJson(JobsQuerySchema, body as never);

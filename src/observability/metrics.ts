@@ -20,11 +20,26 @@ export type Protocol = (typeof PROTOCOLS)[number];
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const statementBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5];
 
+/** A count kept as a plain number and handed to its prom-client metric when scraped. */
+export interface Tally {
+  value: number;
+}
+
 export interface Metrics {
   readonly registry: client.Registry;
+  /** Fed by `callTally` at each scrape. */
   readonly calls: client.Counter<"service" | "method" | "protocol" | "code">;
   readonly callDuration: client.Histogram<"service" | "method">;
+  /** Fed by `inFlightTally` at each scrape. */
   readonly callsInFlight: client.Gauge<"protocol">;
+  /**
+   * The answered calls of one label tuple (add 1 per call). prom-client hashes a label object on
+   * every `inc`, a measurable share of a `get`; a tally is one addition. The tuples are bounded
+   * (served methods or `unknown`, fixed protocols and codes), so they are kept for the process's life.
+   */
+  callTally(service: string, method: string, protocol: Protocol, code: string): Tally;
+  /** The calls of a protocol whose response has not finished (add 1 at arrival, take 1 at close). */
+  inFlightTally(protocol: Protocol): Tally;
   readonly transitions: client.Counter<"action" | "from" | "to">;
   readonly housekeeping: client.Counter<"task" | "action">;
   readonly housekeepingDuration: client.Histogram<"task">;
@@ -49,6 +64,16 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
+/** The inner map under `key` of a map of maps, made empty on first use. */
+export function lookup<K, V extends Map<unknown, unknown>>(outer: Map<K, V>, key: K): V {
+  let inner = outer.get(key);
+  if (inner === undefined) {
+    inner = new Map() as V;
+    outer.set(key, inner);
+  }
+  return inner;
+}
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new client.Registry();
   if (options.defaultMetrics ?? true) {
@@ -58,6 +83,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registers = [registry];
   const name = (suffix: string) => `${METRIC_PREFIX}${suffix}`;
   const poolSources: { backend: string; use: () => readonly PoolUse[] }[] = [];
+  type CallLabels = { service: string; method: string; protocol: Protocol; code: string };
+  type Series = { labels: CallLabels; tally: Tally };
+  const answered = new Map<string, Map<string, Map<Protocol, Map<string, Series>>>>();
+  const answeredSeries: Series[] = [];
+  const inFlight = new Map<Protocol, Tally>(PROTOCOLS.map((protocol) => [protocol, { value: 0 }]));
   const metrics: Metrics = {
     registry,
     calls: new client.Counter({
@@ -65,6 +95,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: "RPC calls answered, by service, method, protocol and status code.",
       labelNames: ["service", "method", "protocol", "code"],
       registers,
+      collect() {
+        this.reset();
+        for (const { labels, tally } of answeredSeries) this.inc(labels, tally.value);
+      },
     }),
     callDuration: new client.Histogram({
       name: name("call_duration_seconds"),
@@ -78,7 +112,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: "RPC calls whose response has not finished, by protocol.",
       labelNames: ["protocol"],
       registers,
+      // Every protocol reads 0 from the first scrape, not "no data" until its first call.
+      collect() {
+        for (const [protocol, tally] of inFlight) this.set({ protocol }, tally.value);
+      },
     }),
+    callTally: (service, method, protocol, code) => {
+      // Nested maps: no key string is built (and hashed) per call.
+      const byCode = lookup(lookup(lookup(answered, service), method), protocol);
+      let series = byCode.get(code);
+      if (series === undefined) {
+        series = { labels: { service, method, protocol, code }, tally: { value: 0 } };
+        byCode.set(code, series);
+        answeredSeries.push(series);
+      }
+      return series.tally;
+    },
+    inFlightTally: (protocol) => inFlight.get(protocol) as Tally,
     transitions: new client.Counter({
       name: name("job_transitions_total"),
       help: "Job lifecycle transitions recorded in the timeline, by action and the statuses it moved between.",
@@ -137,7 +187,5 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     scrape: () => registry.metrics(),
   };
-  // Every protocol reads 0 from the first scrape, not "no data" until its first call.
-  for (const protocol of PROTOCOLS) metrics.callsInFlight.set({ protocol }, 0);
   return metrics;
 }

@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { type Call, callKey, newCall } from "./call.js";
 import { codeLabel, codeLabelFromHttpStatus } from "./codes.js";
-import type { Metrics, Protocol } from "./metrics.js";
+import { lookup, type Metrics, type Protocol } from "./metrics.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
 type NodeResponse = Parameters<NodeHandler>[1];
@@ -61,6 +61,17 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   const enabled = (level: "info" | "debug") => logger.isLevelEnabled?.(level) ?? true;
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
+  // The duration's label object, one per (service, method): prom-client only reads it.
+  const durationLabels = new Map<string, Map<string, { service: string; method: string }>>();
+  const durationLabelsOf = (service: string, method: string) => {
+    const byMethod = lookup(durationLabels, service);
+    let labels = byMethod.get(method);
+    if (labels === undefined) {
+      labels = { service, method };
+      byMethod.set(method, labels);
+    }
+    return labels;
+  };
 
   const wrap =
     (inner: NodeHandler): NodeHandler =>
@@ -72,11 +83,12 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       call.protocol = protocolOf(path, req.headers["content-type"], restPaths);
       const socket = res instanceof http.ServerResponse ? req.socket : undefined;
       const protocol = call.protocol;
-      if (protocol) metrics.callsInFlight.inc({ protocol });
+      if (protocol) metrics.inFlightTally(protocol).value++;
       const sseStream = streamPaths.has(path);
       if (sseStream) metrics.watch.streams.inc();
 
-      res.once("close", () => {
+      // `on`, not `once`: a response closes once, and `once` wraps the listener on every call.
+      res.on("close", () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
         // The connection's counters move on whether or not this exchange is logged.
         const bytes = exchangeBytes(req.headers["content-length"], res, socket, marks);
@@ -93,7 +105,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
           }
           return;
         }
-        metrics.callsInFlight.dec({ protocol });
+        metrics.inFlightTally(protocol).value--;
         if (sseStream) metrics.watch.streams.dec();
         // After the REST layer, req.url is the procedure path the call was forwarded to; a REST path
         // served outside Connect (the SSE watch) is looked up in the route table.
@@ -105,8 +117,8 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
           (res.writableFinished ? codeFromResponse(protocol, res.statusCode, res) : codeLabel(Code.Canceled));
         const rpcService = call.service ?? service;
         const rpcMethod = call.method ?? method;
-        metrics.calls.inc({ service: rpcService, method: rpcMethod, protocol, code });
-        metrics.callDuration.observe({ service: rpcService, method: rpcMethod }, seconds);
+        metrics.callTally(rpcService, rpcMethod, protocol, code).value++;
+        metrics.callDuration.observe(durationLabelsOf(rpcService, rpcMethod), seconds);
         if (!enabled("info")) return;
         const fields = accessFields(call, req, res, seconds, bytes);
         fields.protocol = protocol;

@@ -2,7 +2,7 @@
  * The Job service's Connect implementation: thin handlers that decode, call the service, encode.
  * Authentication happens once per call in an interceptor that puts the Principal in the context.
  *
- * `list` and `stat` answer a unary path that takes self-encoded answers (unary/self-encoded.ts) with a
+ * `get` (JSON), `list` and `stat` answer a unary path that takes self-encoded answers (unary/self-encoded.ts) with a
  * shell message and an encoder that writes the answer from the rows as they are read (encode/); any
  * other caller gets the whole message, as before.
  */
@@ -27,6 +27,7 @@ import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
+import { jobAnswer } from "./encode/job-answer.js";
 import { toJobInfo } from "./encode/job-info.js";
 import { listEncoder, listShell, RESULTS_FIELD, resultData } from "./encode/list-answer.js";
 import { statEncoder } from "./encode/stat-answer.js";
@@ -95,7 +96,10 @@ export function readOptions(ctx: HandlerContext): { signal: AbortSignal; deadlin
 export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
   return {
     async get(req, ctx) {
-      return toJobInfo(await service.get(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx)));
+      const view = await service.get(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx));
+      // Binary callers gain nothing from the encoder: their bytes come from the message either way.
+      if (ctx.values.get(acceptsSelfEncodedKey) && wantsJson(ctx)) return jobAnswer(view);
+      return toJobInfo(view);
     },
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);

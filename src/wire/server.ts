@@ -110,7 +110,8 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       // A request that starts during the drain is served, but its connection ends with it.
       if (closing) res.setHeader("connection", "close");
     }
-    res.once("close", () => {
+    // `on`: a response closes once (`once` would wrap the listener on every request).
+    res.on("close", () => {
       inFlight--;
       if (isH1) h1Responses.delete(res);
     });

@@ -16,6 +16,7 @@ import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-templa
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
 import type { ChangeCursor, ListRequest, StatementHook, StatOptions, StatResult } from "../store.js";
+import { jobRowOf, takesJobRowValues } from "./job-row.js";
 
 const builder = d.builder;
 
@@ -39,6 +40,7 @@ export interface ListCursor {
 
 export class SqliteJobs {
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly jobRowStatements = new Map<string, Database.Statement>();
   private readonly templates = new CompiledTemplates();
 
   constructor(
@@ -46,26 +48,41 @@ export class SqliteJobs {
     private readonly onStatement?: StatementHook,
   ) {}
 
-  /** A prepared statement for SQL text, cached (bounded; least recently used evicted). */
-  private statement(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
+  /**
+   * A prepared statement for SQL text, cached (bounded; least recently used evicted). `jobRows`: one
+   * that reads whole jobs rows as values for `jobRowOf`, when its columns are those (job-row.ts); kept
+   * apart, as the same text may be read both ways.
+   */
+  private statement(text: string, jobRows = false): Database.Statement {
+    const cache = jobRows ? this.jobRowStatements : this.statements;
+    let stmt = cache.get(text);
     if (stmt) {
-      this.statements.delete(text);
+      cache.delete(text);
     } else {
       stmt = this.db.prepare(text);
-      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
-        const oldest = this.statements.keys().next().value;
-        if (oldest !== undefined) this.statements.delete(oldest);
+      if (jobRows && takesJobRowValues(stmt)) stmt.raw(true);
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
       }
     }
-    this.statements.set(text, stmt);
+    cache.set(text, stmt);
     return stmt;
   }
 
   /** The prepared statement of `query`, after telling the hook (every statement passes here). */
-  private prepared(query: Compiled): Database.Statement {
+  private prepared(query: Compiled, jobRows = false): Database.Statement {
     this.onStatement?.(query.sql, query.parameters);
-    return this.statement(query.sql);
+    return this.statement(query.sql, jobRows);
+  }
+
+  /** The one jobs row of a `select *` on jobs. */
+  private oneJob(query: Compiled): JobRow | undefined {
+    const row = this.prepared(query, true).get(...(query.parameters as unknown[])) as
+      | JobRow
+      | unknown[]
+      | undefined;
+    return Array.isArray(row) ? jobRowOf(row) : row;
   }
 
   all<T>(query: Compiled): T[] {
@@ -195,7 +212,7 @@ export class SqliteJobs {
 
   /** One job by id within a scope (extra conditions ANDed). */
   get(jobId: string, scope: readonly Condition[]): JobRow | undefined {
-    return this.one<JobRow>(
+    return this.oneJob(
       this.byId("get", jobId, scope, (id, conditions) =>
         builder
           .selectFrom("jobs")

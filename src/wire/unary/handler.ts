@@ -120,35 +120,35 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       values: options.contextValues?.(req),
     });
     const binary = "connect" in admission ? admission.connect.binary : admission.grpc.binary;
-    const run = async (): Promise<Outcome> => {
-      let output: unknown;
+    // One async function per call: read, run, encode, write (each step's own promise only).
+    const respond = async (): Promise<void> => {
+      let outcome: Outcome;
       try {
         const input =
           "connect" in admission
             ? await readConnectInput(req, unary, admission.connect, opt)
             : await readGrpcInput(req, unary, admission.grpc, opt);
-        output = await invokeUnaryImplementation(unary.spec, context, input as never, opt.interceptors);
-      } catch (error) {
-        return { error, encoding: false };
-      }
-      try {
-        return { body: await encodeAnswer(output, unary, binary, opt.writeMaxBytes) };
-      } catch (error) {
-        return { error, encoding: true };
-      }
-    };
-    const write = (outcome: Outcome) =>
-      "connect" in admission
-        ? writeConnect(res, outcome, admission.connect, responseHeader, responseTrailer, opt)
-        : writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
-    run()
-      .then(async (outcome) => {
-        const error = await write(outcome).finally(done);
-        if (error !== null && "error" in outcome) {
-          options.onErrorAnswer?.(context.values, error, outcome);
+        const output = await invokeUnaryImplementation(unary.spec, context, input as never, opt.interceptors);
+        try {
+          outcome = { body: await encodeAnswer(output, unary, binary, opt.writeMaxBytes) };
+        } catch (error) {
+          outcome = { error, encoding: true };
         }
-      })
-      .catch(onWriteError);
+      } catch (error) {
+        outcome = { error, encoding: false };
+      }
+      let error: ConnectError | null;
+      try {
+        error =
+          "connect" in admission
+            ? await writeConnect(res, outcome, admission.connect, responseHeader, responseTrailer, opt)
+            : await writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
+      } finally {
+        done();
+      }
+      if (error !== null && "error" in outcome) options.onErrorAnswer?.(context.values, error, outcome);
+    };
+    respond().catch(onWriteError);
   };
 
   const rpc: NodeMiddleware = (req, res, next) => {
