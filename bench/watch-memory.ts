@@ -15,7 +15,6 @@ import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { JobLifecycle } from "../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
-import { Job } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { ensureLocalSecret } from "../src/auth/keys.js";
 import { signToken } from "../src/auth/token.js";
 import { loadConfig } from "../src/config.js";
@@ -24,7 +23,7 @@ import { type HeapSummary, summarize } from "./core/heap-snapshot.js";
 import { sleep } from "./core/measure.js";
 import { detectPinning, memoryOf, pinSelf, waitHttpOk } from "./core/proc.js";
 import { buildService, startRealServer } from "./core/service.js";
-import { h2Transports, openWatchStreams, type WatchStreams } from "./core/watch-streams.js";
+import { h2Sessions, openWatchStreams, type WatchStreams } from "./core/watch-streams.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -102,14 +101,14 @@ async function main(): Promise<void> {
       jobIds.push(job.jobId);
     }
     // The HTTP/2 sessions first (one unary call each), so the diff holds the streams, not the sessions.
-    const transports = h2Transports(real.baseUrl, CONNECTIONS);
-    for (const transport of transports) {
-      await createClient(Job, transport).get({ jobId: jobIds[0] }, { headers: { token: reader } });
-    }
+    const sessions = await h2Sessions(real.baseUrl, CONNECTIONS, {
+      jobId: jobIds[0] as string,
+      token: reader,
+    });
     await sleep(500);
     const rssBefore = memoryOf(server.pid).rssMb;
 
-    streams = openWatchStreams({ transports, streams: STREAMS, jobIds, token: reader, log });
+    streams = openWatchStreams({ sessions, streams: STREAMS, jobIds, token: reader, log });
     await streams.open;
     await sleep(1000);
     const rssOpen = memoryOf(server.pid).rssMb;

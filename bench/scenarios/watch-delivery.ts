@@ -22,7 +22,7 @@ import { percentile, sleep } from "../core/measure.js";
 import { cpuTimeMs, memoryOf, type Pinning } from "../core/proc.js";
 import type { Scenario } from "../core/scenario.js";
 import { startRealServer } from "../core/service.js";
-import { h2Transports, openWatchStreams } from "../core/watch-streams.js";
+import { h2Sessions, openWatchStreams } from "../core/watch-streams.js";
 
 interface DeliverySettings {
   streams: number;
@@ -92,8 +92,9 @@ async function delivery(
     const latencies: number[] = [];
     let delivered = 0;
     let recording = false;
+    const sessions = await h2Sessions(url, CONNECTIONS, { jobId: jobIds[0] as string, token: reader });
     const streams = openWatchStreams({
-      transports: h2Transports(url, CONNECTIONS),
+      sessions,
       streams: STREAMS,
       jobIds,
       token: reader,
@@ -144,6 +145,7 @@ async function delivery(
     recording = false;
     const failures = streams.failures();
     await streams.close();
+    for (const session of sessions) session.close();
 
     const expected = (writes - writeFailures) * (STREAMS / JOBS);
     if (failures > 0) throw new Error(`${failures} watch streams failed under load`);
