@@ -38,6 +38,8 @@ import {
 } from "../store.js";
 import { BatchStream } from "./batch-stream.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
+import { compileList, compileStatQuery } from "./sqlite-jobs.js";
+import type { CompiledList, CompiledStat } from "./sqlite-statements.js";
 import type { HeavyReader, ReaderUse } from "./sqlite-store.js";
 
 export interface ReadPoolOptions {
@@ -70,9 +72,7 @@ export interface ReadPoolOptions {
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
 export const LIST_AHEAD = 2;
 
-type Body =
-  | { kind: "list"; request: ListRequest }
-  | { kind: "stat"; query: StatQuery; statOptions: StatOptions };
+type Body = { kind: "list"; list: CompiledList } | { kind: "stat"; stat: CompiledStat };
 
 interface Job {
   readonly id: number;
@@ -138,12 +138,20 @@ export class SqliteReadPool implements HeavyReader {
     await Promise.all(this.slots.map((slot) => slot.started));
   }
 
+  // The SQL is compiled here, on the main thread, where the query builder is loaded anyway: the
+  // workers only run it (docs/decisions.md "Read workers: started on demand, without Kysely").
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
-    return this.submit({ kind: "list", request }, options) as Promise<ListResult>;
+    return this.compiled(
+      () => ({ kind: "list", list: compileList(request) }),
+      options,
+    ) as Promise<ListResult>;
   }
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
-    return this.submit({ kind: "stat", query, statOptions }, options) as Promise<StatResult>;
+    return this.compiled(
+      () => ({ kind: "stat", stat: compileStatQuery(query, statOptions) }),
+      options,
+    ) as Promise<StatResult>;
   }
 
   /** Workers running a read, ready and idle, still starting; reads queued for a worker. */
@@ -162,6 +170,16 @@ export class SqliteReadPool implements HeavyReader {
     for (const job of this.queue.splice(0)) this.fail(job, new Error("the read pool is closed"));
     for (const slot of this.slots) this.keep(slot);
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private compiled(compile: () => Body, options: ReadOptions | undefined): Promise<unknown> {
+    let body: Body;
+    try {
+      body = compile();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.submit(body, options);
   }
 
   private submit(body: Body, options: ReadOptions | undefined): Promise<unknown> {

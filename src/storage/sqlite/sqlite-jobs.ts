@@ -1,11 +1,11 @@
 /**
  * The synchronous statements of the SQLite store on one better-sqlite3 connection: queries built
- * with Kysely (compile only) and run as cached prepared statements; a page and its count run in one
- * read transaction, so `total_count` and the rows come from the same snapshot. `SqliteStore` wraps
- * this in the asynchronous `JobStore` interface; worker threads run the heavy reads with their own
- * instance on a read-only connection.
+ * with Kysely (compile only) and run as cached prepared statements (`sqlite-statements.ts`); a page
+ * and its count run in one read transaction, so `total_count` and the rows come from the same
+ * snapshot. `SqliteStore` wraps this in the asynchronous `JobStore` interface; the read workers get
+ * the heavy reads compiled here (`compileList`, `compileStatQuery`) and run them on their own
+ * read-only connections.
  */
-import type Database from "better-sqlite3";
 import { type SqlBool, sql } from "kysely";
 import type { Condition, FieldRef } from "../../query/ast.js";
 import { JOB_COLUMNS, type JobColumn } from "../../query/fields.js";
@@ -15,159 +15,65 @@ import { compileOrder, compileWhere } from "../compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
-import type { ChangeCursor, ListRequest, StatementHook, StatOptions, StatResult } from "../store.js";
+import type { ListRequest, StatOptions, StatResult } from "../store.js";
+import {
+  type CompiledList,
+  type CompiledStat,
+  type ListCursor,
+  plain,
+  SqliteStatements,
+} from "./sqlite-statements.js";
+
+export type { ListCursor, ListHeader } from "./sqlite-statements.js";
 
 const builder = d.builder;
 
-const STATEMENT_CACHE_SIZE = 500;
-
-/** A list's count and change head; `too_many`: an unpaged list over its ceiling (no rows are read). */
-export interface ListHeader {
-  readonly kind: "ok" | "too_many";
-  readonly total: number;
-  readonly cursor: ChangeCursor;
+/**
+ * A list request as SQL (on the main thread: the read workers get this, not the request, so they never
+ * load the query builder).
+ */
+export function compileList(request: ListRequest): CompiledList {
+  const where = compileWhere(d, request.where);
+  const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
+  const limit = request.page.limit ?? request.unpagedMax;
+  const page = builder
+    .selectFrom("jobs")
+    .select(selectedColumns(request.only))
+    .where(where)
+    .orderBy(compileOrder(d, request.sort))
+    .limit(limit)
+    .offset(request.page.offset)
+    .compile();
+  return {
+    count: plain(count),
+    page: plain(page),
+    countOnly: request.countOnly === true,
+    unpagedMax: request.page.limit === null ? request.unpagedMax : null,
+  };
 }
 
-/** An open list (`SqliteJobs.openList`): its header, then its rows in order. */
-export interface ListCursor {
-  readonly header: ListHeader;
-  /** The next rows, at most `max`; fewer at the end, none after it. */
-  next(max: number): JobRow[];
-  /** End the read transaction, whether or not every row was read. Safe to call twice. */
-  end(): void;
+/** A stat request as SQL (main thread, as `compileList`). */
+export function compileStatQuery(query: StatQuery, options: StatOptions): CompiledStat {
+  const plan = compileStat(d, query, { maxRows: options.maxRows });
+  return {
+    rows: plain(plan.rows),
+    total: plan.total === null ? null : plain(plan.total),
+    shape: plan.result,
+    cap: plan.cap,
+  };
 }
 
-export class SqliteJobs {
-  private readonly statements = new Map<string, Database.Statement>();
+export class SqliteJobs extends SqliteStatements {
   private readonly templates = new CompiledTemplates();
 
-  constructor(
-    readonly db: Database.Database,
-    private readonly onStatement?: StatementHook,
-  ) {}
-
-  /** A prepared statement for SQL text, cached (bounded; least recently used evicted). */
-  private statement(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
-    if (stmt) {
-      this.statements.delete(text);
-    } else {
-      stmt = this.db.prepare(text);
-      if (this.statements.size >= STATEMENT_CACHE_SIZE) {
-        const oldest = this.statements.keys().next().value;
-        if (oldest !== undefined) this.statements.delete(oldest);
-      }
-    }
-    this.statements.set(text, stmt);
-    return stmt;
-  }
-
-  /** The prepared statement of `query`, after telling the hook (every statement passes here). */
-  private prepared(query: Compiled): Database.Statement {
-    this.onStatement?.(query.sql, query.parameters);
-    return this.statement(query.sql);
-  }
-
-  all<T>(query: Compiled): T[] {
-    return this.prepared(query).all(...(query.parameters as unknown[])) as T[];
-  }
-
-  one<T>(query: Compiled): T | undefined {
-    return this.prepared(query).get(...(query.parameters as unknown[])) as T | undefined;
-  }
-
-  /** Any statement: its rows, or none for a statement that returns no data. */
-  rows<T>(query: Compiled): T[] {
-    const stmt = this.prepared(query);
-    if (stmt.reader) return stmt.all(...(query.parameters as unknown[])) as T[];
-    stmt.run(...(query.parameters as unknown[]));
-    return [];
-  }
-
-  run(query: Compiled): Database.RunResult {
-    return this.prepared(query).run(...(query.parameters as unknown[]));
-  }
-
-  /** Run `fn` in one read transaction: every statement in it sees the same snapshot. */
-  snapshot<T>(fn: () => T): T {
-    return this.db.transaction(fn).deferred();
-  }
-
-  /**
-   * Open a list: its count and change head now, its rows as `next` asks for them, all in one read
-   * transaction (one snapshot) that stays open until `end()`. The connection runs nothing else
-   * meanwhile (better-sqlite3 refuses other statements while one is iterated).
-   */
+  /** Open a list (`SqliteStatements.openCompiledList`). */
   openList(request: ListRequest): ListCursor {
-    const where = compileWhere(d, request.where);
-    const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
-    const columns = selectedColumns(request.only);
-    const limit = request.page.limit ?? request.unpagedMax;
-    const page = builder
-      .selectFrom("jobs")
-      .select(columns)
-      .where(where)
-      .orderBy(compileOrder(d, request.sort))
-      .limit(limit)
-      .offset(request.page.offset)
-      .compile();
-    this.run({ sql: "BEGIN DEFERRED", parameters: [] });
-    let rows: Iterator<JobRow> | null = null;
-    const end = (): void => {
-      rows?.return?.();
-      rows = null;
-      if (this.db.inTransaction) this.run({ sql: "COMMIT", parameters: [] });
-    };
-    try {
-      const total = this.one<{ n: number }>(count)?.n ?? 0;
-      const cursor = this.changeHead();
-      const tooMany = !request.countOnly && request.page.limit === null && total > request.unpagedMax;
-      if (!request.countOnly && !tooMany) {
-        rows = this.prepared(page).iterate(...(page.parameters as unknown[])) as Iterator<JobRow>;
-      }
-      return {
-        header: { kind: tooMany ? "too_many" : "ok", total, cursor },
-        next(max) {
-          const batch: JobRow[] = [];
-          while (rows !== null && batch.length < max) {
-            const step = rows.next();
-            if (step.done) {
-              rows = null;
-              break;
-            }
-            batch.push(step.value);
-          }
-          return batch;
-        },
-        end,
-      };
-    } catch (error) {
-      end();
-      throw error;
-    }
-  }
-
-  /**
-   * The id of the newest committed change: AUTOINCREMENT's counter, so the head never goes back
-   * when retention has dropped every change row.
-   */
-  changeHead(): number {
-    return (
-      this.one<{ seq: number }>({
-        sql: "SELECT seq FROM sqlite_sequence WHERE name = 'job_changes'",
-        parameters: [],
-      })?.seq ?? 0
-    );
+    return this.openCompiledList(compileList(request));
   }
 
   /** Compile a stat pipeline and run it (rows and paged total from one snapshot). */
   stat(query: StatQuery, options: StatOptions): StatResult {
-    const plan = compileStat(d, query, { maxRows: options.maxRows });
-    const { rows, total } = this.snapshot(() => ({
-      rows: this.all<Record<string, unknown>>(plan.rows),
-      total: plan.total === null ? null : (this.one<{ n: number }>(plan.total)?.n ?? 0),
-    }));
-    return { rows, total, shape: plan.result, cap: plan.cap };
+    return this.runStat(compileStatQuery(query, options));
   }
 
   /** One job by id within a scope (extra conditions ANDed). */
