@@ -6,7 +6,8 @@
  * Connect JSON, Connect binary h2c and gRPC, `list`, `stat`, progress `writes`), with each load's req/s;
  * for the first variant also heap snapshots (after the peaks are read: writing one costs the server tens
  * of MB), in the middle of one more writes load and after it, summarised by kind (code, strings,
- * objects...) and by constructor. Separately: a bare `node` process, one with
+ * objects...) and by constructor; resident memory by kind of mapping at idle and after the loads
+ * (`/proc/<pid>/smaps`). Separately: a bare `node` process, one with
  * better-sqlite3 and a connection, and one that only imports the service's module graph.
  */
 import { execFileSync } from "node:child_process";
@@ -39,6 +40,46 @@ function rssOfScript(code: string): number {
 
 /** The loads, in `npm run bench`'s order, so the phase that sets the peak is the one that sets it there. */
 const LOADS = ["get-json", "get-h2c", "get-grpc", "list", "stat", "writes"] as const;
+
+/**
+ * Resident MB of a process by kind of mapping (`/proc/<pid>/smaps`): the `node` binary's own pages
+ * (shared with every node process, counted in each one's RSS), other files (shared libraries,
+ * better-sqlite3's addon), the main thread's malloc heap, and the anonymous rest (V8's heaps of every
+ * isolate, the other threads' malloc arenas, large buffers).
+ */
+function residentParts(pid: number): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return "no /proc smaps";
+  }
+  const parts = new Map<string, number>();
+  let kind = "anonymous";
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? "";
+      kind =
+        name === ""
+          ? "anonymous (V8 heaps, thread arenas, buffers)"
+          : name === "[heap]"
+            ? "main malloc heap"
+            : name.endsWith("/node")
+              ? "node binary"
+              : name.startsWith("/")
+                ? "other files"
+                : name;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) parts.set(kind, (parts.get(kind) ?? 0) + Number(rss[1]) / 1024);
+  }
+  return [...parts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join(", ");
+}
 
 interface Variant {
   readonly label: string;
@@ -194,6 +235,7 @@ async function main(): Promise<void> {
       });
       run.track(server.child);
       const idle = memoryOf(server.child.pid);
+      const idleParts = residentParts(server.child.pid);
       const target = {
         name: "service",
         pid: server.child.pid,
@@ -234,6 +276,8 @@ async function main(): Promise<void> {
         peaks.push(`${name} ${fmt(now.peakMb)} (RSS ${fmt(now.rssMb)}; ${rate})`);
       }
       log(`  ${variant.label}: idle ${fmt(idle.rssMb)} MB; peak after\n    ${peaks.join(",\n    ")}`);
+      log(`    resident at idle: ${idleParts}`);
+      log(`    resident after the loads: ${residentParts(server.child.pid)}`);
       if (first) {
         // Writing a snapshot takes tens of MB of the server's own (the graph it builds): only after the
         // peaks above are read, on one more writes load, so they are not the snapshot's.
