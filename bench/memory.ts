@@ -44,8 +44,9 @@ const LOADS = ["get-json", "get-h2c", "get-grpc", "list", "stat", "writes"] as c
 /**
  * Resident MB of a process by kind of mapping (`/proc/<pid>/smaps`): the `node` binary's own pages
  * (shared with every node process, counted in each one's RSS), other files (shared libraries,
- * better-sqlite3's addon), the main thread's malloc heap, and the anonymous rest (V8's heaps of every
- * isolate, the other threads' malloc arenas, large buffers).
+ * better-sqlite3's addon), the main thread's malloc heap, the other threads' malloc arenas (read
+ * workers, V8's and libuv's helper threads), and the anonymous rest (V8's heaps of every isolate,
+ * large buffers).
  */
 function residentParts(pid: number): string {
   let text: string;
@@ -57,12 +58,16 @@ function residentParts(pid: number): string {
   const parts = new Map<string, number>();
   let kind = "anonymous";
   for (const line of text.split("\n")) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
     if (head) {
-      const name = head[1] ?? "";
+      const name = head[2] ?? "";
+      // glibc puts each thread's malloc arena at an address aligned to its 64 MB reservation.
+      const arena = BigInt(`0x${head[1]}`) % (64n << 20n) === 0n;
       kind =
         name === ""
-          ? "anonymous (V8 heaps, thread arenas, buffers)"
+          ? arena
+            ? "other threads' malloc arenas"
+            : "anonymous (V8 heaps, large buffers)"
           : name === "[heap]"
             ? "main malloc heap"
             : name.endsWith("/node")
@@ -94,6 +99,7 @@ const VARIANTS: Record<string, Variant> = {
   semi16: { label: "V8's young generation (16 MB semi)", flags: ["--max-semi-space-size=16"], env: {} },
   semi8: { label: "--max-semi-space-size=8", flags: ["--max-semi-space-size=8"], env: {} },
   semi2: { label: "--max-semi-space-size=2", flags: ["--max-semi-space-size=2"], env: {} },
+  optsize: { label: "--optimize-for-size", flags: ["--optimize-for-size"], env: {} },
   cache16: { label: "DATABASE_CACHE_MB=16", flags: [], env: { DATABASE_CACHE_MB: "16" } },
   noworkers: { label: "DATABASE_READ_WORKERS=0", flags: [], env: { DATABASE_READ_WORKERS: "0" } },
 };
