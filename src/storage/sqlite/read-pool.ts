@@ -139,7 +139,7 @@ export class SqliteReadPool implements HeavyReader {
   }
 
   // The SQL is compiled here, on the main thread, where the query builder is loaded anyway: the
-  // workers only run it (docs/decisions.md "Read workers: started on demand, without Kysely").
+  // workers only run it (docs/decisions.md "Read workers on demand, without Kysely").
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
     return this.compiled(
       () => ({ kind: "list", list: compileList(request) }),
