@@ -100,7 +100,11 @@ const VARIANTS: Record<string, Variant> = {
   semi8: { label: "--max-semi-space-size=8", flags: ["--max-semi-space-size=8"], env: {} },
   semi2: { label: "--max-semi-space-size=2", flags: ["--max-semi-space-size=2"], env: {} },
   optsize: { label: "--optimize-for-size", flags: ["--optimize-for-size"], env: {} },
-  growing10: { label: "--heap-growing-percent=10", flags: ["--heap-growing-percent=10"], env: {} },
+  growing0: {
+    label: "V8's own heap growth (--heap-growing-percent=0)",
+    flags: ["--heap-growing-percent=0"],
+    env: {},
+  },
   cache16: { label: "DATABASE_CACHE_MB=16", flags: [], env: { DATABASE_CACHE_MB: "16" } },
   noworkers: { label: "DATABASE_READ_WORKERS=0", flags: [], env: { DATABASE_READ_WORKERS: "0" } },
 };
