@@ -63,6 +63,12 @@ const schema = z.object({
    */
   DATABASE_READ_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(256),
   /**
+   * A read worker that ran nothing for this long is stopped (its isolate, modules and connection are
+   * ~14 MB of RSS each); the next list or stat starts one again (a few hundred ms). 0: workers, once started,
+   * stay. Workers start on the first list or stat, not at start-up (docs/limits.md).
+   */
+  DATABASE_READ_WORKER_IDLE_SECONDS: nonNegativeInt.max(86_400).default(30),
+  /**
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.
    */
@@ -168,6 +174,8 @@ export interface Config {
   readonly databaseReadWorkers: number;
   /** Heap cap of each read worker, MB. */
   readonly databaseReadWorkerHeapMb: number;
+  /** A read worker idle this long is stopped (ms; 0: never). */
+  readonly databaseReadWorkerIdleMs: number;
   /** Set when DATABASE_URL selects PostgreSQL; null for SQLite. */
   readonly postgres: PostgresConfig | null;
   /** Server processes (resolved: `auto` is the CPU count). */
@@ -295,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseCacheMb: c.DATABASE_CACHE_MB,
     databaseReadWorkers: c.DATABASE_READ_WORKERS,
     databaseReadWorkerHeapMb: c.DATABASE_READ_WORKER_HEAP_MB,
+    databaseReadWorkerIdleMs: c.DATABASE_READ_WORKER_IDLE_SECONDS * 1000,
     postgres: c.DATABASE_URL
       ? {
           url: c.DATABASE_URL,

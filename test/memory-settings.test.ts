@@ -1,6 +1,7 @@
 /**
  * The settings that bound the service's memory (docs/benchmarks.md "Memory"): the SQLite page cache of
- * each connection (DATABASE_CACHE_MB), and the PostgreSQL driver staying unloaded on SQLite.
+ * each connection (DATABASE_CACHE_MB), the PostgreSQL driver staying unloaded on SQLite, and the read
+ * workers running compiled SQL without loading the query builder.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -65,4 +66,32 @@ describe("the PostgreSQL driver", () => {
     // The check can see pg: importing the PostgreSQL store's module loads it.
     expect(pgFilesAfterOpening(env, "./src/storage/dialect/postgres/open.ts")).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe("the read worker's modules", () => {
+  /** Every module a file loads at run time (type-only imports are erased), followed through src/. */
+  function loadedBy(entry: string): Set<string> {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      if (!file.startsWith("/")) return;
+      const text = fs.readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+"([^"]+)";/gms)) {
+        const spec = m[1] as string;
+        visit(spec.startsWith(".") ? path.resolve(path.dirname(file), spec.replace(/\.js$/, ".ts")) : spec);
+      }
+    };
+    visit(entry);
+    return seen;
+  }
+
+  it("do not include the query builder: the SQL comes compiled from the main thread", () => {
+    const src = path.resolve(import.meta.dirname, "../src/storage/sqlite");
+    const worker = loadedBy(path.join(src, "read-worker.ts"));
+    expect(worker.has("better-sqlite3")).toBe(true);
+    expect(worker.has("kysely")).toBe(false);
+    // The check sees Kysely where it is loaded: the main thread's store compiles with it.
+    expect(loadedBy(path.join(src, "sqlite-jobs.ts")).has("kysely")).toBe(true);
+  });
 });

@@ -24,8 +24,9 @@ import { BENCH_DOMAIN } from "./workload.js";
 export interface SharedServer extends RealServer {
   /** RSS right after start, before any request (MB). */
   readonly idleRssMb: number | null;
-  /** RSS after each scenario that ran while it was up (MB), in order. */
-  readonly rssAfter: Map<string, number | null>;
+  /** RSS and peak RSS (VmHWM) after each scenario that ran while it was up (MB), in order: the
+   * scenario whose peak is higher than the one before it is where the peak was reached. */
+  readonly rssAfter: Map<string, { rssMb: number | null; peakMb: number | null }>;
 }
 
 export interface BenchContext {
@@ -143,7 +144,11 @@ export async function createRunState(
     const service = () => {
       shared ??= startRealServer({ dataDir: workDir, dbFile: largest.file, pinning }).then((s) => {
         track(s.child);
-        return { ...s, idleRssMb: memoryOf(s.child.pid).rssMb, rssAfter: new Map<string, number | null>() };
+        return {
+          ...s,
+          idleRssMb: memoryOf(s.child.pid).rssMb,
+          rssAfter: new Map<string, { rssMb: number | null; peakMb: number | null }>(),
+        };
       });
       return shared;
     };
@@ -178,7 +183,7 @@ export async function createRunState(
       figures,
       async markPhase(scenario) {
         const s = shared === null ? null : await shared.catch(() => null);
-        if (s && s.child.exited() === null) s.rssAfter.set(scenario, memoryOf(s.child.pid).rssMb);
+        if (s && s.child.exited() === null) s.rssAfter.set(scenario, memoryOf(s.child.pid));
       },
       stopAll,
       close,

@@ -12,7 +12,9 @@ export const memoryScenario: Scenario = {
   async run(ctx) {
     const server = await ctx.service();
     const now = memoryOf(server.child.pid);
-    const phases = [...server.rssAfter].map(([k, v]) => `after ${k} ${fmt(v)}`).join(", ");
+    const phases = [...server.rssAfter]
+      .map(([k, v]) => `after ${k} ${fmt(v.rssMb)} (peak ${fmt(v.peakMb)})`)
+      .join(", ");
     ctx.log(`    peak RSS ${fmt(now.peakMb)} MB; RSS idle ${fmt(server.idleRssMb)}, ${phases} MB`);
     ctx.note(`server RSS (MB): idle ${fmt(server.idleRssMb)}, ${phases}; peak ${fmt(now.peakMb)}`);
     const grpcjs = ctx.figure("get.grpcjs.peak_rss_mb")?.value ?? null;

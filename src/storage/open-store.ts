@@ -22,6 +22,7 @@ export async function openStore(
     | "databaseCacheMb"
     | "databaseReadWorkers"
     | "databaseReadWorkerHeapMb"
+    | "databaseReadWorkerIdleMs"
     | "maxTimeoutMs"
     | "postgres"
     | "limits"
@@ -60,10 +61,10 @@ export async function openStore(
           cacheMb: config.databaseCacheMb,
           heapMb: config.databaseReadWorkerHeapMb,
           regexCache: config.limits.regexCache,
+          idleMs: config.databaseReadWorkerIdleMs || undefined,
         })
       : undefined;
-  // Start the workers now (in the background: the server need not wait), so the first heavy reads
-  // after a start already leave the event loop.
-  void reader?.start();
+  // The workers start with the first list or stat, not now: a process that serves only gets and
+  // writes never pays for them (docs/benchmarks.md "Memory").
   return new SqliteStore(db, { now: options.now, ownsConnection: true, reader });
 }

@@ -63,7 +63,10 @@ export const LIST_BATCH_ROWS = 1000;
  * `batchRows`, or a count): a backend then reads its rows whole with the count in one step, since
  * streaming would hold no less in memory and costs round trips a small page notices.
  */
-export function fitsOneBatch(request: ListQuery, batchRows: number = LIST_BATCH_ROWS): boolean {
+export function fitsOneBatch(
+  request: Pick<ListQuery, "countOnly"> & { readonly page: Pick<ListQuery["page"], "limit"> },
+  batchRows: number = LIST_BATCH_ROWS,
+): boolean {
   return request.countOnly || (request.page.limit !== null && request.page.limit <= batchRows);
 }
 

@@ -11,9 +11,11 @@
  * consumer has read the last batch or stopped, and the deadline still ends it (worker terminated,
  * iteration throws `deadline_exceeded`). At most `LIST_AHEAD` batches wait for the consumer.
  *
- * Workers start with `start()` (the server calls it when it opens the store) or on demand, up to the
- * pool size, and stay. A heavy read never falls back to the main thread, where nothing could stop it:
- * while workers (re)start it waits in the queue, within its deadline. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
+ * Workers start on demand (a read waiting and no idle worker), up to the pool size, or all at once with
+ * `start()`; with `idleMs`, a worker that ran nothing for that long is stopped, and with it its isolate,
+ * module graph and connection (~14 MB each, docs/benchmarks.md "Memory"). A heavy read never falls back
+ * to the main thread, where nothing could stop it: while workers (re)start it waits in the queue, within
+ * its deadline. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
  * while it waits is refused without running. Each worker has its own read-only connection (WAL readers
  * see the last committed state when their read transaction starts, never a half-written one).
  */
@@ -38,7 +40,8 @@ import {
 } from "../store.js";
 import { BatchStream } from "./batch-stream.js";
 import type { ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
-import { rowsOf } from "./sqlite-jobs.js";
+import { compileList, compileStatQuery } from "./sqlite-jobs.js";
+import { type CompiledList, type CompiledStat, rowsOf } from "./sqlite-statements.js";
 import type { HeavyReader, ReaderUse } from "./sqlite-store.js";
 
 export interface ReadPoolOptions {
@@ -64,14 +67,14 @@ export interface ReadPoolOptions {
    * compile and keep the patterns, each in its own cache; unset: the defaults.
    */
   readonly regexCache?: RegexCacheLimits;
+  /** A worker idle this long (ms) is stopped; the next read that needs one starts it. Unset: never. */
+  readonly idleMs?: number;
 }
 
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
 export const LIST_AHEAD = 2;
 
-type Body =
-  | { kind: "list"; request: ListRequest }
-  | { kind: "stat"; query: StatQuery; statOptions: StatOptions };
+type Body = { kind: "list"; list: CompiledList } | { kind: "stat"; stat: CompiledStat };
 
 interface Job {
   readonly id: number;
@@ -94,6 +97,8 @@ interface Slot {
   ready: boolean;
   /** Settles when the worker is ready (or has failed before it was). */
   started: Promise<void>;
+  /** Stops the worker when it stays idle (`idleMs`). */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -135,12 +140,20 @@ export class SqliteReadPool implements HeavyReader {
     await Promise.all(this.slots.map((slot) => slot.started));
   }
 
+  // The SQL is compiled here, on the main thread, where the query builder is loaded anyway: the
+  // workers only run it (docs/decisions.md "Read workers on demand, without Kysely").
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
-    return this.submit({ kind: "list", request }, options) as Promise<ListResult>;
+    return this.compiled(
+      () => ({ kind: "list", list: compileList(request) }),
+      options,
+    ) as Promise<ListResult>;
   }
 
   stat(query: StatQuery, statOptions: StatOptions, options?: ReadOptions): Promise<StatResult> {
-    return this.submit({ kind: "stat", query, statOptions }, options) as Promise<StatResult>;
+    return this.compiled(
+      () => ({ kind: "stat", stat: compileStatQuery(query, statOptions) }),
+      options,
+    ) as Promise<StatResult>;
   }
 
   /** Workers running a read, ready and idle, still starting; reads queued for a worker. */
@@ -157,7 +170,18 @@ export class SqliteReadPool implements HeavyReader {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) this.fail(job, new Error("the read pool is closed"));
+    for (const slot of this.slots) this.keep(slot);
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private compiled(compile: () => Body, options: ReadOptions | undefined): Promise<unknown> {
+    let body: Body;
+    try {
+      body = compile();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.submit(body, options);
   }
 
   private submit(body: Body, options: ReadOptions | undefined): Promise<unknown> {
@@ -189,7 +213,11 @@ export class SqliteReadPool implements HeavyReader {
     for (const slot of this.slots) {
       if (slot.job !== null || !slot.ready) continue;
       const job = this.queue.shift();
-      if (!job) return;
+      if (!job) {
+        this.retireWhenIdle(slot);
+        continue;
+      }
+      this.keep(slot);
       slot.job = job;
       job.slot = slot;
       const request: ReadRequest =
@@ -254,7 +282,29 @@ export class SqliteReadPool implements HeavyReader {
     if (job.slot && job.slot.job === job) job.slot.job = null;
   }
 
+  /** Arm the idle timer of a ready worker that has nothing to do (once; `keep` disarms it). */
+  private retireWhenIdle(slot: Slot): void {
+    const idleMs = this.options.idleMs;
+    if (idleMs === undefined || idleMs <= 0 || slot.idleTimer !== null || this.closed) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (slot.job !== null || this.closed) return;
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      void slot.worker.terminate();
+    }, idleMs);
+    // An idle pool must not keep the process alive.
+    slot.idleTimer.unref();
+  }
+
+  private keep(slot: Slot): void {
+    if (slot.idleTimer === null) return;
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+  }
+
   private replace(slot: Slot): void {
+    this.keep(slot);
     const index = this.slots.indexOf(slot);
     if (index >= 0 && !this.closed) this.slots[index] = this.spawn();
   }
@@ -280,6 +330,7 @@ export class SqliteReadPool implements HeavyReader {
       worker,
       job: null,
       ready: false,
+      idleTimer: null,
       started: new Promise<void>((resolve) => {
         started = resolve;
       }),

@@ -9,10 +9,9 @@
  */
 import type { JobColumn } from "../../query/fields.js";
 import type { RegexCacheLimits } from "../../query/linear-regex.js";
-import type { StatQuery } from "../../query/stat-ast.js";
 import type { JobRow } from "../schema.js";
-import type { ListRequest, StatOptions, StatResult } from "../store.js";
-import type { ListHeader } from "./sqlite-jobs.js";
+import type { StatResult } from "../store.js";
+import type { CompiledList, CompiledStat, ListHeader } from "./sqlite-statements.js";
 
 export interface ReadWorkerData {
   readonly file: string;
@@ -34,7 +33,8 @@ export type ReadRequest =
   | {
       readonly id: number;
       readonly kind: "list";
-      readonly request: ListRequest;
+      /** Compiled on the main thread: a worker never loads the query builder. */
+      readonly list: CompiledList;
       /** Rows per batch. */
       readonly batchRows: number;
       /** Batches the worker may send before the pool asks for more. */
@@ -47,8 +47,7 @@ export type ReadRequest =
   | {
       readonly id: number;
       readonly kind: "stat";
-      readonly query: StatQuery;
-      readonly statOptions: StatOptions;
+      readonly stat: CompiledStat;
     };
 
 export type ReadReply =

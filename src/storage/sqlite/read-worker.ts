@@ -3,7 +3,8 @@
  * beside the writer and each other), answering `list` and `stat` for `read-pool.ts`. The pool
  * terminates a worker whose query overruns its deadline; nothing here needs to cooperate.
  *
- * A list's rows are read with a cursor (`SqliteJobs.openList`) and sent in batches, never more than
+ * The SQL comes compiled from the main thread, so the worker loads no query builder (`SqliteStatements`
+ * only runs it). A list's rows are read with a cursor (`openCompiledList`) and sent in batches, never more than
  * the pool's window ahead of what its consumer took, so a list of every row is never in memory here
  * (or queued for the main thread) at once; its read transaction stays open until the last batch.
  * A page that fits one batch is read whole and sent with its header in one message (read-protocol.ts).
@@ -12,9 +13,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { setRegexCacheLimits } from "../../query/linear-regex.js";
 import { openDatabase } from "../database.js";
-import { fitsOneBatch } from "../store.js";
 import type { RanStatement, ReadReply, ReadRequest, ReadWorkerData } from "./read-protocol.js";
-import { type ListCursor, SqliteJobs } from "./sqlite-jobs.js";
+import { type ListCursor, readsWhole, SqliteStatements } from "./sqlite-statements.js";
 
 const data = workerData as ReadWorkerData;
 if (data.regexCache) setRegexCacheLimits(data.regexCache);
@@ -26,7 +26,7 @@ const db = openDatabase({
 });
 /** What the current request ran, when the pool asked for it (for its statement hook). */
 let ran: RanStatement[] = [];
-const jobs = new SqliteJobs(
+const jobs = new SqliteStatements(
   db,
   data.reportStatements ? (sql, parameters) => ran.push({ sql, parameters: [...parameters] }) : undefined,
 );
@@ -89,13 +89,13 @@ function pump(): void {
 
 function startList(request: Extract<ReadRequest, { kind: "list" }>): void {
   close();
-  if (fitsOneBatch(request.request, request.batchRows)) {
-    const { header, columns, values } = jobs.readList(request.request);
+  if (readsWhole(request.list, request.batchRows)) {
+    const { header, columns, values } = jobs.readCompiledList(request.list);
     post({ id: request.id, ok: true, header, columns, values, ...statements() });
     return;
   }
-  const list = jobs.openList(request.request);
-  const rows = list.header.kind === "ok" && !request.request.countOnly;
+  const list = jobs.openCompiledList(request.list);
+  const rows = list.header.kind === "ok" && !request.list.countOnly;
   if (!rows) {
     list.end();
     post({ id: request.id, ok: true, header: list.header, rows: false, ...statements() });
@@ -127,7 +127,7 @@ parentPort?.on("message", (request: ReadRequest) => {
         post({
           id: request.id,
           ok: true,
-          result: jobs.stat(request.query, request.statOptions),
+          result: jobs.runStat(request.stat),
           ...statements(),
         });
         return;

@@ -40,7 +40,8 @@ import {
 } from "../store.js";
 import { WriteStatements } from "../write-statements.js";
 import { StatementWriteTx } from "../write-tx.js";
-import { rowsOf, SqliteJobs } from "./sqlite-jobs.js";
+import { SqliteJobs } from "./sqlite-jobs.js";
+import { rowsOf } from "./sqlite-statements.js";
 
 /** Writes one SQLite transaction takes at most (each is a savepoint; a group holds the write lock). */
 const MAX_GROUP = 256;
