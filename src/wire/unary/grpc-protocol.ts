@@ -106,6 +106,8 @@ export async function readGrpcInput(
   if (admission.compression.error) throw admission.compression.error;
   if (admission.timeout.error) throw admission.timeout.error;
   const body = await collect(req, 2 * (opt.readMaxBytes + 5));
+  const single = singleEnvelope(body, opt.readMaxBytes);
+  if (single !== null) return unary.serialization.getI(admission.binary).parse(single);
   const messages = pipe(
     createAsyncIterable([body]),
     transformSplitEnvelope(opt.readMaxBytes),
@@ -127,6 +129,23 @@ export async function readGrpcInput(
     );
   }
   return first.value;
+}
+
+/**
+ * The message of a body that is exactly one uncompressed envelope within the limit (what every client
+ * sends for a unary call), or null. For such a body connect's envelope pipeline (split, decompress,
+ * parse) does nothing but hand the bytes to the parser, at the cost of four async iterables per call; any
+ * other body goes through that pipeline, for its errors.
+ */
+function singleEnvelope(body: Uint8Array, readMaxBytes: number): Uint8Array | null {
+  if (body.length < 5 || body[0] !== 0) return null;
+  const length =
+    ((body[1] as number) << 24) |
+    ((body[2] as number) << 16) |
+    ((body[3] as number) << 8) |
+    (body[4] as number);
+  if (length < 0 || length > readMaxBytes || body.length !== 5 + length) return null;
+  return body.subarray(5);
 }
 
 /** Write the answer; returns the error it sent, if any. */
