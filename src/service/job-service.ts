@@ -4,9 +4,7 @@
  * JSON with proto field names (`job_id`, `query.filter[].k`); answers are plain views.
  */
 import type { Principal } from "../auth/principal.js";
-import { JOB_STATUSES } from "../catalogue/job-fields.js";
 import { errors } from "../errors.js";
-import type { Condition } from "../query/ast.js";
 import type { QueryLimits } from "../query/cost.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobRow } from "../storage/schema.js";
@@ -15,6 +13,7 @@ import { missingJob, requireJobId, type TombstoneLookup } from "./job-missing.js
 import { authorize, scopeConditions } from "./job-rules.js";
 import { runStat, type StatRequest } from "./job-stat.js";
 import { type JobView, type JsonObject, toJobView } from "./job-view.js";
+import { shortcutConditions } from "./list-shortcuts.js";
 import { encodeCursor } from "./watch/cursor.js";
 
 export interface JobServiceOptions {
@@ -64,8 +63,6 @@ export interface JobRows {
   readonly view: (row: JobRow) => JobView;
 }
 
-const SHORTCUT_FIELDS = ["job_id", "status", "trusted_account_id", "plugin_id"] as const;
-
 export class JobService {
   private readonly now: () => Date;
   /** get and delete answer "expired" for jobs retention purged (job-missing.ts). */
@@ -106,16 +103,7 @@ export class JobService {
       { now: this.now(), maxPageSize: this.options.maxPageSize, limits: this.options.queryLimits },
       scope.rule.keywordFields,
     );
-    const shortcuts: Condition[] = [];
-    for (const name of SHORTCUT_FIELDS) {
-      const value = request[name];
-      // Unset proto3 fields are absent; the status enum's zero value NONE means "no filter" too.
-      if (value === undefined || value === "" || (name === "status" && value === "NONE")) continue;
-      if (name === "status" && !(JOB_STATUSES as readonly string[]).includes(value)) {
-        throw errors.invalidParameter("status", `${value} is not one of ${JOB_STATUSES.join(", ")}`);
-      }
-      shortcuts.push({ op: "eq", field: { column: name, path: [], name }, value });
-    }
+    const shortcuts = shortcutConditions(request);
     const result = await this.store.list(
       {
         ...query,

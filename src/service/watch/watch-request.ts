@@ -8,14 +8,14 @@
  * needs the identity and the version of every job it is sent (docs/watch.md).
  */
 import type { Principal } from "../../auth/principal.js";
-import { JOB_STATUSES } from "../../catalogue/job-fields.js";
 import { errors } from "../../errors.js";
-import type { Condition, FieldRef, Where } from "../../query/ast.js";
+import type { FieldRef, Where } from "../../query/ast.js";
 import { compileWherePredicate, type RowPredicate } from "../../query/match.js";
 import { parseListQuery } from "../../query/parse-query.js";
 import type { ChangeCursor } from "../../storage/store.js";
 import { authorize, DOMAIN_WORKSPACE, type Scope, scopeConditions } from "../job-rules.js";
 import type { JsonObject } from "../job-view.js";
+import { shortcutConditions } from "../list-shortcuts.js";
 import { decodeCursor } from "./cursor.js";
 
 export interface WatchRequest {
@@ -51,22 +51,6 @@ const STREAM_REFUSED: Record<string, string> = {
   count_only: "a watch sends jobs; use list with count_only for a count",
   minimal: "use only to choose the fields of a watch",
 };
-
-const SHORTCUT_FIELDS = ["job_id", "status", "trusted_account_id", "plugin_id"] as const;
-
-/** The shortcut fields of `list` (job_id, status, trusted_account_id, plugin_id) as conditions. */
-export function shortcutConditions(request: WatchRequest): Condition[] {
-  const conditions: Condition[] = [];
-  for (const name of SHORTCUT_FIELDS) {
-    const value = request[name];
-    if (value === undefined || value === "" || (name === "status" && value === "NONE")) continue;
-    if (name === "status" && !(JOB_STATUSES as readonly string[]).includes(value)) {
-      throw errors.invalidParameter("status", `${value} is not one of ${JOB_STATUSES.join(", ")}`);
-    }
-    conditions.push({ op: "eq", field: { column: name, path: [], name }, value });
-  }
-  return conditions;
-}
 
 const ALWAYS_PROJECTED: readonly FieldRef[] = [
   { column: "job_id", path: [], name: "job_id" },
