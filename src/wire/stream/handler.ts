@@ -11,13 +11,12 @@
  * follow connect-node byte for byte (stream/protocol.ts; test/wire-stream-differential.test.ts holds
  * the path to connect-node's answers). What it declines goes to `next()`, i.e. to connect-node.
  */
-import type { DescMethod, JsonReadOptions, JsonWriteOptions, Message } from "@bufbuild/protobuf";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type {
   ConnectError,
   ContextValues,
   HandlerContext,
   StreamResponse as InterceptedResponse,
-  Interceptor,
   StreamRequest,
 } from "@connectrpc/connect";
 import {
@@ -25,13 +24,12 @@ import {
   createMethodSerializationLookup,
   type Serialization,
 } from "@connectrpc/connect/protocol";
-import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { NodeMiddleware } from "../rest.js";
 import type { NodeRequest } from "../server.js";
 import { CallHeaders } from "../unary/call-headers.js";
 import { leanContext } from "../unary/context.js";
 import { leanError } from "../unary/errors.js";
-import { handlerOptions } from "../unary/methods.js";
+import { handlerOptions, type RouterSettings } from "../unary/methods.js";
 import { admitStream, readStreamInput, StreamResponse, streamHeaders } from "./protocol.js";
 
 /** How a route's items become frames: one enveloped message, shared by every stream that sends it. */
@@ -59,16 +57,10 @@ export interface StreamRoute<T> {
   }) => StreamEncoder<T>;
 }
 
-export interface LeanStreamOptions {
+/** The router's settings; its `shutdownSignal` ends open streams cleanly, as with connect-node. */
+export interface LeanStreamOptions extends RouterSettings {
   // biome-ignore lint/suspicious/noExplicitAny: routes of any item type
   readonly routes: readonly StreamRoute<any>[];
-  readonly interceptors: readonly Interceptor[];
-  readonly readMaxBytes: number;
-  readonly writeMaxBytes?: number | undefined;
-  readonly maxTimeoutMs?: number | undefined;
-  readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
-  /** Aborted at shutdown: open streams end cleanly, as with connect-node. */
-  readonly shutdownSignal?: AbortSignal | undefined;
   readonly contextValues?: ((req: NodeRequest) => ContextValues) | undefined;
   /** Told of every call this path takes (by procedure path), before it runs. */
   readonly onCall?: ((procedure: string) => void) | undefined;
@@ -88,15 +80,7 @@ interface ServedRoute {
 }
 
 export function createLeanStreamHandler(options: LeanStreamOptions): NodeMiddleware {
-  const opt = handlerOptions({
-    interceptors: [...options.interceptors],
-    readMaxBytes: options.readMaxBytes,
-    ...(options.writeMaxBytes !== undefined ? { writeMaxBytes: options.writeMaxBytes } : {}),
-    ...(options.maxTimeoutMs !== undefined ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
-    jsonOptions: options.jsonOptions,
-    shutdownSignal: options.shutdownSignal,
-    acceptCompression: [compressionGzip, compressionBrotli],
-  });
+  const opt = handlerOptions(options);
   const routes = new Map<string, ServedRoute>();
   for (const route of options.routes) {
     const s = createMethodSerializationLookup(route.method, opt.binaryOptions, opt.jsonOptions, opt);

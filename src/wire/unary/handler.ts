@@ -11,11 +11,10 @@
  * `GET`, gRPC over HTTP/1.1, gRPC-Web text, declared oversize bodies, unknown paths.
  */
 
-import type { DescMethod, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
-import type { ConnectError, ContextValues, Interceptor } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { ConnectError, ContextValues } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
-import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { NodeMiddleware } from "../rest.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
 import { encodeAnswer } from "./answer.js";
@@ -29,19 +28,16 @@ import {
 } from "./connect-protocol.js";
 import { leanContext } from "./context.js";
 import { admitGrpc, type GrpcAdmission, readGrpcInput, writeGrpc } from "./grpc-protocol.js";
-import { handlerOptions, type ServiceRoute, type UnaryMethod, unaryMethods } from "./methods.js";
+import {
+  handlerOptions,
+  type RouterSettings,
+  type ServiceRoute,
+  type UnaryMethod,
+  unaryMethods,
+} from "./methods.js";
 
-export interface LeanUnaryOptions {
+export interface LeanUnaryOptions extends RouterSettings {
   readonly routes: readonly ServiceRoute[];
-  /** The same interceptors, limits and JSON options as the connect-node router. */
-  readonly interceptors: readonly Interceptor[];
-  readonly readMaxBytes: number;
-  /** An answer over this is resource_exhausted. */
-  readonly writeMaxBytes?: number | undefined;
-  /** The longest deadline a caller may ask for. */
-  readonly maxTimeoutMs?: number | undefined;
-  readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
-  readonly shutdownSignal?: AbortSignal | undefined;
   /** The server's per-call values (the observability `Call`), as connect-node's `contextValues`. */
   readonly contextValues?: ((req: NodeRequest) => ContextValues) | undefined;
   /** Called when writing an answer fails (the connection went away): log it, nothing else to do. */
@@ -74,16 +70,7 @@ function requestUrl(req: NodeRequest, path: string): string {
 }
 
 export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHandler {
-  const opt = handlerOptions({
-    interceptors: [...options.interceptors],
-    readMaxBytes: options.readMaxBytes,
-    ...(options.writeMaxBytes !== undefined ? { writeMaxBytes: options.writeMaxBytes } : {}),
-    ...(options.maxTimeoutMs !== undefined ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
-    jsonOptions: options.jsonOptions,
-    shutdownSignal: options.shutdownSignal,
-    // connect-node's adapter default, so answers are compressed alike.
-    acceptCompression: [compressionGzip, compressionBrotli],
-  });
+  const opt = handlerOptions(options);
   const methods = unaryMethods(options.routes, opt);
   const onWriteError = options.onWriteError ?? (() => {});
 

@@ -3,14 +3,25 @@
  * `ServiceImpl` object connect-node serves) and its serializers, built with connect's own helpers and
  * options so a message is parsed and written exactly as connect-node would.
  */
-import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
-import { createServiceImplSpec, type MethodImplSpec, type ServiceImpl } from "@connectrpc/connect";
+import type {
+  DescMessage,
+  DescMethod,
+  DescService,
+  JsonReadOptions,
+  JsonWriteOptions,
+} from "@bufbuild/protobuf";
+import {
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+  type ServiceImpl,
+} from "@connectrpc/connect";
 import {
   createMethodSerializationLookup,
   type MethodSerializationLookup,
-  type UniversalHandlerOptions,
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 
 export interface UnaryMethod {
   readonly method: DescMethod;
@@ -27,9 +38,31 @@ export interface ServiceRoute {
 
 export type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
 
-/** The connect-node adapter's options, completed with connect's defaults (limits, compression...). */
-export function handlerOptions(options: Partial<UniversalHandlerOptions>): HandlerOptions {
-  return validateUniversalHandlerOptions(options);
+/** What the server gives the unary and the stream paths: the options of its connect-node router. */
+export interface RouterSettings {
+  /** The same interceptors, limits and JSON options as the connect-node router. */
+  readonly interceptors: readonly Interceptor[];
+  readonly readMaxBytes: number;
+  /** An answer over this is resource_exhausted. */
+  readonly writeMaxBytes?: number | undefined;
+  /** The longest deadline a caller may ask for. */
+  readonly maxTimeoutMs?: number | undefined;
+  readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
+  readonly shutdownSignal?: AbortSignal | undefined;
+}
+
+/** The router's options completed with connect's defaults, as the connect-node adapter completes them. */
+export function handlerOptions(settings: RouterSettings): HandlerOptions {
+  return validateUniversalHandlerOptions({
+    interceptors: [...settings.interceptors],
+    readMaxBytes: settings.readMaxBytes,
+    ...(settings.writeMaxBytes !== undefined ? { writeMaxBytes: settings.writeMaxBytes } : {}),
+    ...(settings.maxTimeoutMs !== undefined ? { maxTimeoutMs: settings.maxTimeoutMs } : {}),
+    jsonOptions: settings.jsonOptions,
+    shutdownSignal: settings.shutdownSignal,
+    // connect-node's adapter default, so answers are compressed alike.
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
 }
 
 export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOptions): Map<string, UnaryMethod> {
