@@ -10,23 +10,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { Principal } from "../src/auth/principal.js";
 import { generateJobs, insertJobs } from "../src/seed/generate.js";
 import { JobLifecycleService } from "../src/service/job-lifecycle.js";
 import { type ChangeSource, WatchHub } from "../src/service/watch/watch-hub.js";
 import { openDatabase } from "../src/storage/database.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
 import { fmt } from "./core/figure.js";
-import { BENCH_DOMAIN, SEED_NOW } from "./core/workload.js";
-
-const WORKER: Principal = {
-  tokenType: "SYSTEM_TOKEN",
-  role: null,
-  domainId: BENCH_DOMAIN,
-  workspaceId: null,
-  permissions: [],
-  subject: "bench-writer",
-};
+import { SEED_NOW } from "./core/workload.js";
+import { startedJobs, WORKER } from "./scenarios/lifecycle-writes.js";
 
 async function round(dir: string, writers: number, reports: number, withHub: boolean): Promise<string> {
   const file = path.join(dir, "writes-hub.db");
@@ -51,15 +42,7 @@ async function round(dir: string, writers: number, reports: number, withHub: boo
   try {
     await hub?.head();
     const lifecycle = new JobLifecycleService(store, { duplicateWindowMs: 600_000 });
-    const ids: string[] = [];
-    for (let w = 0; w < writers; w++) {
-      const job = await lifecycle.create(WORKER, {
-        trusted_account_id: `ta-w${w}`,
-        resource_group: "DOMAIN",
-      });
-      await lifecycle.start(WORKER, { job_id: job.job_id });
-      ids.push(job.job_id as string);
-    }
+    const ids = await startedJobs(lifecycle, writers);
     let left = reports;
     const cpu0 = process.cpuUsage();
     const start = performance.now();

@@ -72,7 +72,8 @@ function rawWritesPerSecond(
   }
 }
 
-const WORKER: Principal = {
+/** The collector that reports progress in-process (a system token of the bench's domain). */
+export const WORKER: Principal = {
   tokenType: "SYSTEM_TOKEN",
   role: null,
   domainId: BENCH_DOMAIN,
@@ -80,6 +81,17 @@ const WORKER: Principal = {
   permissions: [],
   subject: "bench-writer",
 };
+
+/** One started job per writer (each of its own account, so the duplicate rule leaves them be): their ids. */
+export async function startedJobs(lifecycle: JobLifecycleService, writers: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let w = 0; w < writers; w++) {
+    const job = await lifecycle.create(WORKER, { trusted_account_id: `ta-w${w}`, resource_group: "DOMAIN" });
+    await lifecycle.start(WORKER, { job_id: job.job_id });
+    ids.push(job.job_id as string);
+  }
+  return ids;
+}
 
 /** Progress reports per second through the service on a scratch store; `maxGroupWrites` 1 = no grouping. */
 async function serviceWritesPerSecond(
@@ -94,15 +106,7 @@ async function serviceWritesPerSecond(
   const store = new SqliteStore(openDatabase({ file }), { ownsConnection: true, maxGroupWrites });
   try {
     const lifecycle = new JobLifecycleService(store, { duplicateWindowMs: 600_000 });
-    const ids: string[] = [];
-    for (let w = 0; w < writers; w++) {
-      const job = await lifecycle.create(WORKER, {
-        trusted_account_id: `ta-w${w}`,
-        resource_group: "DOMAIN",
-      });
-      await lifecycle.start(WORKER, { job_id: job.job_id });
-      ids.push(job.job_id as string);
-    }
+    const ids = await startedJobs(lifecycle, writers);
     let done = 0;
     const until = performance.now() + ms;
     const start = performance.now();
