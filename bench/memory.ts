@@ -15,19 +15,23 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import Database from "better-sqlite3";
 import { createRunState, type RunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import { summarize } from "./core/heap-snapshot.js";
-import { COUNTER, findLifecycle, finishWriters, PERCENT, prepareWriters } from "./core/lifecycle.js";
+import {
+  findLifecycle,
+  finishWriters,
+  prepareWriters,
+  seededRunningJobs,
+  writeLoadSpec,
+} from "./core/lifecycle.js";
 import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, memoryOf, pinSelf, REPO_ROOT, waitHttpOk } from "./core/proc.js";
 import type { RunRecord } from "./core/report.js";
 import { type RealServer, startRealServer } from "./core/service.js";
-import { BENCH_DOMAIN, LIST_PATH, LIST_REQUEST, STAT_BY_STATUS, STAT_PATH } from "./core/workload.js";
+import { LIST_PATH, LIST_REQUEST, STAT_BY_STATUS, STAT_PATH } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
-import type { WriteLoadSpec } from "./load/writes.js";
 import { loadGet } from "./scenarios/get.js";
 
 function rssOfScript(code: string): number {
@@ -138,28 +142,9 @@ async function loadWrites(
     probe,
     [{ label: "system token", token: run.systemToken }],
     run.o.writers,
-    async () => {
-      const db = new Database(run.largest.file, { readonly: true });
-      try {
-        return (
-          db
-            .prepare("SELECT job_id FROM jobs WHERE domain_id = ? AND status = 'IN_PROGRESS' LIMIT ?")
-            .all(BENCH_DOMAIN, run.o.writers) as { job_id: string }[]
-        ).map((r) => r.job_id);
-      } finally {
-        db.close();
-      }
-    },
+    seededRunningJobs(run.largest.file, run.o.writers),
   );
-  const spec: WriteLoadSpec = {
-    url: `${server.baseUrl}${setup.path}`,
-    headers: setup.headers,
-    bodies: setup.bodies,
-    counterPlaceholder: String(COUNTER),
-    percentPlaceholder: String(PERCENT),
-    durationS: run.o.durationS,
-    warmupS: run.o.warmupS,
-  };
+  const spec = writeLoadSpec(server.baseUrl, setup, run.o);
   const middle =
     during &&
     new Promise<void>((resolve) =>

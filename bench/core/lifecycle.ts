@@ -9,8 +9,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type DescField, type DescMethod, type DescService, ScalarType } from "@bufbuild/protobuf";
+import Database from "better-sqlite3";
 import { seedWorld } from "../../src/seed/generate.js";
 import { h1Post } from "../../test/support/http-client.js";
+import type { WriteLoadSpec } from "../load/writes.js";
 import { REPO_ROOT } from "./proc.js";
 import { BENCH_DOMAIN, JOB_SERVICE } from "./workload.js";
 
@@ -158,6 +160,38 @@ export interface WriterSetup {
   headers: Record<string, string>;
   /** One JSON body template per writer (one job each), with COUNTER / PERCENT placeholders. */
   bodies: string[];
+}
+
+/** The first `writers` IN_PROGRESS jobs of the bench's domain in a seeded database (`prepareWriters`' fallback). */
+export function seededRunningJobs(file: string, writers: number): () => Promise<string[]> {
+  return async () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      const rows = db
+        .prepare("SELECT job_id FROM jobs WHERE domain_id = ? AND status = 'IN_PROGRESS' LIMIT ?")
+        .all(BENCH_DOMAIN, writers) as { job_id: string }[];
+      return rows.map((r) => r.job_id);
+    } finally {
+      db.close();
+    }
+  };
+}
+
+/** The writes load generator's spec for a prepared set of writers. */
+export function writeLoadSpec(
+  baseUrl: string,
+  setup: WriterSetup,
+  timing: { durationS: number; warmupS: number },
+): WriteLoadSpec {
+  return {
+    url: `${baseUrl}${setup.path}`,
+    headers: setup.headers,
+    bodies: setup.bodies,
+    counterPlaceholder: String(COUNTER),
+    percentPlaceholder: String(PERCENT),
+    durationS: timing.durationS,
+    warmupS: timing.warmupS,
+  };
 }
 
 async function call(

@@ -9,7 +9,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import type { Principal } from "../../src/auth/principal.js";
 import { generateJobs, insertJobs } from "../../src/seed/generate.js";
 import { JobLifecycleService } from "../../src/service/job-lifecycle.js";
@@ -19,12 +18,12 @@ import type { BenchContext } from "../core/context.js";
 import { CannotMeasure } from "../core/errors.js";
 import { type Figure, figure, fmt } from "../core/figure.js";
 import {
-  COUNTER,
   findLifecycle,
   finishWriters,
-  PERCENT,
   prepareWriters,
+  seededRunningJobs,
   type WriterSetup,
+  writeLoadSpec,
 } from "../core/lifecycle.js";
 import { LOAD_WRITES } from "../core/load.js";
 import { freePort, startNode, waitHttpOk } from "../core/proc.js";
@@ -211,27 +210,9 @@ async function measureWrites(ctx: BenchContext): Promise<Outcome> {
         { label: "system token", token: ctx.systemToken },
       ],
       ctx.o.writers,
-      async () => {
-        const db = new Database(ctx.largest.file, { readonly: true });
-        try {
-          const rows = db
-            .prepare("SELECT job_id FROM jobs WHERE domain_id = ? AND status = 'IN_PROGRESS' LIMIT ?")
-            .all(BENCH_DOMAIN, ctx.o.writers) as { job_id: string }[];
-          return rows.map((r) => r.job_id);
-        } finally {
-          db.close();
-        }
-      },
+      seededRunningJobs(ctx.largest.file, ctx.o.writers),
     );
-    const spec: WriteLoadSpec = {
-      url: `${server.baseUrl}${setup.path}`,
-      headers: setup.headers,
-      bodies: setup.bodies,
-      counterPlaceholder: String(COUNTER),
-      percentPlaceholder: String(PERCENT),
-      durationS: ctx.o.durationS,
-      warmupS: ctx.o.warmupS,
-    };
+    const spec = writeLoadSpec(server.baseUrl, setup, ctx.o);
     const run = await ctx.load(LOAD_WRITES, spec, `service / ${setup.path} (writes)`, server.child.pid);
     await finishWriters(server.baseUrl, probe, setup);
     const bare = await bareWrites(ctx, setup, spec);
