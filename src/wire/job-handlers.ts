@@ -18,6 +18,7 @@ import {
 } from "@connectrpc/connect";
 import {
   type Job,
+  type JobInfo,
   JobStatQuerySchema,
   type JobsInfo,
   JobsQuerySchema,
@@ -27,6 +28,7 @@ import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
+import type { JobView } from "../service/job-view.js";
 import { jobAnswer } from "./encode/job-answer.js";
 import { toJobInfo } from "./encode/job-info.js";
 import { listEncoder, listShell, RESULTS_FIELD, resultData } from "./encode/list-answer.js";
@@ -54,7 +56,7 @@ export function principalOf(ctx: HandlerContext): Principal {
 }
 
 /** JSON answers (Connect JSON, REST, gRPC+json) go through protobuf-es's JSON, which needs messages. */
-function wantsJson(ctx: HandlerContext): boolean {
+export function wantsJson(ctx: HandlerContext): boolean {
   return (ctx.requestHeader.get("content-type") ?? "").includes("json");
 }
 
@@ -93,13 +95,20 @@ export function readOptions(ctx: HandlerContext): { signal: AbortSignal; deadlin
     : { signal: ctx.signal, deadline: Date.now() + remaining };
 }
 
+/**
+ * One job as the answer: JSON straight from the view where the unary path takes self-encoded answers
+ * (binary callers gain nothing from the encoder: their bytes come from the message either way).
+ */
+export function jobInfoAnswer(view: JobView, ctx: HandlerContext): JobInfo {
+  if (ctx.values.get(acceptsSelfEncodedKey) && wantsJson(ctx)) return jobAnswer(view);
+  return toJobInfo(view);
+}
+
 export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
   return {
     async get(req, ctx) {
       const view = await service.get(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx));
-      // Binary callers gain nothing from the encoder: their bytes come from the message either way.
-      if (ctx.values.get(acceptsSelfEncodedKey) && wantsJson(ctx)) return jobAnswer(view);
-      return toJobInfo(view);
+      return jobInfoAnswer(view, ctx);
     },
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);

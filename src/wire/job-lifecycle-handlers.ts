@@ -1,6 +1,7 @@
 /**
  * The JobLifecycle service's Connect implementation: thin handlers that turn the request into proto
- * JSON, call the lifecycle service with the authenticated caller, and encode the answer. The caller
+ * JSON, call the lifecycle service with the authenticated caller, and answer the job as `get` does
+ * (`jobInfoAnswer`: JSON straight from the view where the unary path takes it). The caller
  * comes from the same auth interceptor as the read API (`job-handlers.ts`).
  */
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
@@ -18,8 +19,7 @@ import {
 } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { JobInfo_Status } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobEventView, JobLifecycleService } from "../service/job-lifecycle.js";
-import { toJobInfo } from "./encode/job-info.js";
-import { principalOf, readOptions } from "./job-handlers.js";
+import { jobInfoAnswer, principalOf, readOptions } from "./job-handlers.js";
 import { requestJson } from "./request-json.js";
 
 /** Proto JSON with proto field names: what the service layer reads. Unset optional fields are absent. */
@@ -48,24 +48,25 @@ export function jobLifecycleHandlers(
 ): Omit<ServiceImpl<typeof JobLifecycle>, "watch" | "wait"> {
   return {
     async create(req, ctx) {
-      return toJobInfo(await service.create(principalOf(ctx), json(CreateJobRequestSchema, req)));
+      return jobInfoAnswer(await service.create(principalOf(ctx), json(CreateJobRequestSchema, req)), ctx);
     },
     async start(req, ctx) {
-      return toJobInfo(await service.start(principalOf(ctx), json(StartJobRequestSchema, req)));
+      return jobInfoAnswer(await service.start(principalOf(ctx), json(StartJobRequestSchema, req)), ctx);
     },
     async report_progress(req, ctx) {
-      return toJobInfo(
+      return jobInfoAnswer(
         await service.reportProgress(principalOf(ctx), json(ReportJobProgressRequestSchema, req)),
+        ctx,
       );
     },
     async succeed(req, ctx) {
-      return toJobInfo(await service.succeed(principalOf(ctx), json(SucceedJobRequestSchema, req)));
+      return jobInfoAnswer(await service.succeed(principalOf(ctx), json(SucceedJobRequestSchema, req)), ctx);
     },
     async fail(req, ctx) {
-      return toJobInfo(await service.fail(principalOf(ctx), json(FailJobRequestSchema, req)));
+      return jobInfoAnswer(await service.fail(principalOf(ctx), json(FailJobRequestSchema, req)), ctx);
     },
     async cancel(req, ctx) {
-      return toJobInfo(await service.cancel(principalOf(ctx), json(CancelJobRequestSchema, req)));
+      return jobInfoAnswer(await service.cancel(principalOf(ctx), json(CancelJobRequestSchema, req)), ctx);
     },
     async list_events(req, ctx) {
       const events = await service.listEvents(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx));
