@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Principal } from "../src/auth/principal.js";
 import { SpaceOneError } from "../src/errors.js";
 import type { CreateJobRequest } from "../src/service/job-lifecycle.js";
-import type { JobView } from "../src/service/job-view.js";
+import { type JobView, toJobView } from "../src/service/job-view.js";
 import type { Backend } from "./support/backends.js";
 import { BACKENDS } from "./support/backends.js";
 import {
@@ -552,6 +552,8 @@ describe.each(BACKENDS)("on $name", (b) => {
         const after = await call[rpc](id);
         if (expected === "same") {
           expect(await h.row(id)).toEqual(rowBefore);
+          // Nothing written: the answer is the whole job as stored, not only what the change read.
+          expect(after).toEqual(toJobView(rowBefore));
         } else if (expected === "requested") {
           expect(after.status).toBe("IN_PROGRESS");
           expect(after.cancel_requested_at).toBeDefined();

@@ -102,6 +102,7 @@ export class ObservedStore implements JobStore {
 function recording(tx: WriteTx, appended: NewJobEvent[]): WriteTx {
   return {
     find: (...args) => tx.find(...args),
+    lock: (...args) => tx.lock(...args),
     findByIdempotencyKey: (...args) => tx.findByIdempotencyKey(...args),
     idTaken: (...args) => tx.idTaken(...args),
     insert: (...args) => tx.insert(...args),

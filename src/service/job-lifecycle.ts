@@ -11,7 +11,7 @@ import type { Principal } from "../auth/principal.js";
 import { RESOURCE_GROUPS, type ResourceGroup } from "../catalogue/job-fields.js";
 import { errors, type SpaceOneError } from "../errors.js";
 import type { JobEventRow, JobRow } from "../storage/schema.js";
-import type { JobPatch, JobStore, ReadOptions, WriteTx } from "../storage/store.js";
+import type { JobPatch, JobStore, LockedJob, ReadOptions, WriteTx } from "../storage/store.js";
 import { missingJob, requireJobId } from "./job-missing.js";
 import { authorize, DOMAIN_WORKSPACE, type JobMethod, type Scope, scopeConditions } from "./job-rules.js";
 import type { JobAction } from "./job-state.js";
@@ -281,11 +281,20 @@ export class JobLifecycleService {
     const jobId = requireJobId(request.job_id);
     const expectedVersion = optionalVersion(request.expected_version);
     const actor = actorOf(principal);
+    const conditions = scopeConditions(scope);
     const row = await this.store.write(async (tx) => {
-      const row = await tx.find(jobId, scopeConditions(scope));
-      if (!row) return undefined;
+      // What the change reads (a few columns); the answer is the row the update returns, or, when the
+      // action writes nothing, the whole row read under the same lock.
+      const locked = await tx.lock(jobId, conditions);
+      if (!locked) return undefined;
       const now = this.now().toISOString();
-      return (await applyTransition(tx, row, action, { now, actor, expectedVersion, ...build(now) })).row;
+      const changed = await applyTransition(tx, locked, action, {
+        now,
+        actor,
+        expectedVersion,
+        ...build(now),
+      });
+      return changed.written ?? (await tx.find(jobId, conditions));
     });
     // Explained outside the transaction: the tombstone lookup is a plain read.
     if (!row) throw await this.missing(jobId, scope);
@@ -433,7 +442,7 @@ function validCounters(request: Counters): Counters {
 }
 
 /** The counters to write: monotonic ones never below the stored value; the total as reported. */
-function grownCounters(row: JobRow, counters: Counters): JobPatch {
+function grownCounters(row: LockedJob, counters: Counters): JobPatch {
   const patch: JobPatch = {};
   for (const key of MONOTONIC_COUNTERS) {
     const value = counters[key];

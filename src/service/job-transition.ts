@@ -7,7 +7,7 @@
  */
 import { SpaceOneError } from "../errors.js";
 import type { JobRow } from "../storage/schema.js";
-import type { JobPatch, WriteTx } from "../storage/store.js";
+import type { JobPatch, LockedJob, WriteTx } from "../storage/store.js";
 import { isFinal, type JobAction, type Outcome, transition } from "./job-state.js";
 
 export interface TransitionOptions {
@@ -20,21 +20,27 @@ export interface TransitionOptions {
   /** When set, the write is refused unless the job is still at this version. */
   readonly expectedVersion?: number | undefined;
   /** Columns the action sets besides status, timestamps and version, given what it turned out to do. */
-  readonly patch?: (outcome: Outcome, row: JobRow) => JobPatch;
+  readonly patch?: (outcome: Outcome, row: LockedJob) => JobPatch;
 }
 
-export interface TransitionResult {
-  readonly row: JobRow;
+export interface TransitionResult<R extends LockedJob> {
+  /** The job after the action: the row written, or `row` as given when the action wrote nothing. */
+  readonly row: R | JobRow;
+  /** The row written; undefined when the action wrote nothing (`noop`). */
+  readonly written: JobRow | undefined;
   readonly outcome: Outcome;
 }
 
-/** Apply `action` to `row` (read in the same transaction). Throws ERROR_JOB_STATE or ERROR_VERSION_MISMATCH. */
-export async function applyTransition(
+/**
+ * Apply `action` to `row` (read in the same transaction: the whole row, or `WriteTx.lock`'s columns).
+ * Throws ERROR_JOB_STATE or ERROR_VERSION_MISMATCH.
+ */
+export async function applyTransition<R extends LockedJob>(
   tx: WriteTx,
-  row: JobRow,
+  row: R,
   action: Exclude<JobAction, "create">,
   options: TransitionOptions,
-): Promise<TransitionResult> {
+): Promise<TransitionResult<R>> {
   const version = row.version ?? 1;
   if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
     throw versionMismatch(row.job_id, options.expectedVersion, version);
@@ -44,7 +50,7 @@ export async function applyTransition(
     { status: row.status, cancelRequested: !!row.cancel_requested_at },
     action,
   );
-  if (outcome.kind === "noop") return { row, outcome };
+  if (outcome.kind === "noop") return { row, written: undefined, outcome };
 
   const patch: JobPatch = { ...options.patch?.(outcome, row), updated_at: options.now };
   if (outcome.kind === "move") {
@@ -64,7 +70,7 @@ export async function applyTransition(
       created_at: options.now,
     });
   }
-  return { row: updated, outcome };
+  return { row: updated, written: updated, outcome };
 }
 
 export function versionMismatch(jobId: string, expected: number, current: number): SpaceOneError {

@@ -154,10 +154,32 @@ export interface StaleCutoffs {
   readonly cancelRequestedBefore: string;
 }
 
+/**
+ * What a state change reads of its job before it writes it: the state machine's input, the version
+ * it checks, and the stored values the monotonic fields are kept at or above. A report needs these,
+ * not the whole row: reading all of a row's columns costs ~3 x reading a few (docs/benchmarks.md,
+ * "Progress writes, third pass"), and the answer is the row the update returns.
+ */
+export const LOCKED_COLUMNS = [
+  "job_id",
+  "status",
+  "version",
+  "cancel_requested_at",
+  "progress_percent",
+  "records_processed",
+  "records_created",
+  "records_updated",
+  "records_deleted",
+] as const satisfies readonly (keyof JobRow)[];
+
+export type LockedJob = Pick<JobRow, (typeof LOCKED_COLUMNS)[number]>;
+
 /** The reads and writes allowed inside `JobStore.write()`. Valid only until the callback's promise settles. */
 export interface WriteTx {
   /** One job by id within a scope (extra conditions ANDed), read under the transaction's lock. */
   find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined>;
+  /** As `find`, only what a state change reads of its job (`LockedJob`): the hot lifecycle read. */
+  lock(jobId: string, scope: readonly Condition[]): Promise<LockedJob | undefined>;
   /** The job an idempotency key created in a (domain, workspace); keys of other workspaces are invisible. */
   findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Promise<JobRow | undefined>;
   /** True if the id belongs to a job or to a purged job's tombstone (a new job must not reuse it). */

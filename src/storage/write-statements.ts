@@ -13,7 +13,14 @@ import { compileWhere } from "./compile-where.js";
 import { type Compiled, CompiledTemplates, scopeShape } from "./compiled-template.js";
 import type { Dialect, Expr } from "./dialect/dialect.js";
 import type { JobChangesTable } from "./schema.js";
-import type { JobPatch, NewJob, NewJobEvent, PurgeCandidate, StaleCutoffs } from "./store.js";
+import {
+  type JobPatch,
+  LOCKED_COLUMNS,
+  type NewJob,
+  type NewJobEvent,
+  type PurgeCandidate,
+  type StaleCutoffs,
+} from "./store.js";
 
 const ref = sql.ref;
 
@@ -51,20 +58,35 @@ export class WriteStatements {
 
   /** One job by id within a scope, locked for the transaction (compiled once per scope shape). */
   find(jobId: string, scope: readonly Condition[]): Compiled {
-    const build = (id: unknown, conditions: readonly Condition[]) =>
-      this.dialect
-        .lockRows(
-          this.b
-            .selectFrom("jobs")
-            .selectAll()
-            .where(sql<SqlBool>`${ref("job_id")} = ${id}`)
-            .where(this.scoped(conditions)),
-          "wait",
-        )
-        .compile();
+    return this.lockedJob("find", jobId, scope, (id, conditions) =>
+      this.dialect.lockRows(this.jobWhere(id, conditions).selectAll(), "wait").compile(),
+    );
+  }
+
+  /** `find`, reading only `LOCKED_COLUMNS`. */
+  lock(jobId: string, scope: readonly Condition[]): Compiled {
+    return this.lockedJob("lock", jobId, scope, (id, conditions) =>
+      this.dialect.lockRows(this.jobWhere(id, conditions).select(LOCKED_COLUMNS), "wait").compile(),
+    );
+  }
+
+  private jobWhere(id: unknown, conditions: readonly Condition[]) {
+    return this.b
+      .selectFrom("jobs")
+      .where(sql<SqlBool>`${ref("job_id")} = ${id}`)
+      .where(this.scoped(conditions));
+  }
+
+  /** A locked read of one job, compiled once per scope shape when the scope has one. */
+  private lockedJob(
+    name: string,
+    jobId: string,
+    scope: readonly Condition[],
+    build: (id: unknown, conditions: readonly Condition[]) => Compiled,
+  ): Compiled {
     const shape = scopeShape(scope);
     if (!shape) return build(jobId, scope);
-    return this.templates.compile(`find|${shape.key}`, [jobId, ...shape.values], (args) =>
+    return this.templates.compile(`${name}|${shape.key}`, [jobId, ...shape.values], (args) =>
       build(args[0], shape.rebuild(args.slice(1))),
     );
   }

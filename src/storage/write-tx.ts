@@ -16,6 +16,7 @@ import type { JobEventRow, JobRow } from "./schema.js";
 import type {
   InsertResult,
   JobPatch,
+  LockedJob,
   NewJob,
   NewJobEvent,
   PurgeCandidate,
@@ -58,6 +59,10 @@ export class StatementWriteTx implements WriteTx {
 
   find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined> {
     return this.one<JobRow>(this.s.find(jobId, scope), true);
+  }
+
+  lock(jobId: string, scope: readonly Condition[]): Promise<LockedJob | undefined> {
+    return this.one<LockedJob>(this.s.lock(jobId, scope), true);
   }
 
   findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Promise<JobRow | undefined> {
