@@ -28,7 +28,7 @@ import type { WriteStatements } from "./write-statements.js";
 /**
  * Runs one statement on the transaction's connection and returns its rows. `hot`: a statement of every
  * lifecycle write whose text depends only on its shape (the locked read, the versioned update), worth
- * keeping prepared on the connection.
+ * keeping prepared on the connection; on SQLite its whole jobs rows are read as values (job-row.ts).
  */
 export type RunStatement = <T>(query: Compiled, hot: boolean) => Promise<T[]>;
 

@@ -130,6 +130,20 @@ export class SqliteStatements {
     return Array.isArray(row) ? jobRowOf(row) : row;
   }
 
+  /**
+   * The rows of a statement that reads or returns jobs rows (the locked read, `UPDATE ... RETURNING *`):
+   * built by `jobRowOf` when its columns are a whole row's, else as better-sqlite3's objects.
+   */
+  jobRows<T>(query: Compiled): T[] {
+    const stmt = this.prepared(query, true);
+    const rows = stmt.all(...(query.parameters as unknown[])) as unknown[];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (Array.isArray(row)) rows[i] = jobRowOf(row);
+    }
+    return rows as T[];
+  }
+
   all<T>(query: Compiled): T[] {
     return this.prepared(query).all(...(query.parameters as unknown[])) as T[];
   }

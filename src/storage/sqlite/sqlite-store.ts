@@ -259,9 +259,9 @@ export class SqliteStore implements JobStore {
   /** Savepoints of one write inside the group's transaction. */
   private readonly session: GroupSession = {
     tx: () =>
-      new StatementWriteTx(<T>(query: { sql: string; parameters: readonly unknown[] }) => {
+      new StatementWriteTx(<T>(query: { sql: string; parameters: readonly unknown[] }, hot: boolean) => {
         try {
-          return Promise.resolve(this.jobs.rows<T>(query));
+          return Promise.resolve(hot ? this.jobs.jobRows<T>(query) : this.jobs.rows<T>(query));
         } catch (error) {
           return Promise.reject(error);
         }
