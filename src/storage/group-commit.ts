@@ -25,18 +25,21 @@ export interface GroupWrite {
   readonly reject: (error: unknown) => void;
 }
 
-/** How a store marks and undoes one write inside its group's transaction. */
+/**
+ * How a store marks and undoes one write inside its group's transaction. A synchronous driver
+ * (better-sqlite3) answers without a promise, and the write's turn does not wait a microtask for it.
+ */
 export interface GroupSession {
   /** A WriteTx for one write, on the group's connection. */
   tx(): StatementWriteTx;
-  savepoint(name: string): Promise<void>;
+  savepoint(name: string): Promise<void> | void;
   /** The write succeeded: keep its changes. */
-  keep(name: string): Promise<void>;
+  keep(name: string): Promise<void> | void;
   /**
    * The write failed with `error`: undo it to its savepoint. Throws (`error` or its own) when the
    * transaction itself is lost, so the group must be retried or failed.
    */
-  undo(name: string, error: unknown): Promise<void>;
+  undo(name: string, error: unknown): Promise<void> | void;
 }
 
 export type WriteOutcome =
@@ -52,7 +55,8 @@ export async function runWrites(
   const changes = new ChangeSet();
   for (const [i, write] of writes.entries()) {
     const name = `w${i}`;
-    await session.savepoint(name);
+    const opened = session.savepoint(name);
+    if (opened) await opened;
     const tx = session.tx();
     let outcome: WriteOutcome;
     try {
@@ -62,12 +66,9 @@ export async function runWrites(
     } finally {
       tx.close();
     }
-    if (outcome.ok) {
-      await session.keep(name);
-      changes.merge(tx.changes);
-    } else {
-      await session.undo(name, outcome.error);
-    }
+    const ended = outcome.ok ? session.keep(name) : session.undo(name, outcome.error);
+    if (ended) await ended;
+    if (outcome.ok) changes.merge(tx.changes);
     outcomes.push(outcome);
   }
   return { outcomes, changes };

@@ -18,6 +18,7 @@
  */
 import type { Condition } from "../../query/ast.js";
 import type { StatQuery } from "../../query/stat-ast.js";
+import type { Compiled } from "../compiled-template.js";
 import type { Db } from "../database.js";
 import { sqliteDialect } from "../dialect/sqlite/sqlite-dialect.js";
 import { asStorageError, deadlineExceeded } from "../errors.js";
@@ -256,23 +257,28 @@ export class SqliteStore implements JobStore {
     this.jobs.run({ sql: text, parameters: [] });
   }
 
-  /** Savepoints of one write inside the group's transaction. */
+  /** One statement of a write, on the main connection; `hot` ones read whole jobs rows as values. */
+  private readonly runStatement = <T>(query: Compiled, hot: boolean): Promise<T[]> => {
+    try {
+      return Promise.resolve(hot ? this.jobs.jobRows<T>(query) : this.jobs.rows<T>(query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  /**
+   * Savepoints of one write inside the group's transaction, synchronous as the driver is. Not
+   * released one by one (a statement each): a later write's savepoint nests in the earlier ones, a
+   * failed write rolls back to its own, and the COMMIT releases them all.
+   */
   private readonly session: GroupSession = {
-    tx: () =>
-      new StatementWriteTx(<T>(query: { sql: string; parameters: readonly unknown[] }, hot: boolean) => {
-        try {
-          return Promise.resolve(hot ? this.jobs.jobRows<T>(query) : this.jobs.rows<T>(query));
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      }, this.statements),
-    savepoint: async (name) => this.exec(`SAVEPOINT ${name}`),
-    keep: async (name) => this.exec(`RELEASE ${name}`),
-    undo: async (name, error) => {
+    tx: () => new StatementWriteTx(this.runStatement, this.statements),
+    savepoint: (name) => this.exec(`SAVEPOINT ${name}`),
+    keep: () => {},
+    undo: (name, error) => {
       // Some failures (a full disk, an I/O error) make SQLite roll the whole transaction back.
       if (!this.db.inTransaction) throw error;
       this.exec(`ROLLBACK TO ${name}`);
-      this.exec(`RELEASE ${name}`);
     },
   };
 
