@@ -157,8 +157,8 @@ export interface StaleCutoffs {
 /**
  * What a state change reads of its job before it writes it: the state machine's input, the version
  * it checks, and the stored values the monotonic fields are kept at or above. A report needs these,
- * not the whole row: reading all of a row's columns costs ~3 x reading a few (docs/benchmarks.md,
- * "Progress writes, third pass"), and the answer is the row the update returns.
+ * not the whole row: reading all of a row's columns costs ~3 x reading one (docs/benchmarks.md, "Where
+ * the CPU of one acknowledged progress report goes"), and the answer is the row the update returns.
  */
 export const LOCKED_COLUMNS = [
   "job_id",
