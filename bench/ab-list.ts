@@ -1,11 +1,13 @@
 /**
  * `npx tsx bench/ab-list.ts --build base=/path/to/other/checkout --build new=. [--jobs N] [--data-dir DIR]
- * [--seconds S] [--limit L] [--env NAME:KEY=VALUE ...]`: the `list` scenario's request through two (or more) builds of the service
+ * [--seconds S] [--limit L] [--env NAME:KEY=VALUE ...] [--floors]`: the `list` scenario's request through two (or more) builds of the service
  * at once, interleaved request by request with the raw SQL page + count, so a shared, noisy machine
  * slows every side alike. Each build is a checkout with its own `npm run build` (this one is built
  * here); all serve the same seeded database, pinned to the server CPU. Prints each build's p50, its
  * ratio to the raw SQL alongside, its server CPU per call (all threads), and the load average. Two
- * names may share a checkout with different settings (`--env`).
+ * names may share a checkout with different settings (`--env`). `--floors` adds, in the same rotation,
+ * the floors any server of this runtime has (bench/servers/bare-list.ts, pinned the same way, answering
+ * the first build's bytes): HTTP alone, + the raw SQL on its event loop, + the raw SQL in a worker.
  */
 import os from "node:os";
 import path from "node:path";
@@ -17,9 +19,10 @@ import { fmt } from "./core/figure.js";
 import { listStatements, makeReplay } from "./core/inprocess.js";
 import { percentile } from "./core/measure.js";
 import { parseOptions } from "./core/options.js";
-import { cpuTimeMs, detectPinning, pinSelf } from "./core/proc.js";
+import { cpuTimeMs, detectPinning, freePort, pinSelf, startNode, waitHttpOk } from "./core/proc.js";
 import { type RealServer, startRealServer } from "./core/service.js";
 import { LIST_PATH, LIST_REQUEST } from "./core/workload.js";
+import type { BareListSpec } from "./servers/bare-list.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
       build: { type: "string", multiple: true, default: [] },
       env: { type: "string", multiple: true, default: [] },
       "data-dir": { type: "string" },
+      floors: { type: "boolean", default: false },
     },
   });
   const builds = (values.build ?? []).map((b) => {
@@ -57,7 +61,8 @@ async function main(): Promise<void> {
     const request = {
       query: { ...LIST_REQUEST.query, page: { ...LIST_REQUEST.query.page, limit: Number(values.limit) } },
     };
-    const raw = makeReplay(db, listStatements(db, request));
+    const statements = listStatements(db, request);
+    const raw = makeReplay(db, statements);
     const servers: { name: string; server: RealServer; samples: number[]; cpu0: number }[] = [];
     for (const b of builds) {
       const server = await startRealServer({
@@ -72,6 +77,29 @@ async function main(): Promise<void> {
     }
     const headers = { authorization: `Bearer ${run.token}`, "content-type": "application/json" };
     const body = JSON.stringify(request);
+    if (values.floors) {
+      const first = servers[0] as (typeof servers)[number];
+      const answer = await h1Post(`${first.server.baseUrl}${LIST_PATH}`, headers, body, agent);
+      for (const sql of ["none", "main", "worker"] as const) {
+        const spec: BareListSpec = {
+          port: await freePort(),
+          dbFile: run.largest.file,
+          statements,
+          sql,
+          bodyBase64: answer.body.toString("base64"),
+          contentType: String(answer.headers["content-type"] ?? "application/json"),
+        };
+        const child = run.track(
+          startNode("bench/servers/bare-list.ts", [JSON.stringify(spec)], {
+            cpu: pinning.serverCpu,
+            name: `bare list (${sql})`,
+          }),
+        );
+        const baseUrl = `http://127.0.0.1:${spec.port}`;
+        await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
+        servers.push({ name: `floor:${sql}`, server: { child, baseUrl }, samples: [], cpu0: 0 });
+      }
+    }
     const call = async (server: RealServer): Promise<number> => {
       const t0 = performance.now();
       const r = await h1Post(`${server.baseUrl}${LIST_PATH}`, headers, body, agent);
