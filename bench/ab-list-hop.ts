@@ -10,13 +10,14 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { JobColumn } from "../src/query/fields.js";
 import { toJobView } from "../src/service/job-view.js";
 import { openDatabase } from "../src/storage/database.js";
 import { rowsOf } from "../src/storage/sqlite/sqlite-statements.js";
 import { jobInfoJson } from "../src/wire/encode/job-json.js";
 import type { CapturedStatement } from "./core/inprocess.js";
+import { tsWorker } from "./core/ts-worker.js";
 
 type Mode = "sql only" | "values" | "text";
 const MODES: readonly Mode[] = ["sql only", "values", "text"];
@@ -66,9 +67,7 @@ async function main(): Promise<void> {
   const db = openDatabase({ file: args.db, readonly: true });
   const statements = listStatements(db, LIST_REQUEST);
   db.close();
-  // A worker does not inherit tsx's loader: it registers it, then loads this file (as read-pool.ts does).
-  const source = `import("tsx/esm/api").then((m) => m.register()).then(() => import(${JSON.stringify(import.meta.url)}));`;
-  const worker = new Worker(source, { eval: true, workerData: { db: args.db, statements } });
+  const worker = tsWorker(import.meta.url, { db: args.db, statements });
   const ask = (mode: Mode) =>
     new Promise<{ text?: string; columns?: JobColumn[]; values?: unknown[][]; total: number }>((resolve) => {
       worker.once("message", resolve);

@@ -1,11 +1,11 @@
 /**
  * `npx tsx bench/ab-list.ts --build base=/path/to/other/checkout --build new=. [--jobs N] [--data-dir DIR]
- * [--seconds S] [--limit L] [--env NAME:KEY=VALUE ...] [--floors]`: the `list` scenario's request through two (or more) builds of the service
+ * [--seconds S] [--limit L] [--env NAME:KEY=VALUE ...] [--flag NAME:--v8-or-node-flag ...] [--floors]`: the `list` scenario's request through two (or more) builds of the service
  * at once, interleaved request by request with the raw SQL page + count, so a shared, noisy machine
  * slows every side alike. Each build is a checkout with its own `npm run build` (this one is built
  * here); all serve the same seeded database, pinned to the server CPU. Prints each build's p50, its
  * ratio to the raw SQL alongside, its server CPU per call (all threads), and the load average. Two
- * names may share a checkout with different settings (`--env`). `--floors` adds, in the same rotation,
+ * names may share a checkout with different settings (`--env`) or Node flags after `npm start`'s (`--flag`). `--floors` adds, in the same rotation,
  * the floors any server of this runtime has (bench/servers/bare-list.ts, pinned the same way, answering
  * the first build's bytes): HTTP alone, + the raw SQL on its event loop, + the raw SQL in a worker.
  */
@@ -24,6 +24,10 @@ import { type RealServer, startRealServer } from "./core/service.js";
 import { LIST_PATH, LIST_REQUEST } from "./core/workload.js";
 import type { BareListSpec } from "./servers/bare-list.js";
 
+function badFlag(flag: string): never {
+  throw new Error(`--flag NAME:--flag (got ${flag})`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
       limit: { type: "string", default: "100" },
       build: { type: "string", multiple: true, default: [] },
       env: { type: "string", multiple: true, default: [] },
+      flag: { type: "string", multiple: true, default: [] },
       "data-dir": { type: "string" },
       floors: { type: "boolean", default: false },
     },
@@ -45,7 +50,11 @@ async function main(): Promise<void> {
       if (!m) throw new Error(`--env NAME:KEY=VALUE (got ${e})`);
       if (m[1] === name) env[m[2] as string] = m[3] as string;
     }
-    return { name, root: path.resolve(dir), env };
+    const nodeFlags = (values.flag ?? [])
+      .map((f) => /^([^:]+):(--.+)$/.exec(f) ?? badFlag(f))
+      .filter((m) => m[1] === name)
+      .map((m) => m[2] as string);
+    return { name, root: path.resolve(dir), env, nodeFlags };
   });
   if (builds.length === 0) throw new Error("give at least one --build NAME=DIR");
   const opts = parseOptions(["--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -71,6 +80,7 @@ async function main(): Promise<void> {
         pinning,
         root: b.root,
         env: b.env,
+        nodeFlags: b.nodeFlags,
       });
       run.track(server.child);
       servers.push({ name: b.name, server, samples: [], cpu0: 0 });

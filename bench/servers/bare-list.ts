@@ -9,9 +9,10 @@
  * Argument: one JSON object (`BareListSpec`). Answers GET /healthz.
  */
 import http from "node:http";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../../src/storage/database.js";
 import { type CapturedStatement, makeReplay } from "../core/inprocess.js";
+import { tsWorker } from "../core/ts-worker.js";
 
 export interface BareListSpec {
   port: number;
@@ -41,9 +42,7 @@ if (!isMainThread) {
     const run = replayer(spec);
     runSql = async () => run();
   } else if (spec.sql === "worker") {
-    // A worker does not inherit tsx's loader: it registers it, then loads this file (as read-pool.ts does).
-    const source = `import("tsx/esm/api").then((m) => m.register()).then(() => import(${JSON.stringify(import.meta.url)}));`;
-    const worker = new Worker(source, { eval: true, workerData: spec });
+    const worker = tsWorker(import.meta.url, spec);
     const waiting = new Map<number, () => void>();
     let next = 0;
     worker.on("message", (id: number) => {
