@@ -14,15 +14,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../src/storage/database.js";
 import { h1Post, keepAliveAgent } from "../test/support/http-client.js";
+import { startBareList } from "./core/bare-list.js";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import { listStatements, makeReplay } from "./core/inprocess.js";
 import { percentile } from "./core/measure.js";
 import { parseOptions } from "./core/options.js";
-import { cpuTimeMs, detectPinning, freePort, pinSelf, startNode, waitHttpOk } from "./core/proc.js";
+import { cpuTimeMs, detectPinning, pinSelf } from "./core/proc.js";
 import { type RealServer, startRealServer } from "./core/service.js";
 import { LIST_PATH, LIST_REQUEST } from "./core/workload.js";
-import type { BareListSpec } from "./servers/bare-list.js";
 
 function badFlag(flag: string): never {
   throw new Error(`--flag NAME:--flag (got ${flag})`);
@@ -91,23 +91,18 @@ async function main(): Promise<void> {
       const first = servers[0] as (typeof servers)[number];
       const answer = await h1Post(`${first.server.baseUrl}${LIST_PATH}`, headers, body, agent);
       for (const sql of ["none", "main", "worker"] as const) {
-        const spec: BareListSpec = {
-          port: await freePort(),
+        const server = await startBareList({
           dbFile: run.largest.file,
           statements,
           sql,
-          bodyBase64: answer.body.toString("base64"),
-          contentType: String(answer.headers["content-type"] ?? "application/json"),
-        };
-        const child = run.track(
-          startNode("bench/servers/bare-list.ts", [JSON.stringify(spec)], {
-            cpu: pinning.serverCpu,
-            name: `bare list (${sql})`,
-          }),
-        );
-        const baseUrl = `http://127.0.0.1:${spec.port}`;
-        await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
-        servers.push({ name: `floor:${sql}`, server: { child, baseUrl }, samples: [], cpu0: 0 });
+          answer: {
+            body: answer.body,
+            contentType: String(answer.headers["content-type"] ?? "application/json"),
+          },
+          pinning,
+          track: run.track,
+        });
+        servers.push({ name: `floor:${sql}`, server, samples: [], cpu0: 0 });
       }
     }
     const call = async (server: RealServer): Promise<number> => {
