@@ -1,17 +1,20 @@
 /**
  * `npx tsx bench/ab-list.ts --build base=/path/to/other/checkout --build new=. [--jobs N] [--data-dir DIR]
- * [--seconds S] [--limit L] [--env NAME:KEY=VALUE ...]`: the `list` scenario's request through two (or more) builds of the service
+ * [--seconds S] [--limit L] [--env NAME:KEY=VALUE ...] [--flag NAME:--v8-or-node-flag ...] [--floors]`: the `list` scenario's request through two (or more) builds of the service
  * at once, interleaved request by request with the raw SQL page + count, so a shared, noisy machine
  * slows every side alike. Each build is a checkout with its own `npm run build` (this one is built
  * here); all serve the same seeded database, pinned to the server CPU. Prints each build's p50, its
  * ratio to the raw SQL alongside, its server CPU per call (all threads), and the load average. Two
- * names may share a checkout with different settings (`--env`).
+ * names may share a checkout with different settings (`--env`) or Node flags after `npm start`'s (`--flag`). `--floors` adds, in the same rotation,
+ * the floors any server of this runtime has (bench/servers/bare-list.ts, pinned the same way, answering
+ * the first build's bytes): HTTP alone, + the raw SQL on its event loop, + the raw SQL in a worker.
  */
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { openDatabase } from "../src/storage/database.js";
 import { h1Post, keepAliveAgent } from "../test/support/http-client.js";
+import { startBareList } from "./core/bare-list.js";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import { listStatements, makeReplay } from "./core/inprocess.js";
@@ -21,6 +24,10 @@ import { cpuTimeMs, detectPinning, pinSelf } from "./core/proc.js";
 import { type RealServer, startRealServer } from "./core/service.js";
 import { LIST_PATH, LIST_REQUEST } from "./core/workload.js";
 
+function badFlag(flag: string): never {
+  throw new Error(`--flag NAME:--flag (got ${flag})`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -29,7 +36,9 @@ async function main(): Promise<void> {
       limit: { type: "string", default: "100" },
       build: { type: "string", multiple: true, default: [] },
       env: { type: "string", multiple: true, default: [] },
+      flag: { type: "string", multiple: true, default: [] },
       "data-dir": { type: "string" },
+      floors: { type: "boolean", default: false },
     },
   });
   const builds = (values.build ?? []).map((b) => {
@@ -41,7 +50,11 @@ async function main(): Promise<void> {
       if (!m) throw new Error(`--env NAME:KEY=VALUE (got ${e})`);
       if (m[1] === name) env[m[2] as string] = m[3] as string;
     }
-    return { name, root: path.resolve(dir), env };
+    const nodeFlags = (values.flag ?? [])
+      .map((f) => /^([^:]+):(--.+)$/.exec(f) ?? badFlag(f))
+      .filter((m) => m[1] === name)
+      .map((m) => m[2] as string);
+    return { name, root: path.resolve(dir), env, nodeFlags };
   });
   if (builds.length === 0) throw new Error("give at least one --build NAME=DIR");
   const opts = parseOptions(["--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -57,7 +70,8 @@ async function main(): Promise<void> {
     const request = {
       query: { ...LIST_REQUEST.query, page: { ...LIST_REQUEST.query.page, limit: Number(values.limit) } },
     };
-    const raw = makeReplay(db, listStatements(db, request));
+    const statements = listStatements(db, request);
+    const raw = makeReplay(db, statements);
     const servers: { name: string; server: RealServer; samples: number[]; cpu0: number }[] = [];
     for (const b of builds) {
       const server = await startRealServer({
@@ -66,12 +80,31 @@ async function main(): Promise<void> {
         pinning,
         root: b.root,
         env: b.env,
+        nodeFlags: b.nodeFlags,
       });
       run.track(server.child);
       servers.push({ name: b.name, server, samples: [], cpu0: 0 });
     }
     const headers = { authorization: `Bearer ${run.token}`, "content-type": "application/json" };
     const body = JSON.stringify(request);
+    if (values.floors) {
+      const first = servers[0] as (typeof servers)[number];
+      const answer = await h1Post(`${first.server.baseUrl}${LIST_PATH}`, headers, body, agent);
+      for (const sql of ["none", "main", "worker"] as const) {
+        const server = await startBareList({
+          dbFile: run.largest.file,
+          statements,
+          sql,
+          answer: {
+            body: answer.body,
+            contentType: String(answer.headers["content-type"] ?? "application/json"),
+          },
+          pinning,
+          track: run.track,
+        });
+        servers.push({ name: `floor:${sql}`, server, samples: [], cpu0: 0 });
+      }
+    }
     const call = async (server: RealServer): Promise<number> => {
       const t0 = performance.now();
       const r = await h1Post(`${server.baseUrl}${LIST_PATH}`, headers, body, agent);

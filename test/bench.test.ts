@@ -57,6 +57,7 @@ const EXPECTED = [
   "wire_lean.get.grpc.rps",
   "wire_lean.get.grpc.server_cpu_us",
   "list.p50_ms",
+  "list.floor_p50_ms",
   "list.service_p50_ms",
   "list.page_only_sql_p50_ms",
   "stat.group_by_status.p50_ms",
@@ -194,7 +195,13 @@ describe("npm run bench -- --quick on a tiny data set", () => {
         expect(f.value as number).toBeGreaterThan(0);
     }
     // Figures that compare with a baseline measured in the same run have it.
-    const withBaseline = ["get.connect_json_h1.rps", "get.grpc.rps", "list.p50_ms", "unpaged_list.p50_ms"];
+    const withBaseline = [
+      "get.connect_json_h1.rps",
+      "get.grpc.rps",
+      "list.p50_ms",
+      "list.floor_p50_ms",
+      "unpaged_list.p50_ms",
+    ];
     if (postgres.available)
       withBaseline.push(
         ...PG_FIGURES().filter((n) => n.startsWith("pg.")),

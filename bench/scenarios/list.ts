@@ -1,15 +1,23 @@
 /**
  * `list` of 100 with filters, sort and `total_count` over the largest set: through the server (the raw SQL
  * alongside), and in-process (the service without the wire, the raw SQL in a tight loop, the page alone).
- * The raw SQL is the exact statements the service runs, captured from `JobService.list`.
+ * The raw SQL is the exact statements the service runs, captured from `JobService.list`. Beside it, the
+ * floor any server of this runtime has: a bare `node:http` server running the same SQL in a worker and
+ * answering the service's bytes (bench/servers/bare-list.ts), against the same raw SQL alongside.
  */
 import { openDatabase } from "../../src/storage/database.js";
+import { h1Post } from "../../test/support/http-client.js";
+import { startBareList } from "../core/bare-list.js";
 import { CannotMeasure } from "../core/errors.js";
 import { figure, fmt } from "../core/figure.js";
 import { listStatements, makeReplay, pageOnly, replayP50, serviceListP50 } from "../core/inprocess.js";
 import { serverLatency } from "../core/latency.js";
 import type { Scenario } from "../core/scenario.js";
 import { LIST_PATH, LIST_REQUEST } from "../core/workload.js";
+
+function headersOf(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}`, "content-type": "application/json" };
+}
 
 export const listScenario: Scenario = {
   name: "list",
@@ -31,6 +39,31 @@ export const listScenario: Scenario = {
       const answer = list.first as { total_count?: unknown; results?: unknown[] };
       const listTotal = Number(answer.total_count ?? Number.NaN);
       const listRows = (answer.results ?? []).length;
+      const served = await h1Post(
+        `${server.baseUrl}${LIST_PATH}`,
+        headersOf(ctx.token),
+        JSON.stringify(LIST_REQUEST),
+      );
+      const bare = await startBareList({
+        dbFile: ctx.largest.file,
+        statements,
+        sql: "worker",
+        answer: {
+          body: served.body,
+          contentType: String(served.headers["content-type"] ?? "application/json"),
+        },
+        pinning: ctx.pinning,
+        track: ctx.track,
+      });
+      const floor = await serverLatency(
+        `${bare.baseUrl}${LIST_PATH}`,
+        ctx.token,
+        LIST_REQUEST,
+        // A fresh process: warmed well past its JIT, as a floor should be (the service served before it).
+        { ...ctx.o.latency, warmup: 50 },
+        makeReplay(db, statements),
+      ).finally(() => bare.child.stop());
+      if (!floor.ok) throw new CannotMeasure(`the bare list server answered HTTP ${floor.status}`);
       const rawAlone = await replayP50(db, statements, ctx.o.latency);
       const rawPage = await replayP50(db, pageOnly(statements), ctx.o.latency);
       const serviceList = await serviceListP50(db, LIST_REQUEST, ctx.o.latency);
@@ -46,7 +79,8 @@ export const listScenario: Scenario = {
       ctx.log(
         `    list: p50 ${fmt(list.p50)} ms, raw SQL page + count alongside ${fmt(list.baselineP50)} ms ` +
           `(${listRows} rows of total_count ${listTotal}); in a tight loop: raw ${fmt(rawAlone.p50)} ms, ` +
-          `page only ${fmt(rawPage.p50)} ms, service in-process ${fmt(serviceList)} ms`,
+          `page only ${fmt(rawPage.p50)} ms, service in-process ${fmt(serviceList)} ms; floor (bare server, SQL in a ` +
+          `worker) ${fmt(floor.p50)} ms vs raw ${fmt(floor.baselineP50)} ms`,
       );
       ctx.note(
         `list request: ${JSON.stringify(LIST_REQUEST)}; SQL: ${statements.map((s) => s.sql).join("  ;  ")}`,
@@ -65,6 +99,15 @@ export const listScenario: Scenario = {
           baselineName: "raw SQL page + count, alongside",
           target: { on: "ratio", op: "<=", threshold: 1.3 },
           note,
+        }),
+        figure({
+          name: "list.floor_p50_ms",
+          title: "list, the floor: bare node:http, the same SQL in a worker, the service's answer bytes, p50",
+          value: floor.p50,
+          unit: "ms",
+          baseline: floor.baselineP50,
+          baselineName: "raw SQL page + count, alongside",
+          note: "what the list.p50_ms target is up against: the HTTP round trip of the answer and the worker hop",
         }),
         figure({
           name: "list.service_p50_ms",
