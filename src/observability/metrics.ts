@@ -9,6 +9,8 @@
  */
 import client from "prom-client";
 import type { PoolUse } from "../storage/store.js";
+import { CallDurations } from "./call-durations.js";
+import { lookup } from "./lookup.js";
 
 export const METRIC_PREFIX = "job_service_";
 
@@ -29,7 +31,8 @@ export interface Metrics {
   readonly registry: client.Registry;
   /** Fed by `callTally` at each scrape. */
   readonly calls: client.Counter<"service" | "method" | "protocol" | "code">;
-  readonly callDuration: client.Histogram<"service" | "method">;
+  /** Per (service, method): `callDuration.series(service, method).observe(seconds)`. */
+  readonly callDuration: CallDurations;
   /** Fed by `inFlightTally` at each scrape. */
   readonly callsInFlight: client.Gauge<"protocol">;
   /**
@@ -64,16 +67,6 @@ export interface MetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
-/** The inner map under `key` of a map of maps, made empty on first use. */
-export function lookup<K, V extends Map<unknown, unknown>>(outer: Map<K, V>, key: K): V {
-  let inner = outer.get(key);
-  if (inner === undefined) {
-    inner = new Map() as V;
-    outer.set(key, inner);
-  }
-  return inner;
-}
-
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new client.Registry();
   if (options.defaultMetrics ?? true) {
@@ -100,13 +93,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         for (const { labels, tally } of answeredSeries) this.inc(labels, tally.value);
       },
     }),
-    callDuration: new client.Histogram({
-      name: name("call_duration_seconds"),
-      help: "Time from the request's arrival to the end of its response, per method.",
-      labelNames: ["service", "method"],
-      buckets: latencyBuckets,
+    callDuration: new CallDurations(
+      name("call_duration_seconds"),
+      "Time from the request's arrival to the end of its response, per method.",
+      latencyBuckets,
       registers,
-    }),
+    ),
     callsInFlight: new client.Gauge({
       name: name("calls_in_flight"),
       help: "RPC calls whose response has not finished, by protocol.",

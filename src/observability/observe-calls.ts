@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { type Call, callKey, newCall } from "./call.js";
 import { codeLabel, codeLabelFromHttpStatus } from "./codes.js";
-import { lookup, type Metrics, type Protocol } from "./metrics.js";
+import type { Metrics, Protocol } from "./metrics.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
 type NodeResponse = Parameters<NodeHandler>[1];
@@ -61,17 +61,6 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   const enabled = (level: "info" | "debug") => logger.isLevelEnabled?.(level) ?? true;
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
-  // The duration's label object, one per (service, method): prom-client only reads it.
-  const durationLabels = new Map<string, Map<string, { service: string; method: string }>>();
-  const durationLabelsOf = (service: string, method: string) => {
-    const byMethod = lookup(durationLabels, service);
-    let labels = byMethod.get(method);
-    if (labels === undefined) {
-      labels = { service, method };
-      byMethod.set(method, labels);
-    }
-    return labels;
-  };
 
   const wrap =
     (inner: NodeHandler): NodeHandler =>
@@ -90,8 +79,13 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       // `on`, not `once`: a response closes once, and `once` wraps the listener on every call.
       res.on("close", () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
-        // The connection's counters move on whether or not this exchange is logged.
-        const bytes = exchangeBytes(req.headers["content-length"], res, socket, marks);
+        // The connection's counters move on whether or not this exchange is logged (an RPC logged at
+        // info after a health check not logged at debug counts its own bytes). With info off nothing
+        // is logged (pino's level is set at start): no counters are read (`bytesWritten` walks the
+        // socket's write queue).
+        const bytes = enabled("info")
+          ? exchangeBytes(req.headers["content-length"], res, socket, marks)
+          : noBytes;
         if (!protocol) {
           if (enabled("debug")) {
             logger.debug(
@@ -118,7 +112,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         const rpcService = call.service ?? service;
         const rpcMethod = call.method ?? method;
         metrics.callTally(rpcService, rpcMethod, protocol, code).value++;
-        metrics.callDuration.observe(durationLabelsOf(rpcService, rpcMethod), seconds);
+        metrics.callDuration.series(rpcService, rpcMethod).observe(seconds);
         if (!enabled("info")) return;
         const fields = accessFields(call, req, res, seconds, bytes);
         fields.protocol = protocol;
@@ -187,6 +181,8 @@ interface ExchangeBytes {
   readonly in: number | undefined;
   readonly out: number | undefined;
 }
+
+const noBytes: ExchangeBytes = { in: undefined, out: undefined };
 
 /**
  * Bytes in and out of one exchange: the declared lengths of the bodies when there are; otherwise,
