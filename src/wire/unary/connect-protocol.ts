@@ -92,7 +92,8 @@ export async function readConnectInput(
       : await readAllBytes(req, opt.readMaxBytes, length === undefined ? null : length);
   const compression = admission.compression.request;
   if (compression) bytes = await compression.decompress(bytes, opt.readMaxBytes);
-  return unary.serialization.getI(admission.binary).parse(bytes);
+  if (admission.binary) return unary.serialization.getI(true).parse(bytes);
+  return unary.flatJson?.(bytes) ?? unary.serialization.getI(false).parse(bytes);
 }
 
 function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {

@@ -22,11 +22,14 @@ import {
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { type FlatJsonReader, flatJsonReader } from "./flat-json.js";
 
 export interface UnaryMethod {
   readonly method: DescMethod;
   readonly spec: Extract<MethodImplSpec, { kind: "unary" }>;
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  /** The common flat JSON request read directly (flat-json.ts); undefined: always connect's parser. */
+  readonly flatJson: FlatJsonReader | undefined;
 }
 
 /** One service and its implementation, as given to `router.service(service, impl)`. */
@@ -76,6 +79,7 @@ export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOption
         method,
         spec: implSpec,
         serialization: createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt),
+        flatJson: flatJsonReader(method.input, opt.readMaxBytes),
       });
     }
   }
