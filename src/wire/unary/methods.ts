@@ -23,6 +23,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { type FlatJsonReader, flatJsonReader } from "./flat-json.js";
+import { type UnaryInvoker, unaryInvoker } from "./invoke.js";
 
 export interface UnaryMethod {
   readonly method: DescMethod;
@@ -30,6 +31,8 @@ export interface UnaryMethod {
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
   /** The common flat JSON request read directly (flat-json.ts); undefined: always connect's parser. */
   readonly flatJson: FlatJsonReader | undefined;
+  /** The call through the server's interceptors to the implementation (invoke.ts). */
+  readonly invoke: UnaryInvoker;
 }
 
 /** One service and its implementation, as given to `router.service(service, impl)`. */
@@ -80,6 +83,7 @@ export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOption
         spec: implSpec,
         serialization: createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt),
         flatJson: flatJsonReader(method.input, opt.readMaxBytes),
+        invoke: unaryInvoker(implSpec, opt.interceptors),
       });
     }
   }
