@@ -49,7 +49,7 @@ const declined = [
 ];
 
 describe("flat JSON requests", () => {
-  const reader = flatJsonReader(JobRequestSchema, 1024);
+  const reader = flatJsonReader(JobRequestSchema, 1024, new TextDecoder());
   const connect = connectParser(JobRequestSchema);
 
   it("read as connect's parser reads them", () => {
@@ -69,10 +69,14 @@ describe("flat JSON requests", () => {
     if (!reader) throw new Error("JobRequest has a string field");
     for (const body of declined) expect(reader(utf8(body)), body).toBeUndefined();
     expect(reader(utf8(`{"job_id":"${"x".repeat(2000)}"}`))).toBeUndefined();
+    // The server's decoder is fatal: invalid UTF-8 is left to connect's parser, which refuses it.
+    const fatal = flatJsonReader(JobRequestSchema, 1024, new TextDecoder("utf-8", { fatal: true }));
+    expect(fatal?.(new Uint8Array([...utf8('{"job_id":"a'), 0xff, ...utf8('"}')]))).toBeUndefined();
+    expect(fatal?.(utf8('{"job_id":"a"}'))).toBeDefined();
   });
 
   it("take only the string fields of a message with others", () => {
-    const list = flatJsonReader(JobsQuerySchema, 1024);
+    const list = flatJsonReader(JobsQuerySchema, 1024, new TextDecoder());
     if (!list) throw new Error("JobsQuery has string fields");
     const listParser = connectParser(JobsQuerySchema);
     const body = utf8('{"workspace_id":"w-1","trustedAccountId":"ta-1"}');

@@ -14,10 +14,16 @@ import { create, type DescField, type DescMessage, type Message, ScalarType } fr
 
 export type FlatJsonReader = (bytes: Uint8Array) => Message | undefined;
 
-const decoder = new TextDecoder();
-
-/** A reader for `desc`'s flat string fields; undefined when it has none (the body is never flat then). */
-export function flatJsonReader(desc: DescMessage, readMaxBytes: number): FlatJsonReader | undefined {
+/**
+ * A reader for `desc`'s flat string fields; undefined when it has none (the body is never flat then).
+ * `decoder`: the one connect's JSON serialization uses (the server's `textDecoder` JSON option, which may
+ * be fatal: then invalid UTF-8 is declined here and refused by connect's parser).
+ */
+export function flatJsonReader(
+  desc: DescMessage,
+  readMaxBytes: number,
+  decoder: { decode(bytes: Uint8Array): string },
+): FlatJsonReader | undefined {
   // Both the proto name and the JSON name, as protobuf-es's reader accepts them.
   const fields = new Map<string, DescField>();
   for (const field of desc.fields) {
@@ -28,8 +34,12 @@ export function flatJsonReader(desc: DescMessage, readMaxBytes: number): FlatJso
   return (bytes) => {
     // Over the limit: connect's parser gives its error.
     if (bytes.byteLength > readMaxBytes) return undefined;
-    // The decoder connect's JSON serialization uses (UTF-8, replacement characters, a BOM dropped).
-    const text = decoder.decode(bytes);
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      return undefined;
+    }
     const init: Record<string, string> = {};
     let i = space(text, 0);
     if (text.charCodeAt(i) !== OPEN) return undefined;

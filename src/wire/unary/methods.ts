@@ -73,6 +73,10 @@ export function handlerOptions(settings: RouterSettings): HandlerOptions {
 
 export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOptions): Map<string, UnaryMethod> {
   const table = new Map<string, UnaryMethod>();
+  // connect's JSON serialization takes `textDecoder` from the JSON options (the server's is fatal).
+  const decoder =
+    (opt.jsonOptions as { textDecoder?: { decode(bytes: Uint8Array): string } }).textDecoder ??
+    new TextDecoder();
   for (const { service, impl } of routes) {
     const spec = createServiceImplSpec(service, impl);
     for (const method of service.methods) {
@@ -82,7 +86,7 @@ export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOption
         method,
         spec: implSpec,
         serialization: createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt),
-        flatJson: flatJsonReader(method.input, opt.readMaxBytes),
+        flatJson: flatJsonReader(method.input, opt.readMaxBytes, decoder),
         invoke: unaryInvoker(implSpec, opt.interceptors),
       });
     }
