@@ -59,6 +59,13 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   const { metrics, logger, restPaths, streamPaths, procedures } = options;
   const calls = new WeakMap<object, Call>();
   const enabled = (level: "info" | "debug") => logger.isLevelEnabled?.(level) ?? true;
+  // Each served procedure's service and method, split once.
+  const procedureNames = new Map(
+    [...procedures].map((procedure) => {
+      const [, service = "unknown", method = "unknown"] = procedure.split("/");
+      return [procedure, { service, method }] as const;
+    }),
+  );
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
 
@@ -103,9 +110,11 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         if (sseStream) metrics.watch.streams.dec();
         // After the REST layer, req.url is the procedure path the call was forwarded to; a REST path
         // served outside Connect (the SSE watch) is looked up in the route table.
-        const procedure = restPaths.get(pathOf(req.url)) ?? pathOf(req.url);
-        const known = procedures.has(procedure);
-        const [, service = "unknown", method = "unknown"] = known ? procedure.split("/") : [];
+        const forwarded = pathOf(req.url);
+        const name = procedureNames.get(restPaths.get(forwarded) ?? forwarded);
+        const known = name !== undefined;
+        const service = name?.service ?? "unknown";
+        const method = name?.method ?? "unknown";
         const code =
           call.code ??
           (res.writableFinished ? codeFromResponse(protocol, res.statusCode, res) : codeLabel(Code.Canceled));
