@@ -1,10 +1,10 @@
 /**
- * The call duration histogram kept as plain numbers (src/observability/call-durations.ts) exposes
- * exactly what prom-client's own `Histogram` exposes for the same observations, text and JSON.
+ * A two-label histogram kept as plain numbers (src/observability/pair-histogram.ts) exposes exactly what
+ * prom-client's own `Histogram` exposes for the same observations, text and JSON.
  */
 import client from "prom-client";
 import { describe, expect, it } from "vitest";
-import { CallDurations } from "../src/observability/call-durations.js";
+import { PairHistogram } from "../src/observability/pair-histogram.js";
 
 const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const observations: [string, string, number][] = [
@@ -21,7 +21,13 @@ const observations: [string, string, number][] = [
 function both() {
   const ours = new client.Registry();
   const theirs = new client.Registry();
-  const durations = new CallDurations("x_call_duration_seconds", "Help text.", buckets, [ours]);
+  const durations = new PairHistogram(
+    "x_call_duration_seconds",
+    "Help text.",
+    ["service", "method"],
+    buckets,
+    [ours],
+  );
   const histogram = new client.Histogram({
     name: "x_call_duration_seconds",
     help: "Help text.",
@@ -36,7 +42,7 @@ function both() {
   return { ours, theirs, durations };
 }
 
-describe("call durations", () => {
+describe("a two-label histogram", () => {
   it("expose the text prom-client's Histogram exposes for the same observations", async () => {
     const { ours, theirs } = both();
     const text = await ours.metrics();

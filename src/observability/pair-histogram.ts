@@ -1,12 +1,14 @@
 /**
- * The call duration histogram, kept as plain numbers per (service, method) and handed to the registry
- * as prom-client's histogram exposition when scraped.
+ * A histogram with two labels (the call durations by service and method, the store's statement times by
+ * backend and operation), kept as plain numbers per label pair and handed to the registry as
+ * prom-client's histogram exposition when scraped.
  *
- * Why not prom-client's `Histogram`: its `observe` validates the label object, builds its hash string
- * and turns the bucket bound into a property key on every call, about 3% of a `get`'s CPU
- * (docs/benchmarks.md, "get JSON ... third pass"). Here a call finds its series once through nested maps
- * (the label tuples are bounded: served methods or `unknown`) and adds to an array. The exposition is
- * what prom-client's `Histogram` writes for the same observations (test/observability.test.ts).
+ * Why not prom-client's `Histogram`: its `observe` (and `startTimer`'s end) validates the label object,
+ * builds its hash string and turns the bucket bound into a property key on every call, 3-4% of a `get`'s
+ * CPU for the two histograms a `get` feeds (docs/benchmarks.md, "get JSON ... third pass"). Here a
+ * caller finds its series once through nested maps (label values are bounded: served methods or
+ * `unknown`, fixed operation names) and adds to an array. The exposition is what prom-client's
+ * `Histogram` writes for the same observations (test/metrics-pair-histogram.test.ts).
  *
  * Registered as a metric by duck typing: prom-client's registry reads a metric's `name`, `help`, `type`
  * and `getForPromString()` (text) or `get()` (JSON), which is all this provides.
@@ -14,14 +16,14 @@
 import type client from "prom-client";
 import { lookup } from "./lookup.js";
 
-export interface DurationSeries {
-  /** Add one call that took `seconds`. */
-  observe(seconds: number): void;
+export interface HistogramSeries {
+  /** Add one observation. */
+  observe(value: number): void;
 }
 
-type Labels = { service: string; method: string };
+type Labels = Record<string, string>;
 
-interface Series extends DurationSeries {
+interface Series extends HistogramSeries {
   readonly labels: Labels;
   /** Per bucket, the calls that fell in it (not cumulative); the last slot is above every bound. */
   readonly counts: number[];
@@ -38,28 +40,31 @@ interface ValuePair {
   exemplar: null | undefined;
 }
 
-export class CallDurations {
+export class PairHistogram {
   readonly type = "histogram";
   readonly aggregator = "sum";
-  private readonly byService = new Map<string, Map<string, Series>>();
+  private readonly byFirst = new Map<string, Map<string, Series>>();
   private readonly all: Series[] = [];
 
   constructor(
     readonly name: string,
     readonly help: string,
+    /** The two label names, in the order `series` takes their values. */
+    private readonly labelNames: readonly [string, string],
     private readonly buckets: readonly number[],
     registers: readonly client.Registry[],
   ) {
     for (const registry of registers) registry.registerMetric(this as unknown as client.Metric);
   }
 
-  /** The series of one (service, method), made on first use and kept. */
-  series(service: string, method: string): DurationSeries {
-    const byMethod = lookup(this.byService, service);
-    let series = byMethod.get(method);
+  /** The series of one label pair, made on first use and kept. */
+  series(first: string, second: string): HistogramSeries {
+    const bySecond = lookup(this.byFirst, first);
+    let series = bySecond.get(second);
     if (series === undefined) {
-      series = this.newSeries({ service, method });
-      byMethod.set(method, series);
+      const [a, b] = this.labelNames;
+      series = this.newSeries({ [a]: first, [b]: second });
+      bySecond.set(second, series);
       this.all.push(series);
     }
     return series;
@@ -73,11 +78,11 @@ export class CallDurations {
       counts,
       sum: 0,
       count: 0,
-      observe(seconds) {
+      observe(value) {
         let i = 0;
-        while (i < bounds.length && seconds > (bounds[i] as number)) i++;
+        while (i < bounds.length && value > (bounds[i] as number)) i++;
         (counts as number[])[i]++;
-        series.sum += seconds;
+        series.sum += value;
         series.count++;
       },
     };
