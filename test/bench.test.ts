@@ -41,6 +41,10 @@ const EXPECTED = [
   "get.connect_json_h1.p50_ms",
   "get.connect_json_h1.p99_ms",
   "get.connect_json_h1.server_cpu_us",
+  "get.floor.rps",
+  "get.floor.server_cpu_us",
+  "get.connect_json_h1.rps_vs_floor",
+  "get.connect_json_h1.server_cpu_us_vs_floor",
   "get.connect_proto_h2c.rps",
   "get.connect_proto_h2c.p50_ms",
   "get.connect_proto_h2c.p99_ms",
@@ -197,6 +201,9 @@ describe("npm run bench -- --quick on a tiny data set", () => {
     // Figures that compare with a baseline measured in the same run have it.
     const withBaseline = [
       "get.connect_json_h1.rps",
+      "get.floor.rps",
+      "get.connect_json_h1.rps_vs_floor",
+      "get.connect_json_h1.server_cpu_us_vs_floor",
       "get.grpc.rps",
       "list.p50_ms",
       "list.floor_p50_ms",

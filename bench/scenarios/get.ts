@@ -1,8 +1,9 @@
 /**
  * `get` throughput over Connect JSON (HTTP/1.1), Connect binary (h2c) and gRPC, against the bare
- * `node:http`/`node:http2` ceiling answering the same bytes and `@grpc/grpc-js` + SQLite, interleaved
- * (each baseline right after the run it is compared with, so drift on a shared machine hits both), the
- * median of `--rounds`.
+ * `node:http`/`node:http2` ceiling answering the same bytes, the floor (`node:http` with the token in a
+ * Map, the service's SQLite lookup and `JSON.stringify`: bench/servers/floor-get.ts) and
+ * `@grpc/grpc-js` + SQLite, interleaved (each baseline right after the run it is compared with, so drift
+ * on a shared machine hits both), the median of `--rounds`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -16,10 +17,11 @@ import { LOAD_H1, LOAD_H2, medianRun } from "../core/load.js";
 import { freePort, memoryOf, REPO_ROOT, startNode, waitHttpOk, waitTcp } from "../core/proc.js";
 import type { RunRecord } from "../core/report.js";
 import type { Scenario } from "../core/scenario.js";
-import { GET_PATH } from "../core/workload.js";
+import { BENCH_DOMAIN, GET_PATH } from "../core/workload.js";
 import type { H1LoadSpec } from "../load/h1.js";
 import type { H2LoadSpec } from "../load/h2.js";
 import type { BareSpec } from "../servers/bare.js";
+import type { FloorGetSpec } from "../servers/floor-get.js";
 
 type Protocol = "json" | "proto" | "grpc";
 
@@ -30,7 +32,7 @@ const PROTOCOL_LABEL: Record<Protocol, string> = {
 };
 
 export interface GetTarget {
-  /** "service", "bare node:http", "@grpc/grpc-js + SQLite" */
+  /** "service", "bare node:http", "floor node:http + SQLite", "@grpc/grpc-js + SQLite" */
   readonly name: string;
   readonly pid: number;
   readonly h1Url: string;
@@ -159,6 +161,41 @@ async function startBare(ctx: BenchContext, captured: Captured): Promise<GetTarg
   };
 }
 
+/** The floor server (bench/servers/floor-get.ts) on the service's database, checked once. */
+async function startFloor(ctx: BenchContext): Promise<GetTarget> {
+  const port = await freePort();
+  const authorization = `Bearer ${ctx.token}`;
+  const spec: FloorGetSpec = { port, dbFile: ctx.largest.file, authorization, domainId: BENCH_DOMAIN };
+  const child = ctx.track(
+    startNode("bench/servers/floor-get.ts", [JSON.stringify(spec)], {
+      cpu: ctx.pinning.serverCpu,
+      name: "floor server",
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHttpOk(`${url}/healthz`, child, 30_000);
+    const check = await h1Post(
+      `${url}${GET_PATH}`,
+      { authorization, "content-type": "application/json" },
+      JSON.stringify({ job_id: ctx.jobId }),
+    );
+    const text = check.body.toString("utf8");
+    if (check.status !== 200 || (JSON.parse(text) as { job_id?: string }).job_id !== ctx.jobId) {
+      throw new Error(`get answered HTTP ${check.status}: ${text.slice(0, 300)}`);
+    }
+  } catch (error) {
+    throw new CannotMeasure(`the floor server does not work: ${(error as Error).message}`);
+  }
+  return {
+    name: "floor node:http + SQLite",
+    pid: child.pid,
+    h1Url: url,
+    h2Origin: "",
+    stop: () => child.stop(),
+  };
+}
+
 async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
   const port = await freePort();
   const child = ctx.track(
@@ -200,11 +237,12 @@ async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
 
 export const getScenario: Scenario = {
   name: "get",
-  title: "the service, bare node:http and @grpc/grpc-js, interleaved",
+  title: "the service, bare node:http, the floor and @grpc/grpc-js, interleaved",
   async run(ctx) {
     const server = await ctx.service();
     const captured = await captureGet(server.baseUrl, ctx.token, ctx.jobId);
     const bare = await startBare(ctx, captured);
+    const floor = await startFloor(ctx);
     const grpcjs = await startGrpcJs(ctx);
     const service: GetTarget = {
       name: "service",
@@ -215,6 +253,7 @@ export const getScenario: Scenario = {
     const plan: [GetTarget, Protocol][] = [
       [service, "json"],
       [bare, "json"],
+      [floor, "json"],
       [service, "proto"],
       [bare, "proto"],
       [service, "grpc"],
@@ -233,11 +272,13 @@ export const getScenario: Scenario = {
       medianRun(byKey.get(`${target.name}|${protocol}`) ?? []);
     const real = { json: pick(service, "json"), proto: pick(service, "proto"), grpc: pick(service, "grpc") };
     const bareRuns = { json: pick(bare, "json"), proto: pick(bare, "proto"), grpc: pick(bare, "grpc") };
+    const floorRun = pick(floor, "json");
     const grpcjsRun = pick(grpcjs, "grpc");
     const grpcjsMemory = memoryOf(grpcjs.pid);
     await bare.stop?.();
+    await floor.stop?.();
     await grpcjs.stop?.();
-    return getFigures(ctx, real, bareRuns, grpcjsRun, grpcjsMemory.peakMb);
+    return getFigures(ctx, real, bareRuns, floorRun, grpcjsRun, grpcjsMemory.peakMb);
   },
 };
 
@@ -245,6 +286,7 @@ function getFigures(
   ctx: BenchContext,
   real: Record<Protocol, RunRecord | undefined>,
   bare: Record<Protocol, RunRecord | undefined>,
+  floor: RunRecord | undefined,
   grpcjs: RunRecord | undefined,
   grpcjsPeakMb: number | null,
 ): Figure[] {
@@ -255,6 +297,7 @@ function getFigures(
   const sameBytes = "bare node:http, same bytes";
   const bareH2 = "bare node:http2, same bytes";
   const grpcjsName = "@grpc/grpc-js + SQLite";
+  const floorName = "floor: node:http, token Map, SQLite, JSON";
   const latency = (
     name: string,
     title: string,
@@ -299,6 +342,40 @@ function getFigures(
       baseline: cpu(bare.json),
       baselineName: sameBytes,
       target: { on: "value", op: "<=", threshold: 100 },
+    }),
+    figure({
+      name: "get.floor.rps",
+      title: "get floor (node:http, token Map, the service's SQLite lookup, JSON), requests/s",
+      value: rps(floor),
+      unit: "req/s",
+      baseline: rps(bare.json),
+      baselineName: sameBytes,
+      note: "bench/servers/floor-get.ts: what no code of ours costs; the ratio is the floor's share of bare",
+    }),
+    figure({
+      name: "get.floor.server_cpu_us",
+      title: "get floor, server CPU per request",
+      value: cpu(floor),
+      unit: "µs",
+      baseline: cpu(bare.json),
+      baselineName: sameBytes,
+    }),
+    figure({
+      name: "get.connect_json_h1.rps_vs_floor",
+      title: "get, Connect JSON over HTTP/1.1, requests/s against the floor",
+      value: rps(real.json),
+      unit: "req/s",
+      baseline: rps(floor),
+      baselineName: floorName,
+    }),
+    figure({
+      name: "get.connect_json_h1.server_cpu_us_vs_floor",
+      title: "get, Connect JSON HTTP/1.1, server CPU per request against the floor",
+      value: cpu(real.json),
+      unit: "µs",
+      baseline: cpu(floor),
+      baselineName: floorName,
+      target: { on: "ratio", op: "<=", threshold: 1.4 },
     }),
     figure({
       name: "get.connect_proto_h2c.rps",

@@ -12,6 +12,7 @@
 import http from "node:http";
 import type { Statement } from "better-sqlite3";
 import { openDatabase } from "../../src/storage/database.js";
+import { answer, readBody, stopOnSignal } from "./serve.js";
 
 export interface BareWritesSpec {
   port: number;
@@ -66,11 +67,6 @@ let scheduled = false;
 /** Without the database, every answer is one stored job (bytes of the same size as the durable answers). */
 const fixed = Buffer.from(JSON.stringify(db.prepare("SELECT * FROM jobs LIMIT 1").get()));
 
-function answer(res: http.ServerResponse, status: number, body: Buffer | string): void {
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  res.end(body);
-}
-
 function flush(): void {
   scheduled = false;
   const group = queue;
@@ -118,16 +114,14 @@ const server = http.createServer((req, res) => {
     answer(res, 200, "ok");
     return;
   }
-  const chunks: Buffer[] = [];
-  req.on("data", (c: Buffer) => chunks.push(c));
-  req.on("end", () => {
+  readBody(req, (raw) => {
     if (req.headers.authorization !== spec.authorization) {
       answer(res, 401, '{"code":"unauthenticated"}');
       return;
     }
     let body: Pending["body"];
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Pending["body"];
+      body = JSON.parse(raw.toString("utf8")) as Pending["body"];
     } catch {
       answer(res, 400, '{"code":"invalid_argument"}');
       return;
@@ -146,10 +140,7 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 server.listen(spec.port, "127.0.0.1");
 
-const stop = () => {
+stopOnSignal(() => {
   server.close();
   db.close();
-  process.exit(0);
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+});

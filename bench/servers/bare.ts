@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
+import { answer, stopOnSignal } from "./serve.js";
 
 export interface BareResponse {
   contentType: string;
@@ -30,8 +31,7 @@ const grpc = Buffer.from(spec.grpc.bodyBase64, "base64");
 
 const h1 = http.createServer((req, res) => {
   if (req.method === "GET") {
-    res.writeHead(200, { "content-type": "text/plain" });
-    res.end("ok");
+    answer(res, 200, "ok", "text/plain");
     return;
   }
   req.on("data", () => {});
@@ -68,10 +68,7 @@ h2.on("sessionError", () => {});
 h1.listen(spec.h1Port, "127.0.0.1");
 h2.listen(spec.h2Port, "127.0.0.1");
 
-const stop = () => {
+stopOnSignal(() => {
   h1.close();
   h2.close();
-  process.exit(0);
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+});

@@ -9,6 +9,8 @@
  */
 import client from "prom-client";
 import type { PoolUse } from "../storage/store.js";
+import { lookup } from "./lookup.js";
+import { PairHistogram } from "./pair-histogram.js";
 
 export const METRIC_PREFIX = "job_service_";
 
@@ -29,7 +31,8 @@ export interface Metrics {
   readonly registry: client.Registry;
   /** Fed by `callTally` at each scrape. */
   readonly calls: client.Counter<"service" | "method" | "protocol" | "code">;
-  readonly callDuration: client.Histogram<"service" | "method">;
+  /** Per (service, method): `callDuration.series(service, method).observe(seconds)`. */
+  readonly callDuration: PairHistogram;
   /** Fed by `inFlightTally` at each scrape. */
   readonly callsInFlight: client.Gauge<"protocol">;
   /**
@@ -50,7 +53,8 @@ export interface Metrics {
   };
   /** For the storage backends: statement time per operation, pool connections by state. */
   readonly database: {
-    readonly statementDuration: client.Histogram<"backend" | "operation">;
+    /** Per (backend, operation): `statementDuration.series(backend, operation).observe(seconds)`. */
+    readonly statementDuration: PairHistogram;
     readonly poolConnections: client.Gauge<"backend" | "pool" | "state">;
     /** Have the pool gauge ask `use` for the backend's figures at every scrape (not in between). */
     samplePool(backend: string, use: () => readonly PoolUse[]): void;
@@ -62,16 +66,6 @@ export interface Metrics {
 export interface MetricsOptions {
   /** Process and event-loop metrics from prom-client (`process_*`, `nodejs_*`); on by default. */
   readonly defaultMetrics?: boolean;
-}
-
-/** The inner map under `key` of a map of maps, made empty on first use. */
-export function lookup<K, V extends Map<unknown, unknown>>(outer: Map<K, V>, key: K): V {
-  let inner = outer.get(key);
-  if (inner === undefined) {
-    inner = new Map() as V;
-    outer.set(key, inner);
-  }
-  return inner;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -100,13 +94,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         for (const { labels, tally } of answeredSeries) this.inc(labels, tally.value);
       },
     }),
-    callDuration: new client.Histogram({
-      name: name("call_duration_seconds"),
-      help: "Time from the request's arrival to the end of its response, per method.",
-      labelNames: ["service", "method"],
-      buckets: latencyBuckets,
+    callDuration: new PairHistogram(
+      name("call_duration_seconds"),
+      "Time from the request's arrival to the end of its response, per method.",
+      ["service", "method"],
+      latencyBuckets,
       registers,
-    }),
+    ),
     callsInFlight: new client.Gauge({
       name: name("calls_in_flight"),
       help: "RPC calls whose response has not finished, by protocol.",
@@ -161,13 +155,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }),
     },
     database: {
-      statementDuration: new client.Histogram({
-        name: name("db_statement_duration_seconds"),
-        help: "Time to run one database statement, by backend and operation.",
-        labelNames: ["backend", "operation"],
-        buckets: statementBuckets,
+      statementDuration: new PairHistogram(
+        name("db_statement_duration_seconds"),
+        "Time to run one database statement, by backend and operation.",
+        ["backend", "operation"],
+        statementBuckets,
         registers,
-      }),
+      ),
       poolConnections: new client.Gauge({
         name: name("db_pool_connections"),
         help: "Database connections, worker threads and the writer by pool and state (in_use, idle, starting), and requests waiting for one (waiting).",

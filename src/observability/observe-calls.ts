@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { type Call, callKey, newCall } from "./call.js";
 import { codeLabel, codeLabelFromHttpStatus } from "./codes.js";
-import { lookup, type Metrics, type Protocol } from "./metrics.js";
+import type { Metrics, Protocol } from "./metrics.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
 type NodeResponse = Parameters<NodeHandler>[1];
@@ -59,19 +59,15 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   const { metrics, logger, restPaths, streamPaths, procedures } = options;
   const calls = new WeakMap<object, Call>();
   const enabled = (level: "info" | "debug") => logger.isLevelEnabled?.(level) ?? true;
+  // Each served procedure's service and method, split once.
+  const procedureNames = new Map(
+    [...procedures].map((procedure) => {
+      const [, service = "unknown", method = "unknown"] = procedure.split("/");
+      return [procedure, { service, method }] as const;
+    }),
+  );
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
-  // The duration's label object, one per (service, method): prom-client only reads it.
-  const durationLabels = new Map<string, Map<string, { service: string; method: string }>>();
-  const durationLabelsOf = (service: string, method: string) => {
-    const byMethod = lookup(durationLabels, service);
-    let labels = byMethod.get(method);
-    if (labels === undefined) {
-      labels = { service, method };
-      byMethod.set(method, labels);
-    }
-    return labels;
-  };
 
   const wrap =
     (inner: NodeHandler): NodeHandler =>
@@ -90,8 +86,13 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       // `on`, not `once`: a response closes once, and `once` wraps the listener on every call.
       res.on("close", () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
-        // The connection's counters move on whether or not this exchange is logged.
-        const bytes = exchangeBytes(req.headers["content-length"], res, socket, marks);
+        // The connection's counters move on whether or not this exchange is logged (an RPC logged at
+        // info after a health check not logged at debug counts its own bytes). With info off nothing
+        // is logged (pino's level is set at start): no counters are read (`bytesWritten` walks the
+        // socket's write queue).
+        const bytes = enabled("info")
+          ? exchangeBytes(req.headers["content-length"], res, socket, marks)
+          : noBytes;
         if (!protocol) {
           if (enabled("debug")) {
             logger.debug(
@@ -109,16 +110,18 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         if (sseStream) metrics.watch.streams.dec();
         // After the REST layer, req.url is the procedure path the call was forwarded to; a REST path
         // served outside Connect (the SSE watch) is looked up in the route table.
-        const procedure = restPaths.get(pathOf(req.url)) ?? pathOf(req.url);
-        const known = procedures.has(procedure);
-        const [, service = "unknown", method = "unknown"] = known ? procedure.split("/") : [];
+        const forwarded = pathOf(req.url);
+        const name = procedureNames.get(restPaths.get(forwarded) ?? forwarded);
+        const known = name !== undefined;
+        const service = name?.service ?? "unknown";
+        const method = name?.method ?? "unknown";
         const code =
           call.code ??
           (res.writableFinished ? codeFromResponse(protocol, res.statusCode, res) : codeLabel(Code.Canceled));
         const rpcService = call.service ?? service;
         const rpcMethod = call.method ?? method;
         metrics.callTally(rpcService, rpcMethod, protocol, code).value++;
-        metrics.callDuration.observe(durationLabelsOf(rpcService, rpcMethod), seconds);
+        metrics.callDuration.series(rpcService, rpcMethod).observe(seconds);
         if (!enabled("info")) return;
         const fields = accessFields(call, req, res, seconds, bytes);
         fields.protocol = protocol;
@@ -187,6 +190,8 @@ interface ExchangeBytes {
   readonly in: number | undefined;
   readonly out: number | undefined;
 }
+
+const noBytes: ExchangeBytes = { in: undefined, out: undefined };
 
 /**
  * Bytes in and out of one exchange: the declared lengths of the bodies when there are; otherwise,

@@ -30,11 +30,12 @@ export class ObservedStore implements JobStore {
   }
 
   private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    const end = this.metrics.database.statementDuration.startTimer({ backend: this.backend, operation });
+    const started = process.hrtime.bigint();
     try {
       return await run();
     } finally {
-      end();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.database.statementDuration.series(this.backend, operation).observe(seconds);
     }
   }
 

@@ -11,9 +11,8 @@
  * `GET`, gRPC over HTTP/1.1, gRPC-Web text, declared oversize bodies, unknown paths.
  */
 
-import type { DescMethod } from "@bufbuild/protobuf";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { ConnectError, ContextValues } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
 import type { NodeMiddleware } from "../rest.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
@@ -115,7 +114,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
           "connect" in admission
             ? await readConnectInput(req, unary, admission.connect, opt)
             : await readGrpcInput(req, unary, admission.grpc, opt);
-        const output = await invokeUnaryImplementation(unary.spec, context, input as never, opt.interceptors);
+        const output = await unary.invoke(context, input as Message);
         try {
           outcome = { body: await encodeAnswer(output, unary, binary, opt.writeMaxBytes) };
         } catch (error) {

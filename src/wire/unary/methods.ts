@@ -22,11 +22,17 @@ import {
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { type FlatJsonReader, flatJsonReader } from "./flat-json.js";
+import { type UnaryInvoker, unaryInvoker } from "./invoke.js";
 
 export interface UnaryMethod {
   readonly method: DescMethod;
   readonly spec: Extract<MethodImplSpec, { kind: "unary" }>;
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  /** The common flat JSON request read directly (flat-json.ts); undefined: always connect's parser. */
+  readonly flatJson: FlatJsonReader | undefined;
+  /** The call through the server's interceptors to the implementation (invoke.ts). */
+  readonly invoke: UnaryInvoker;
 }
 
 /** One service and its implementation, as given to `router.service(service, impl)`. */
@@ -67,6 +73,10 @@ export function handlerOptions(settings: RouterSettings): HandlerOptions {
 
 export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOptions): Map<string, UnaryMethod> {
   const table = new Map<string, UnaryMethod>();
+  // connect's JSON serialization takes `textDecoder` from the JSON options (the server's is fatal).
+  const decoder =
+    (opt.jsonOptions as { textDecoder?: { decode(bytes: Uint8Array): string } }).textDecoder ??
+    new TextDecoder();
   for (const { service, impl } of routes) {
     const spec = createServiceImplSpec(service, impl);
     for (const method of service.methods) {
@@ -76,6 +86,8 @@ export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOption
         method,
         spec: implSpec,
         serialization: createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt),
+        flatJson: flatJsonReader(method.input, opt.readMaxBytes, decoder),
+        invoke: unaryInvoker(implSpec, opt.interceptors),
       });
     }
   }

@@ -1,0 +1,84 @@
+/**
+ * The floor of a `get` over JSON on this runtime (its own process), as issue 15 defines it: a bare
+ * `node:http` server that reads the JSON body, looks the bearer token up in a Map (token -> domain: no
+ * verification, as a warm token cache), runs the service's own SQLite point lookup and writes the row as
+ * JSON. No routing, no Connect, no protobuf, no observability.
+ *
+ * The lookup is the service's: its SQL is captured from `SqliteJobs.get` (the store's statement for a
+ * domain-wide caller, scope conditions from `scopeConditions`) at start, prepared once and read as raw
+ * values into the same row object (`jobRowOf`), on the same database file.
+ *
+ * Argument: one JSON object (`FloorGetSpec`). Answers GET /healthz.
+ */
+import http from "node:http";
+import { JOB_RULES, scopeConditions } from "../../src/service/job-rules.js";
+import { openDatabase } from "../../src/storage/database.js";
+import { jobRowOf, takesJobRowValues } from "../../src/storage/sqlite/job-row.js";
+import { SqliteJobs } from "../../src/storage/sqlite/sqlite-jobs.js";
+import { answer, readBody, stopOnSignal } from "./serve.js";
+
+export interface FloorGetSpec {
+  port: number;
+  /** The database the service serves (opened read-only here). */
+  dbFile: string;
+  /** The whole `authorization` header a request must carry, and the domain its token is scoped to. */
+  authorization: string;
+  domainId: string;
+}
+
+const spec = JSON.parse(process.argv[2] ?? "{}") as FloorGetSpec;
+const db = openDatabase({ file: spec.dbFile, readonly: true });
+
+/** The service's `get` statement for a domain-wide caller, and where the job id goes in its parameters. */
+function serviceStatement(): { sql: string; parameters: readonly unknown[] } {
+  let captured: { sql: string; parameters: readonly unknown[] } | undefined;
+  const probe = "floor-probe-job-id";
+  const scope = scopeConditions({ domainId: spec.domainId, workspaceId: null, rule: JOB_RULES.get });
+  new SqliteJobs(db, (sql, parameters) => {
+    captured = { sql, parameters };
+  }).get(probe, scope);
+  if (!captured || captured.parameters[0] !== probe || captured.parameters.length !== 2) {
+    throw new Error(`the service's get statement is not (job_id, domain_id): ${JSON.stringify(captured)}`);
+  }
+  return captured;
+}
+
+const { sql } = serviceStatement();
+const byId = db.prepare(sql);
+if (!takesJobRowValues(byId)) throw new Error(`the service's get statement does not read whole rows: ${sql}`);
+byId.raw(true);
+const domains = new Map<string, string>([[spec.authorization, spec.domainId]]);
+
+const server = http.createServer((req, res) => {
+  if (req.method === "GET") {
+    answer(res, 200, "ok", "text/plain");
+    return;
+  }
+  readBody(req, (raw) => {
+    const domainId = domains.get(req.headers.authorization ?? "");
+    if (domainId === undefined) {
+      answer(res, 401, '{"code":"unauthenticated"}');
+      return;
+    }
+    let jobId: unknown;
+    try {
+      jobId = (JSON.parse(raw.toString("utf8")) as { job_id?: unknown }).job_id;
+    } catch {
+      jobId = undefined;
+    }
+    if (typeof jobId !== "string") {
+      answer(res, 400, '{"code":"invalid_argument"}');
+      return;
+    }
+    const values = byId.get(jobId, domainId) as unknown[] | undefined;
+    if (values === undefined) answer(res, 404, '{"code":"not_found"}');
+    else answer(res, 200, JSON.stringify(jobRowOf(values)));
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(spec.port, "127.0.0.1");
+
+stopOnSignal(() => {
+  server.close();
+  db.close();
+});
