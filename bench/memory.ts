@@ -3,12 +3,12 @@
  * service's resident memory is made of. The built service on one CPU as `npm start` runs it, then
  * variants that each change one setting (V8's young generation, the SQLite page cache, the read
  * workers): RSS at start, then peak RSS (VmHWM) after each load of `npm run bench`'s order (`get` over
- * Connect JSON, Connect binary h2c and gRPC, `list`, `stat`, progress `writes`), with each load's req/s;
- * for the first variant also heap snapshots (after the peaks are read: writing one costs the server tens
- * of MB), in the middle of one more writes load and after it, summarised by kind (code, strings,
- * objects...) and by constructor; resident memory by kind of mapping at idle and after the loads
- * (`/proc/<pid>/smaps`). Separately: a bare `node` process, one with
- * better-sqlite3 and a connection, and one that only imports the service's module graph.
+ * Connect JSON, Connect binary h2c and gRPC, `list`, `stat`, progress `writes`, then `scaling`'s list and
+ * stat one at a time once the read workers have stopped idle), with each load's req/s and resident memory
+ * by kind of mapping (`/proc/<pid>/smaps`); for the first variant also heap snapshots (after the peaks
+ * are read: writing one costs the server tens of MB), in the middle of one more writes load and after
+ * it, summarised by kind (code, strings, objects...) and by constructor. Separately: a bare `node`
+ * process, one with better-sqlite3 and a connection, and one that only imports the service's module graph.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { createRunState, type RunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import { summarize } from "./core/heap-snapshot.js";
+import { serverLatency } from "./core/latency.js";
 import {
   findLifecycle,
   finishWriters,
@@ -33,6 +34,7 @@ import { type RealServer, startRealServer } from "./core/service.js";
 import { LIST_PATH, LIST_REQUEST, STAT_BY_STATUS, STAT_PATH } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
 import { loadGet } from "./scenarios/get.js";
+import { measureStat } from "./scenarios/stat.js";
 
 function rssOfScript(code: string): number {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", code], {
@@ -43,7 +45,13 @@ function rssOfScript(code: string): number {
 }
 
 /** The loads, in `npm run bench`'s order, so the phase that sets the peak is the one that sets it there. */
-const LOADS = ["get-json", "get-h2c", "get-grpc", "list", "stat", "writes"] as const;
+const LOADS = ["get-json", "get-h2c", "get-grpc", "list", "stat", "writes", "scaling"] as const;
+
+/**
+ * The read workers' idle stop as the service is configured by default (DATABASE_READ_WORKER_IDLE_SECONDS):
+ * in `npm run bench` the `scaling` scenario reaches the shared service after its workers have stopped.
+ */
+const WORKER_IDLE_S = 30;
 
 /**
  * Resident MB of a process by kind of mapping (`/proc/<pid>/smaps`): the `node` binary's own pages
@@ -102,7 +110,7 @@ const VARIANTS: Record<string, Variant> = {
   start: { label: "as npm start", flags: [], env: {} },
   semi16: { label: "V8's young generation (16 MB semi)", flags: ["--max-semi-space-size=16"], env: {} },
   semi8: { label: "--max-semi-space-size=8", flags: ["--max-semi-space-size=8"], env: {} },
-  semi2: { label: "--max-semi-space-size=2", flags: ["--max-semi-space-size=2"], env: {} },
+  semi4: { label: "--max-semi-space-size=4", flags: ["--max-semi-space-size=4"], env: {} },
   optsize: { label: "--optimize-for-size", flags: ["--optimize-for-size"], env: {} },
   growing0: {
     label: "V8's own heap growth (--heap-growing-percent=0)",
@@ -111,6 +119,12 @@ const VARIANTS: Record<string, Variant> = {
   },
   cache16: { label: "DATABASE_CACHE_MB=16", flags: [], env: { DATABASE_CACHE_MB: "16" } },
   noworkers: { label: "DATABASE_READ_WORKERS=0", flags: [], env: { DATABASE_READ_WORKERS: "0" } },
+  // glibc's own limit when the variable is unset: 8 arenas per CPU.
+  arenas: {
+    label: "glibc's malloc arenas (8 per CPU)",
+    flags: [],
+    env: { MALLOC_ARENA_MAX: String(8 * os.cpus().length) },
+  },
 };
 
 /** A snapshot of the server's heap now (it answers again once the file is written), summarised. */
@@ -156,6 +170,18 @@ async function loadWrites(
     await middle;
     await finishWriters(server.baseUrl, probe, setup);
   }
+}
+
+/** The `scaling` scenario's requests on the shared service, after its read workers' idle stop. */
+async function loadScaling(run: RunState, server: RealServer): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, (WORKER_IDLE_S + 2) * 1000));
+  const before = memoryOf(server.child.pid).rssMb;
+  const list = await serverLatency(`${server.baseUrl}${LIST_PATH}`, run.token, LIST_REQUEST, run.o.latency);
+  const stat = await measureStat(run, server.baseUrl, STAT_BY_STATUS);
+  return (
+    `RSS ${fmt(before)} MB before it; list p50 ${list.ok ? fmt(list.p50) : `HTTP ${list.status}`} ms, ` +
+    `stat p50 ${fmt(stat.serverP50)} ms`
+  );
 }
 
 async function main(): Promise<void> {
@@ -216,9 +242,10 @@ async function main(): Promise<void> {
       )} MB`,
     );
     const auth = { authorization: `Bearer ${run.token}`, "content-type": "application/json" };
-    for (const variant of variants) {
+    for (const [index, variant] of variants.entries()) {
       const snapDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-heap-"));
-      const first = variant === variants[0];
+      // The same variant may come twice (interleaved rounds): only the first run takes the snapshots.
+      const first = index === 0;
       const server = await startRealServer({
         dataDir: run.workDir,
         dbFile: run.largest.file,
@@ -246,7 +273,7 @@ async function main(): Promise<void> {
         durationS: run.o.durationS,
         warmupS: run.o.warmupS,
       });
-      const loads: [(typeof LOADS)[number], (label: string) => Promise<RunRecord>][] = [
+      const loads: [(typeof LOADS)[number], (label: string) => Promise<RunRecord | string>][] = [
         ["get-json", () => loadGet(run, target, "json", null)],
         ["get-h2c", () => loadGet(run, target, "proto", null)],
         ["get-grpc", () => loadGet(run, target, "grpc", null)],
@@ -257,6 +284,9 @@ async function main(): Promise<void> {
           (label) => run.load(LOAD_H1, h1(STAT_PATH, STAT_BY_STATUS.request, 4), label, server.child.pid),
         ],
         ["writes", (label) => loadWrites(run, server, label, null)],
+        // The shared service's part of the `scaling` scenario: one list, then one stat, at a time, once
+        // the workers the earlier loads started have stopped (the scenario first runs the smaller sets).
+        ["scaling", () => loadScaling(run, server)],
       ];
       const peaks: string[] = [];
       for (const [name, load] of loads.filter(([name]) => chosen.includes(name))) {
@@ -266,10 +296,12 @@ async function main(): Promise<void> {
         );
         const rate =
           typeof record === "string"
-            ? `not measured: ${record}`
+            ? record
             : `${fmt(record.result.rps)} req/s, ${fmt(record.serverCpuUsPerRequest)} µs CPU/call`;
         const now = memoryOf(server.child.pid);
-        peaks.push(`${name} ${fmt(now.peakMb)} (RSS ${fmt(now.rssMb)}; ${rate})`);
+        peaks.push(
+          `${name} ${fmt(now.peakMb)} (RSS ${fmt(now.rssMb)}; ${rate})\n      ${residentParts(server.child.pid)}`,
+        );
       }
       log(`  ${variant.label}: idle ${fmt(idle.rssMb)} MB; peak after\n    ${peaks.join(",\n    ")}`);
       log(`    resident at idle: ${idleParts}`);

@@ -12,20 +12,26 @@ import { type Child, freePort, type Pinning, REPO_ROOT, startNode, waitHttpOk } 
 const SERVICE_ENTRY = "dist/src/main.js";
 
 /**
- * The node flags `npm start` runs the service with (package.json's `start` script, e.g. the young
- * generation's size), so the benchmark measures the runtime settings production uses.
+ * How `npm start` runs the service (package.json's `start` script): the environment it sets on the
+ * command line (e.g. glibc's malloc arenas) and the node flags (e.g. the young generation's size), so
+ * the benchmark measures the runtime settings production uses.
  */
-export function startFlags(): string[] {
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
   };
   const start = pkg.scripts.start ?? "";
-  const match = new RegExp(`\\bnode((?:\\s+--\\S+)*)\\s+${SERVICE_ENTRY.replaceAll(".", "\\.")}\\b`).exec(
-    start,
-  );
+  const match = new RegExp(
+    `(?:^|&&|;)\\s*((?:[A-Z_][A-Z0-9_]*=\\S+\\s+)*)node((?:\\s+--\\S+)*)\\s+${SERVICE_ENTRY.replaceAll(".", "\\.")}\\b`,
+  ).exec(start);
   if (!match)
     throw new CannotMeasure(`package.json's start script does not run node ${SERVICE_ENTRY}: ${start}`);
-  return (match[1] ?? "").split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const assignment of (match[1] ?? "").split(/\s+/).filter(Boolean)) {
+    const eq = assignment.indexOf("=");
+    env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
+  return { env, flags: (match[2] ?? "").split(/\s+/).filter(Boolean) };
 }
 
 /** Configuration the benchmark sets itself: inherited values of these would change what is measured. */
@@ -82,9 +88,10 @@ export interface StartServerOptions {
 
 export async function startRealServer(options: StartServerOptions): Promise<RealServer> {
   const port = await freePort();
+  const start = startCommand();
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of CONFIG_KEYS) delete env[key];
-  Object.assign(env, {
+  Object.assign(env, start.env, {
     HOST: "127.0.0.1",
     PORT: String(port),
     DATA_DIR: options.dataDir,
@@ -101,7 +108,7 @@ export async function startRealServer(options: StartServerOptions): Promise<Real
     cpu: options.pinning.serverCpu,
     env,
     name: "job service",
-    nodeFlags: [...startFlags(), ...(options.nodeFlags ?? [])],
+    nodeFlags: [...start.flags, ...(options.nodeFlags ?? [])],
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
