@@ -102,9 +102,18 @@ const SHORT_STRING = 42;
 function string(text: string): void {
   if (text.length <= SHORT_STRING) {
     room(1 + 3 * text.length);
-    const written = buf.write(text, pos + 1);
+    // ASCII (ids, dates, most text) byte by byte: cheaper than a call into the native encoder.
+    const start = pos + 1;
+    const n = text.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 128) break;
+      buf[start + i] = c;
+    }
+    const written = i === n ? n : i + buf.write(text.slice(i), start + i);
     buf[pos] = written;
-    pos += 1 + written;
+    pos = start + written;
     return;
   }
   const length = Buffer.byteLength(text);
