@@ -41,7 +41,8 @@ export interface GetTarget {
 
 type Captured = Record<Protocol, { contentType: string; body: Buffer }>;
 
-function getRequest(jobId: string): Uint8Array {
+/** The binary `get` request (Connect proto body; gRPC's message in an envelope, `grpcFrame`). */
+export function getRequest(jobId: string): Uint8Array {
   return toBinary(JobRequestSchema, create(JobRequestSchema, { jobId }));
 }
 
