@@ -160,7 +160,7 @@ async function startBare(ctx: BenchContext, captured: Captured): Promise<GetTarg
   };
 }
 
-async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
+export async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
   const port = await freePort();
   const child = ctx.track(
     startNode(
