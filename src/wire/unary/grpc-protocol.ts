@@ -13,7 +13,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   compressionNegotiate,
   createAsyncIterable,
-  encodeEnvelope,
   envelopeCompress,
   pipe,
   transformDecompressEnvelope,
@@ -159,10 +158,23 @@ function envelope(
   compression: GrpcAdmission["compression"]["response"],
   opt: HandlerOptions,
 ): Uint8Array | Promise<Uint8Array> {
-  if (compression === null) return encodeEnvelope(flags, data);
+  if (compression === null) return envelopeBytes(flags, data);
   return envelopeCompress({ flags, data }, compression, opt.compressMinBytes).then((e) =>
-    encodeEnvelope(e.flags, e.data),
+    envelopeBytes(e.flags, e.data),
   );
+}
+
+/**
+ * connect's `encodeEnvelope` (flags, big-endian length, data) in a Buffer from Node's pool: connect's
+ * allocates a zero-filled ArrayBuffer of its own and a DataView per envelope, 2-4 x the time for an
+ * answer of a few hundred bytes.
+ */
+function envelopeBytes(flags: number, data: Uint8Array): Uint8Array {
+  const bytes = Buffer.allocUnsafe(5 + data.byteLength);
+  bytes[0] = flags;
+  bytes.writeUInt32BE(data.byteLength, 1);
+  bytes.set(data, 5);
+  return bytes;
 }
 
 /**
