@@ -271,6 +271,10 @@ describe("one job's binary JobInfo: jobInfoBinary writes protobuf-es's bytes", (
       toJobView({ job_id: "€".repeat(42), error_message: "€".repeat(43), current_step: "€".repeat(60) }),
       toJobView({ job_id: "é".repeat(64), error_message: "x".repeat(20_000), cancel_reason: "\ud800\udfff" }),
       toJobView({ error_message: "\ud800 lone, \udfff lone, \u0000 nul, \u2028" }),
+      toJobView({
+        error_message: `${"\ud800".repeat(50)}${"x".repeat(100)}\udc00`,
+        options: '{"\\ud800":"\\udfff"}',
+      }),
       toJobView({ options: "{}" }),
       toJobView({ options: '{"":"","a":null,"b":true,"c":false,"d":-0,"e":1e999,"f":-1e999,"g":[]}' }),
       toJobView({ options: '{"2":1,"1":2,"b":{"a":{"z":[1,[2,[3,{}]],null]}},"__proto__":{"x":1}}' }),
