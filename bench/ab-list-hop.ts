@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       per: { type: "string", default: "20" },
     },
   });
-  if (!args.db) throw new Error("--db FILE (a seeded database, e.g. /work/benchdata/jobs-1000000.db)");
+  if (!args.db) throw new Error("--db FILE (a seeded database, e.g. /tmp/bench-data/jobs-1000000.db)");
   const { listStatements } = await import("./core/inprocess.js");
   const { LIST_REQUEST } = await import("./core/workload.js");
   const db = openDatabase({ file: args.db, readonly: true });

@@ -9,15 +9,18 @@
  *   at arrival and close) on a bare request/response pair; the access log off (level `warn`, as the bench).
  * - sqlite: `SqliteStore.get` of one job at the database's size (`--db`, a seeded database; read-only).
  * - json: the answer's bytes: `toJobInfo` + protobuf-es JSON (before) / `jobInfoJson` (after).
+ * - binary: the same in binary protobuf (gRPC, gRPC-Web, Connect proto): `toJobInfo` + protobuf-es
+ *   `toBinary` (before) / `jobInfoBinary` (after).
  * - cors: `withCors(["*"])` on a request without an Origin.
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { toJsonString } from "@bufbuild/protobuf";
+import { toBinary, toJsonString } from "@bufbuild/protobuf";
 import { JobInfoSchema } from "../gen/spaceone/api/identity/v2/job_pb.js";
-import { toJobView } from "../src/service/job-view.js";
+import { type JobView, toJobView } from "../src/service/job-view.js";
 import { toJobInfo } from "../src/wire/encode/job-info.js";
+import { jobInfoBinary } from "../src/wire/encode/job-info-binary.js";
 import { jobInfoJson } from "../src/wire/encode/job-json.js";
 
 const { values } = parseArgs({
@@ -102,16 +105,27 @@ async function sqliteStep(side: Side): Promise<() => Promise<unknown>> {
   return () => store.get(values.job, scope);
 }
 
-async function jsonStep(side: Side): Promise<() => void> {
+/** The job's view as `get` answers it. */
+async function jobView(): Promise<JobView> {
   const { SqliteStore } = await load("after", "src/storage/sqlite/sqlite-store.ts");
   const { openDatabase } = await load("after", "src/storage/database.ts");
   const store = new SqliteStore(openDatabase({ file: values.db, readonly: true }), { ownsConnection: true });
   const view = toJobView(await store.get(values.job, []));
   store.close();
+  return view;
+}
+
+async function jsonStep(side: Side): Promise<() => void> {
+  const view = await jobView();
   const utf8 = new TextEncoder();
   return side === "before"
     ? () => utf8.encode(toJsonString(JobInfoSchema, toJobInfo(view), { useProtoFieldName: true }))
     : () => Buffer.from(jobInfoJson(view));
+}
+
+async function binaryStep(side: Side): Promise<() => void> {
+  const view = await jobView();
+  return side === "before" ? () => toBinary(JobInfoSchema, toJobInfo(view)) : () => jobInfoBinary(view);
 }
 
 async function corsStep(side: Side): Promise<() => void> {
@@ -124,6 +138,7 @@ const steps: [string, (side: Side) => Promise<() => unknown>][] = [
   ["observe", observeStep],
   ["sqlite", sqliteStep],
   ["json", jsonStep],
+  ["binary", binaryStep],
   ["cors", corsStep],
 ];
 

@@ -4,6 +4,7 @@
  * `--cpu-prof`, loads it with autocannon on the other, and prints the server's CPU µs per call split by
  * where the samples fall (node internals, connect-node, protobuf-es, our src/, GC...), plus the top
  * functions by self time. `--env WIRE_UNARY=connect` (or any other setting) profiles a variant.
+ * `--grpc` profiles `get` over gRPC (h2c, the get scenario's request and sessions) instead.
  * `--list` profiles the `list` scenario's request instead (every thread's profile, read workers too).
  * `--writes` profiles lifecycle progress reports instead (`--writers` writers, one job each, as the
  * `writes` scenario), per acknowledged report.
@@ -12,6 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { grpcFrame } from "../test/support/http-client.js";
 import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import {
@@ -23,13 +25,15 @@ import {
   prepareWriters,
   type WriterSetup,
 } from "./core/lifecycle.js";
-import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
+import { LOAD_H1, LOAD_H2, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
 import { detectPinning, pinSelf } from "./core/proc.js";
 import { startRealServer } from "./core/service.js";
 import { GET_PATH, LIST_PATH, LIST_REQUEST } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
+import type { H2LoadSpec } from "./load/h2.js";
 import type { WriteLoadSpec } from "./load/writes.js";
+import { getRequest } from "./scenarios/get.js";
 
 interface ProfileNode {
   id: number;
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
       top: { type: "string", default: "25" },
       writes: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
+      grpc: { type: "boolean", default: false },
       writers: { type: "string", default: "16" },
     },
   });
@@ -138,8 +143,26 @@ async function main(): Promise<void> {
           durationS: Number(values.seconds),
           warmupS: 1,
         } satisfies H1LoadSpec);
-    const r =
-      "bodies" in spec
+    const grpc: H2LoadSpec | null = values.grpc
+      ? {
+          origin: server.baseUrl,
+          path: GET_PATH,
+          headers: {
+            authorization: `Bearer ${run.token}`,
+            "content-type": "application/grpc",
+            te: "trailers",
+          },
+          bodyBase64: Buffer.from(grpcFrame(getRequest(run.jobId))).toString("base64"),
+          grpc: true,
+          sessions: opts.h2Sessions,
+          concurrency: Number(values.connections),
+          durationS: Number(values.seconds),
+          warmupS: 1,
+        }
+      : null;
+    const r = grpc
+      ? await run.load(LOAD_H2, grpc, "service / get gRPC", server.child.pid)
+      : "bodies" in spec
         ? await run.load(LOAD_WRITES, spec, "service / progress reports (writes)", server.child.pid)
         : await run.load(
             LOAD_H1,

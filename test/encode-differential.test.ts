@@ -1,6 +1,6 @@
 /**
- * The self-encoded list and stat answers (src/wire/encode/) against protobuf-es, byte for byte: for
- * many generated jobs (every status and resource group, nulls, empty strings, options with nested
+ * The self-encoded get, list and stat answers (src/wire/encode/) against protobuf-es, byte for byte: for
+ * many generated jobs (and the seed generator's) (every status and resource group, nulls, empty strings, options with nested
  * values, unicode including lone surrogates, extreme numbers, `only` projections) and stat results,
  * the JSON and binary pieces joined are exactly what protobuf-es writes for the message the handler
  * builds without the contract (`jobsInfo()`, `fromJson(StructSchema, ...)`). Also: the answer stops
@@ -14,11 +14,13 @@ import { describe, expect, it } from "vitest";
 import { JobInfoSchema, JobsInfoSchema } from "../gen/spaceone/api/identity/v2/job_pb.js";
 import { JOB_STATUSES, RESOURCE_GROUPS } from "../src/catalogue/job-fields.js";
 import { parseListQuery } from "../src/query/parse-query.js";
+import { generateJobs } from "../src/seed/generate.js";
 import type { JobRows } from "../src/service/job-service.js";
 import { type JsonObject, toJobView } from "../src/service/job-view.js";
 import type { JobRow } from "../src/storage/schema.js";
 import { batchesOf, LIST_BATCH_ROWS, type RowBatches } from "../src/storage/store.js";
 import { toJobInfo } from "../src/wire/encode/job-info.js";
+import { jobInfoBinary } from "../src/wire/encode/job-info-binary.js";
 import { jobInfoJson } from "../src/wire/encode/job-json.js";
 import { listEncoder } from "../src/wire/encode/list-answer.js";
 import { statEncoder } from "../src/wire/encode/stat-answer.js";
@@ -208,6 +210,98 @@ describe("list answers: the encoders write protobuf-es's bytes", () => {
         Buffer.from(toBinary(JobsInfoSchema, await jobsInfo(listOf(rows, null, rows.length, "c"), false))),
       ),
     ).toBe(true);
+  });
+});
+
+// ---- one job, binary -----------------------------------------------------------------------------
+
+/** What protobuf-es does with a view: its bytes, or the words it fails with. */
+function reference(view: object): Buffer | string {
+  try {
+    return Buffer.from(toBinary(JobInfoSchema, toJobInfo(view)));
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function written(view: object): Buffer | string {
+  try {
+    return Buffer.from(jobInfoBinary(view));
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Options text holding one string of `length` characters `char` (long bodies: multi-byte lengths). */
+const bigOptions = (length: number, char = "x") => JSON.stringify({ big: char.repeat(length), n: 1 });
+
+describe("one job's binary JobInfo: jobInfoBinary writes protobuf-es's bytes", () => {
+  it("for generated jobs and projections, in any member order", () => {
+    const samples = fc.sample(fc.tuple(jobRow, only), { numRuns: 3000, seed: 43 });
+    for (const [row, names] of samples) {
+      const view = toJobView(row, onlyRefs(names));
+      expect(written(view)).toEqual(reference(view));
+      const reversed = Object.fromEntries(Object.entries(view).reverse()) as typeof view;
+      expect(written(reversed)).toEqual(reference(reversed));
+    }
+  });
+
+  it("for the seed generator's jobs", () => {
+    const now = new Date("2026-03-15T12:00:00.000Z");
+    let count = 0;
+    for (const job of generateJobs({ count: 5000, seed: 7, now })) {
+      const view = toJobView(job);
+      const bytes = written(view);
+      expect(bytes).toBeInstanceOf(Buffer);
+      expect(bytes).toEqual(reference(view));
+      count++;
+    }
+    expect(count).toBe(5000);
+  });
+
+  it("for edge cases: zero values, presence, lengths of one to three bytes, unicode, odd values", () => {
+    const cases: object[] = [
+      {},
+      { job_id: "", status: "NONE", resource_group: "RESOURCE_GROUP_NONE", version: 0 },
+      // Explicit presence: an optional field at zero is written; -0 too.
+      toJobView({ progress_percent: 0, records_total: 0, duration_seconds: -0 }),
+      toJobView({ progress_percent: Number.MIN_VALUE, records_processed: 2 ** 32 - 1, version: 2 ** 31 }),
+      toJobView({ job_id: "a".repeat(42), error_message: "b".repeat(43), current_step: "💥".repeat(42) }),
+      // Three-byte characters: 42 of them are 126 bytes, 43 are 129 (a two-byte length).
+      toJobView({ job_id: "€".repeat(42), error_message: "€".repeat(43), current_step: "€".repeat(60) }),
+      toJobView({ job_id: "é".repeat(64), error_message: "x".repeat(20_000), cancel_reason: "\ud800\udfff" }),
+      toJobView({ error_message: "\ud800 lone, \udfff lone, \u0000 nul, \u2028" }),
+      toJobView({
+        error_message: `${"\ud800".repeat(50)}${"x".repeat(100)}\udc00`,
+        options: '{"\\ud800":"\\udfff"}',
+      }),
+      toJobView({ options: "{}" }),
+      toJobView({ options: '{"":"","a":null,"b":true,"c":false,"d":-0,"e":1e999,"f":-1e999,"g":[]}' }),
+      toJobView({ options: '{"2":1,"1":2,"b":{"a":{"z":[1,[2,[3,{}]],null]}},"__proto__":{"x":1}}' }),
+      // Struct bodies, entries and values past 127 and 16383 bytes (their lengths take 2 and 3 bytes).
+      toJobView({ options: bigOptions(100) }),
+      toJobView({ options: bigOptions(200) }),
+      toJobView({ options: bigOptions(20_000, "ü") }),
+      // Larger than the writer's first buffer.
+      toJobView({ job_id: "j", options: bigOptions(300_000), error_message: "e".repeat(70_000) }),
+      toJobView({
+        options: JSON.stringify({ list: Array.from({ length: 2000 }, (_, i) => ({ i, s: `${i}` })) }),
+      }),
+      // Names the enums lack, values of the wrong type, numbers out of range: as protobuf-es does them.
+      { status: "BOGUS", resource_group: "DOMAIN" },
+      { job_id: 5 },
+      { options: [1, 2] },
+      { options: "text" },
+      { version: -1 },
+      { version: 2 ** 32 },
+      { records_total: 1.5 },
+      { progress_percent: "1" },
+      { options: { a: undefined, b: 1n } },
+    ];
+    for (const view of cases) expect(written(view)).toEqual(reference(view));
+    // Writing one answer after a failed or a huge one starts clean.
+    const plain = toJobView({ job_id: "job-1", status: "SUCCESS", options: '{"a":1}' });
+    expect(written(plain)).toEqual(reference(plain));
   });
 });
 

@@ -43,7 +43,8 @@ export interface GetTarget {
 
 type Captured = Record<Protocol, { contentType: string; body: Buffer }>;
 
-function getRequest(jobId: string): Uint8Array {
+/** The binary `get` request (Connect proto body; gRPC's message in an envelope, `grpcFrame`). */
+export function getRequest(jobId: string): Uint8Array {
   return toBinary(JobRequestSchema, create(JobRequestSchema, { jobId }));
 }
 
@@ -196,7 +197,7 @@ async function startFloor(ctx: BenchContext): Promise<GetTarget> {
   };
 }
 
-async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
+export async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
   const port = await freePort();
   const child = ctx.track(
     startNode(

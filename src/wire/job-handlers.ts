@@ -96,11 +96,11 @@ export function readOptions(ctx: HandlerContext): { signal: AbortSignal; deadlin
 }
 
 /**
- * One job as the answer: JSON straight from the view where the unary path takes self-encoded answers
- * (binary callers gain nothing from the encoder: their bytes come from the message either way).
+ * One job as the answer: its bytes, JSON or binary, written straight from the view where the unary path
+ * takes self-encoded answers (encode/job-answer.ts); the message otherwise.
  */
 export function jobInfoAnswer(view: JobView, ctx: HandlerContext): JobInfo {
-  if (ctx.values.get(acceptsSelfEncodedKey) && wantsJson(ctx)) return jobAnswer(view);
+  if (ctx.values.get(acceptsSelfEncodedKey)) return jobAnswer(view);
   return toJobInfo(view);
 }
 

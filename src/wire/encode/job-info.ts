@@ -1,5 +1,5 @@
 /** A job's view as the `JobInfo` message (every answer that carries a job, and the reference of job-json.ts). */
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type DescField, type MessageInitShape } from "@bufbuild/protobuf";
 import { type JobInfo, JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
 import { JOB_CATALOGUE, type JobField, VIEW_FIELDS, type ViewField } from "../../catalogue/job-fields.js";
 import type { JobView } from "../../service/job-view.js";
@@ -9,8 +9,9 @@ import type { JobView } from "../../service/job-view.js";
  * descriptor gives its message key and, for enums, the numbers of the value names. Built once; a
  * catalogue field the proto lacks fails here, at start-up (and in test/job-fields.test.ts).
  */
-const JOB_INFO_FIELDS: readonly {
+export const JOB_INFO_FIELDS: readonly {
   readonly view: ViewField;
+  readonly field: DescField;
   readonly key: string;
   readonly enumNumbers: ReadonlyMap<string, number> | null;
 }[] = VIEW_FIELDS.map((view) => {
@@ -19,7 +20,7 @@ const JOB_INFO_FIELDS: readonly {
   if (!field) throw new Error(`JobInfo has no field ${String(proto)} for the view field ${view}`);
   const enumNumbers =
     field.fieldKind === "enum" ? new Map(field.enum.values.map((v) => [v.name, v.number])) : null;
-  return { view, key: field.localName, enumNumbers };
+  return { view, field, key: field.localName, enumNumbers };
 });
 
 /** View -> JobInfo; an absent field stays unset (an enum's zero value, NONE, when absent). */

@@ -3,7 +3,8 @@
  * binary, the very bytes protobuf-es writes for the message `jobsInfo()` builds (test/encode-differential
  * .test.ts), but with at most a batch of rows and a chunk of bytes in memory at a time.
  *
- * JSON: `{"results":[...],"total_count":N,"cursor":"..."}` in field order, each job by `jobInfoJson`;
+ * JSON: `{"results":[...],"total_count":N,"cursor":"..."}` in field order, each job by `jobInfoJson`
+ * (binary: `jobInfoBinary`);
  * empty results, a zero total and an empty cursor are left out as protobuf-es leaves them out.
  * Binary: `total_count` and `cursor` first, then one `results` occurrence per row, which is what
  * `toBinary` writes for `jobsInfo()`'s binary message (known fields, then the rows kept as unknown
@@ -11,15 +12,11 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import {
-  JobInfoSchema,
-  type JobsInfo,
-  JobsInfoSchema,
-} from "../../../gen/spaceone/api/identity/v2/job_pb.js";
+import { type JobsInfo, JobsInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobRows } from "../../service/job-service.js";
 import type { JobView } from "../../service/job-view.js";
 import type { SelfEncoder } from "../unary/self-encoded.js";
-import { toJobInfo } from "./job-info.js";
+import { jobInfoBinary } from "./job-info-binary.js";
 import { jobInfoJson } from "./job-json.js";
 import { BytePieces, TextPieces } from "./pieces.js";
 
@@ -31,7 +28,7 @@ const RESULTS_TAG = new BinaryWriter().tag(RESULTS_FIELD, WireType.LengthDelimit
 
 /** One row's `results` occurrence after its tag: the JobInfo's length and bytes. */
 export function resultData(view: JobView): Uint8Array {
-  return new BinaryWriter().bytes(toBinary(JobInfoSchema, toJobInfo(view))).finish();
+  return new BinaryWriter().bytes(jobInfoBinary(view)).finish();
 }
 
 /** The answer without its rows (what protobuf-es writes for total_count and cursor). */
