@@ -125,6 +125,29 @@ describe("compiled templates", () => {
     expect(builds).toBeGreaterThanOrEqual(3);
   });
 
+  it("remembers a shape whose SQL text depends on a value: compiled once per call after the first", () => {
+    const templates = new CompiledTemplates();
+    let builds = 0;
+    const build = (args: readonly unknown[]) => {
+      builds++;
+      return { sql: `x = '${String(args[0])}' AND y = ?`, parameters: [args[1]] };
+    };
+    expect(templates.compile("k", ["a", 1], build)).toEqual({ sql: "x = 'a' AND y = ?", parameters: [1] });
+    expect(builds).toBe(2); // with markers, then directly
+    expect(templates.compile("k", ["b", 2], build)).toEqual({ sql: "x = 'b' AND y = ?", parameters: [2] });
+    expect(builds).toBe(3);
+  });
+
+  it("gives a number a numeric marker, so a compiler branching on the type compiles the number's branch", () => {
+    const templates = new CompiledTemplates();
+    const build = (args: readonly unknown[]) =>
+      typeof args[0] === "number"
+        ? { sql: "n = ?", parameters: [args[0]] }
+        : { sql: "s = ?", parameters: [args[0]] };
+    expect(templates.compile("k", [5], build)).toEqual({ sql: "n = ?", parameters: [5] });
+    expect(templates.compile("k", [6], build)).toEqual({ sql: "n = ?", parameters: [6] });
+  });
+
   it("describes scope shapes, and refuses others", async () => {
     expect(scopeShape(wsScope("d", "w"))?.key).toBe("eq:domain_id,in:workspace_id:2");
     expect(scopeShape(wsScope("d", "w"))?.values).toEqual(["d", "w", "*"]);

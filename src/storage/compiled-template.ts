@@ -3,7 +3,9 @@
  * query costs tens of microseconds; for the hot point lookups (`get`, `delete`, lifecycle reads) the
  * SQL text depends only on which conditions there are, not on their values. The query is compiled
  * once with unique marker strings in place of the values; each parameter that is a marker becomes a
- * slot filled from the call's arguments, every other parameter stays as compiled.
+ * slot filled from the call's arguments, every other parameter stays as compiled. A number's marker
+ * is a number (a distinct subnormal no compiler emits), so a compiler that branches on a value's type
+ * takes the same branch for the marker as for the value.
  */
 import type { Condition } from "../query/ast.js";
 
@@ -19,31 +21,39 @@ interface Template {
   readonly slots: readonly Slot[];
 }
 
+/** A shape whose SQL text depends on a value: compiled directly each call, without trying markers again. */
+const DIRECT = null;
+
+/** The marker of argument `i`: of the argument's type (number or string), unique to this compile. */
+function marker(arg: unknown, i: number, key: string): string | number {
+  return typeof arg === "number" ? -(i + 1) * Number.MIN_VALUE : `\u0000arg:${i}:${key.length}\u0000`;
+}
+
 const MAX_TEMPLATES = 256;
 
 export class CompiledTemplates {
-  private readonly templates = new Map<string, Template>();
+  private readonly templates = new Map<string, Template | typeof DIRECT>();
 
   /**
    * The compiled query for `args`, built by `build` (called with markers in place of the args) the
-   * first time a `key` is seen. `key` must determine the SQL text given the args' positions.
+   * first time a `key` is seen. `key` must determine the SQL text given the args' positions and types.
    */
   compile(key: string, args: readonly unknown[], build: (args: readonly unknown[]) => Compiled): Compiled {
     let template = this.templates.get(key);
+    if (template === DIRECT) return build(args);
     if (!template) {
-      const markers = args.map((_, i) => `\u0000arg:${i}:${key.length}\u0000`);
+      const markers = args.map((arg, i) => marker(arg, i, key));
       const compiled = build(markers);
       const slots = compiled.parameters.map((p): Slot => {
-        const arg = typeof p === "string" ? markers.indexOf(p) : -1;
+        const arg = typeof p === "string" || typeof p === "number" ? markers.indexOf(p) : -1;
         return arg >= 0 ? { arg } : { constant: p };
       });
       // Every argument must have landed in a parameter, else the SQL text depends on a value.
-      if (new Set(slots.flatMap((s) => ("arg" in s ? [s.arg] : []))).size !== args.length) {
-        return build(args);
-      }
-      template = { sql: compiled.sql, slots };
+      const templated = new Set(slots.flatMap((s) => ("arg" in s ? [s.arg] : []))).size === args.length;
+      template = templated ? { sql: compiled.sql, slots } : DIRECT;
       if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
       this.templates.set(key, template);
+      if (template === DIRECT) return build(args);
     }
     return {
       sql: template.sql,

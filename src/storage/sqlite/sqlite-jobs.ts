@@ -7,7 +7,7 @@
  * read-only connections.
  */
 import { type SqlBool, sql } from "kysely";
-import type { Condition, FieldRef } from "../../query/ast.js";
+import type { Condition, FieldRef, Where } from "../../query/ast.js";
 import { JOB_COLUMNS, type JobColumn } from "../../query/fields.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import { compileStat } from "../compile-stat.js";
@@ -16,6 +16,7 @@ import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-templa
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
 import type { ListRequest, StatOptions, StatResult } from "../store.js";
+import { whereShape } from "../where-shape.js";
 import {
   type CompiledList,
   type CompiledStat,
@@ -29,25 +30,50 @@ export type { ListCursor, ListHeader, ListPage } from "./sqlite-statements.js";
 
 const builder = d.builder;
 
+/** The list queries compiled once per shape (the SQL text does not depend on the request's values). */
+const listTemplates = new CompiledTemplates();
+
 /**
  * A list request as SQL (on the main thread: the read workers get this, not the request, so they never
- * load the query builder).
+ * load the query builder). Compiled once per shape (`whereShape`, sort, columns) in `templates`;
+ * `null`: compiled directly.
  */
-export function compileList(request: ListRequest): CompiledList {
-  const where = compileWhere(d, request.where);
-  const count = builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(where).compile();
+export function compileList(
+  request: ListRequest,
+  templates: CompiledTemplates | null = listTemplates,
+): CompiledList {
   const columns = selectedColumns(request.only);
-  const page = builder
-    .selectFrom("jobs")
-    .select(columns)
-    .where(where)
-    .orderBy(compileOrder(d, request.sort))
-    .limit(request.page.limit ?? request.unpagedMax)
-    .offset(request.page.offset)
-    .compile();
+  const limit = request.page.limit ?? request.unpagedMax;
+  const count = (where: Where): Compiled =>
+    builder.selectFrom("jobs").select(sql<number>`count(*)`.as("n")).where(compileWhere(d, where)).compile();
+  const page = (where: Where, limit: unknown, offset: unknown): Compiled =>
+    builder
+      .selectFrom("jobs")
+      .select(columns)
+      .where(compileWhere(d, where))
+      .orderBy(compileOrder(d, request.sort))
+      .limit(limit as number)
+      .offset(offset as number)
+      .compile();
+  let compiled: { count: Compiled; page: Compiled };
+  if (templates === null) {
+    compiled = { count: count(request.where), page: page(request.where, limit, request.page.offset) };
+  } else {
+    const shape = whereShape(request.where);
+    const n = shape.values.length;
+    const sort = JSON.stringify(request.sort.map((s) => [s.field.column, s.field.path, s.desc]));
+    compiled = {
+      count: templates.compile(`count|${shape.key}`, shape.values, (args) => count(shape.rebuild(args))),
+      page: templates.compile(
+        `page|${columns.join(",")}|${sort}|${shape.key}`,
+        [...shape.values, limit, request.page.offset],
+        (args) => page(shape.rebuild(args), args[n], args[n + 1]),
+      ),
+    };
+  }
   return {
-    count: plain(count),
-    page: plain(page),
+    count: plain(compiled.count),
+    page: plain(compiled.page),
     columns,
     limit: request.page.limit,
     countOnly: request.countOnly === true,
