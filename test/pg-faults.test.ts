@@ -21,6 +21,13 @@ describePostgres("PostgreSQL failures", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    // PostgreSQL looks for a deadlock after `deadlock_timeout` (1 s by default) of waiting; on a loaded
+    // machine that check can come later than the 1.5 s statement timeout below, and the deadlock test
+    // would see a timeout instead. Sessions opened from here on look after 100 ms.
+    const setup = new pg.Client({ connectionString: db.url });
+    await setup.connect();
+    await setup.query(`ALTER DATABASE "${db.name}" SET deadlock_timeout = '100ms'`);
+    await setup.end();
     store = await openPostgresStore({
       url: db.url,
       size: 4,
@@ -105,7 +112,11 @@ describePostgres("PostgreSQL failures", () => {
       crossed(other, "job-b", "job-a"),
     ]).finally(() => other.close());
     first = false;
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    // A rejection's reason in the comparison, so that a failure says what it was.
+    expect(results.map((r) => (r.status === "rejected" ? String(r.reason) : r.status))).toEqual([
+      "fulfilled",
+      "fulfilled",
+    ]);
     // PostgreSQL chose one loser, whose transaction ran again.
     expect(runs).toBe(3);
     expect(await version("job-a")).toBe(a0 + 2);
