@@ -10,11 +10,9 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
-import { parseOptions } from "./core/options.js";
-import { detectPinning, pinSelf } from "./core/proc.js";
 import { startRealServer } from "./core/service.js";
+import { toolRunState } from "./core/tool-run.js";
 import { type GetTarget, loadGet, startGrpcJs } from "./scenarios/get.js";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
@@ -35,21 +33,13 @@ async function main(): Promise<void> {
     return { name, root: path.resolve(dir) };
   });
   if (builds.length === 0) throw new Error("--build NAME=DIR, once per checkout");
-  const opts = parseOptions([
-    "--quick",
-    "--sizes",
-    String(values.jobs),
-    "--jobs",
-    String(values.jobs),
-    "--duration",
-    String(values.seconds),
-  ]);
-  if (opts === "help") return;
-  const o = { ...opts, dataDir: values["data-dir"] ? path.resolve(values["data-dir"]) : null };
-  const pinning = detectPinning(false);
-  pinSelf(pinning.clientCpu);
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-  const run = await createRunState(o, pinning, log);
+  const tool = await toolRunState({
+    jobs: String(values.jobs),
+    dataDir: values["data-dir"],
+    options: ["--quick", "--duration", String(values.seconds)],
+  });
+  if (tool === null) return;
+  const { run, pinning, log } = tool;
   try {
     const targets: GetTarget[] = [];
     for (const { name, root } of builds) {

@@ -15,13 +15,12 @@ import { parseArgs } from "node:util";
 import { openDatabase } from "../src/storage/database.js";
 import { h1Post, keepAliveAgent } from "../test/support/http-client.js";
 import { startBareList } from "./core/bare-list.js";
-import { createRunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import { listStatements, makeReplay } from "./core/inprocess.js";
 import { percentile } from "./core/measure.js";
-import { parseOptions } from "./core/options.js";
-import { cpuTimeMs, detectPinning, pinSelf } from "./core/proc.js";
+import { cpuTimeMs } from "./core/proc.js";
 import { type RealServer, startRealServer } from "./core/service.js";
+import { toolRunState } from "./core/tool-run.js";
 import { LIST_PATH, LIST_REQUEST } from "./core/workload.js";
 
 function badFlag(flag: string): never {
@@ -57,13 +56,9 @@ async function main(): Promise<void> {
     return { name, root: path.resolve(dir), env, nodeFlags };
   });
   if (builds.length === 0) throw new Error("give at least one --build NAME=DIR");
-  const opts = parseOptions(["--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
-  if (opts === "help") return;
-  const o = { ...opts, dataDir: values["data-dir"] ? path.resolve(values["data-dir"]) : null };
-  const pinning = detectPinning(false);
-  pinSelf(pinning.clientCpu);
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-  const run = await createRunState(o, pinning, log);
+  const tool = await toolRunState({ jobs: String(values.jobs), dataDir: values["data-dir"] });
+  if (tool === null) return;
+  const { run, pinning, log } = tool;
   const db = openDatabase({ file: run.largest.file, readonly: true });
   const agent = keepAliveAgent();
   try {

@@ -15,7 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createRunState, type RunState } from "./core/context.js";
+import type { RunState } from "./core/context.js";
 import { fmt } from "./core/figure.js";
 import { summarize } from "./core/heap-snapshot.js";
 import { serverLatency } from "./core/latency.js";
@@ -27,10 +27,10 @@ import {
   writeLoadSpec,
 } from "./core/lifecycle.js";
 import { LOAD_H1, LOAD_WRITES } from "./core/load.js";
-import { parseOptions } from "./core/options.js";
-import { detectPinning, memoryOf, pinSelf, REPO_ROOT, waitHttpOk } from "./core/proc.js";
+import { memoryOf, REPO_ROOT, waitHttpOk } from "./core/proc.js";
 import type { RunRecord } from "./core/report.js";
 import { type RealServer, startRealServer } from "./core/service.js";
+import { toolRunState } from "./core/tool-run.js";
 import { LIST_PATH, LIST_REQUEST, STAT_BY_STATUS, STAT_PATH } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
 import { loadGet } from "./scenarios/get.js";
@@ -194,18 +194,6 @@ async function main(): Promise<void> {
       loads: { type: "string", default: LOADS.join(",") },
     },
   });
-  const opts = parseOptions([
-    "--quick",
-    "--sizes",
-    String(values.jobs),
-    "--jobs",
-    String(values.jobs),
-    "--duration",
-    String(values.seconds),
-    "--warmup",
-    "0.5",
-  ]);
-  if (opts === "help") return;
   const variants = String(values.variants)
     .split(",")
     .map((name) => {
@@ -219,11 +207,13 @@ async function main(): Promise<void> {
     if (!(LOADS as readonly string[]).includes(name))
       throw new Error(`--loads: unknown ${name} (known: ${LOADS.join(", ")})`);
   }
-  const o = { ...opts, dataDir: values["data-dir"] ? path.resolve(values["data-dir"]) : null };
-  const pinning = detectPinning(false);
-  pinSelf(pinning.clientCpu);
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-  const run = await createRunState(o, pinning, log);
+  const tool = await toolRunState({
+    jobs: String(values.jobs),
+    dataDir: values["data-dir"],
+    options: ["--quick", "--duration", String(values.seconds), "--warmup", "0.5"],
+  });
+  if (tool === null) return;
+  const { run, pinning, log } = tool;
   try {
     const mem = "process.stdout.write(String(process.memoryUsage().rss / 1048576))";
     log(`\nbare node: RSS ${fmt(rssOfScript(mem))} MB`);
