@@ -9,9 +9,7 @@
  * Prints the process's CPU per report; on a loaded machine compare rounds of one run, or interleave runs.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { fromJson, toJsonString } from "@bufbuild/protobuf";
 import { createContextValues, createHandlerContext } from "@connectrpc/connect";
 import {
@@ -27,6 +25,7 @@ import { principalKey } from "../src/wire/job-handlers.js";
 import { jobLifecycleHandlers } from "../src/wire/job-lifecycle-handlers.js";
 import { acceptsSelfEncodedKey, selfEncoderOf } from "../src/wire/unary/self-encoded.js";
 import { fmt } from "./core/figure.js";
+import { runScratchRounds } from "./core/scratch-rounds.js";
 import { SEED_NOW } from "./core/workload.js";
 import { startedJobs, WORKER } from "./scenarios/lifecycle-writes.js";
 
@@ -95,25 +94,6 @@ async function round(dir: string, writers: number, reports: number): Promise<str
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      writers: { type: "string", default: "6" },
-      reports: { type: "string", default: "20000" },
-      rounds: { type: "string", default: "3" },
-    },
-  });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "writes-handler-"));
-  try {
-    for (let r = 0; r < Number(values.rounds); r++) {
-      process.stdout.write(`${await round(dir, Number(values.writers), Number(values.reports))}\n`);
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`writes-handler failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runScratchRounds("writes-handler", { reports: 20_000 }, async ({ dir, writers, reports }) => [
+  await round(dir, writers, reports),
+]);

@@ -7,15 +7,14 @@
  * per report, and the change-feed reads the hub made. Figures on a loaded machine: compare within a run.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { generateJobs, insertJobs } from "../src/seed/generate.js";
 import { JobLifecycleService } from "../src/service/job-lifecycle.js";
 import { type ChangeSource, WatchHub } from "../src/service/watch/watch-hub.js";
 import { openDatabase } from "../src/storage/database.js";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.js";
 import { fmt } from "./core/figure.js";
+import { runScratchRounds } from "./core/scratch-rounds.js";
 import { SEED_NOW } from "./core/workload.js";
 import { startedJobs, WORKER } from "./scenarios/lifecycle-writes.js";
 
@@ -67,29 +66,7 @@ async function round(dir: string, writers: number, reports: number, withHub: boo
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      writers: { type: "string", default: "6" },
-      reports: { type: "string", default: "30000" },
-      rounds: { type: "string", default: "3" },
-    },
-  });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "writes-hub-"));
-  try {
-    for (let r = 0; r < Number(values.rounds); r++) {
-      for (const withHub of [false, true]) {
-        process.stdout.write(
-          `${await round(dir, Number(values.writers), Number(values.reports), withHub)}\n`,
-        );
-      }
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`writes-hub failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runScratchRounds("writes-hub", { reports: 30_000 }, async ({ dir, writers, reports }) => [
+  await round(dir, writers, reports, false),
+  await round(dir, writers, reports, true),
+]);
