@@ -13,7 +13,8 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import { JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
-import type { JobView } from "../../service/job-view.js";
+import { VIEW_FIELDS } from "../../catalogue/job-fields.js";
+import { type JobView, jsonColumnValue } from "../../service/job-view.js";
 
 /** protobuf-es refuses such a Value; so does this (the same message). */
 function assertFinite(value: unknown): void {
@@ -137,6 +138,42 @@ function plain(field: Field, value: unknown): boolean {
   }
 }
 
+/** A stored row's columns, as the store reads them (json columns as their text). */
+export type StoredRow = Readonly<Record<string, unknown>>;
+
+/** A string as JSON: the quotes alone when it holds nothing JSON.stringify would escape. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the controls are what JSON escapes.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+function stringJson(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/**
+ * The JSON of `toJobView(row)` written from the row itself, member by member as `members` writes a
+ * view (the same `member`), with no view object in between: only the view's fields, in declaration
+ * order, a json column parsed as the view parses it.
+ */
+function compileRow(fields: readonly Field[]): (row: StoredRow) => string {
+  const viewFields = new Set<string>(VIEW_FIELDS);
+  const plan = fields.filter((f) => viewFields.has(f.name));
+  return (row) => {
+    let out = "";
+    for (const field of plan) {
+      const stored = row[field.name];
+      if (stored === null || stored === undefined) continue;
+      let text: string | undefined;
+      if (field.kind === Kind.String && typeof stored === "string") {
+        if (field.implicit && stored === "") continue;
+        text = field.key + stringJson(stored);
+      } else {
+        text = member(field, field.kind === Kind.Struct ? jsonColumnValue(stored as string) : stored);
+      }
+      if (text !== undefined) out += out === "" ? `{${text}` : `,${text}`;
+    }
+    return out === "" ? "{}" : `${out}}`;
+  };
+}
+
 function compile(schema: DescMessage): (view: JobView) => string {
   const fields = schema.fields.map(describe);
   const byName = new Map(fields.map((f) => [f.name, f]));
@@ -171,3 +208,6 @@ function compile(schema: DescMessage): (view: JobView) => string {
 
 /** One job's JobInfo JSON. */
 export const jobInfoJson: (view: JobView) => string = compile(JobInfoSchema);
+
+/** One stored row's JobInfo JSON, whole (every view field): `jobInfoJson(toJobView(row))`'s bytes. */
+export const jobRowJson: (row: StoredRow) => string = compileRow(JobInfoSchema.fields.map(describe));
