@@ -148,6 +148,10 @@ function stringJson(value: string): string {
   return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
+/** The json-column texts whose members are kept, and the longest kept (`compileRow`). */
+const MEMO_ENTRIES = 512;
+const MEMO_TEXT_CHARS = 2048;
+
 /**
  * The JSON of `toJobView(row)` written from the row itself, member by member as `members` writes a
  * view (the same `member`), with no view object in between: only the view's fields, in declaration
@@ -156,6 +160,26 @@ function stringJson(value: string): string {
 function compileRow(fields: readonly Field[]): (row: StoredRow) => string {
   const viewFields = new Set<string>(VIEW_FIELDS);
   const plan = fields.filter((f) => viewFields.has(f.name));
+  const memos = new Map(
+    plan.filter((f) => f.kind === Kind.Struct).map((f) => [f, new Map<string, string | null>()]),
+  );
+  /**
+   * A json column's member from its stored text: a pure function of the text (parse, then write), so
+   * the member of a text seen lately is reused. Jobs repeat their options (one collector's settings per
+   * account), and parsing and writing them again was a third of a page's JSON. Bounded: short texts
+   * only, and the memo starts over when full; a text that fails (a number not finite) is not kept.
+   */
+  const structMember = (field: Field, text: string): string | undefined => {
+    const memo = memos.get(field) as Map<string, string | null>;
+    const known = memo.get(text);
+    if (known !== undefined) return known === null ? undefined : known;
+    const written = member(field, jsonColumnValue(text));
+    if (text.length <= MEMO_TEXT_CHARS) {
+      if (memo.size >= MEMO_ENTRIES) memo.clear();
+      memo.set(text, written ?? null);
+    }
+    return written;
+  };
   return (row) => {
     let out = "";
     for (const field of plan) {
@@ -166,7 +190,12 @@ function compileRow(fields: readonly Field[]): (row: StoredRow) => string {
         if (field.implicit && stored === "") continue;
         text = field.key + stringJson(stored);
       } else {
-        text = member(field, field.kind === Kind.Struct ? jsonColumnValue(stored as string) : stored);
+        text =
+          field.kind !== Kind.Struct
+            ? member(field, stored)
+            : typeof stored === "string"
+              ? structMember(field, stored)
+              : member(field, jsonColumnValue(stored as string));
       }
       if (text !== undefined) out += out === "" ? `{${text}` : `,${text}`;
     }
