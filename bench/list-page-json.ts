@@ -5,6 +5,9 @@
  * list-answer.ts) to its UTF-8 bytes, as the server does. 100 of the seed generator's jobs; the
  * checkouts run in turn, `--rounds` times for `--ms` each, in this one process (same heap, same JIT
  * conditions). Prints µs per page (median over rounds) and heap bytes allocated per page.
+ * `--distinct-options`: every options text of every page its own (the seed's repeat per account, and a
+ * page's values are the same each call), so no json-column text is met twice: each call's values are
+ * made afresh (on every side alike).
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,14 +18,14 @@ interface Side {
   run: () => Promise<number>;
 }
 
-async function side(name: string, dir: string, columns: string[], values: unknown[][]): Promise<Side> {
+async function side(name: string, dir: string, columns: string[], page: () => unknown[][]): Promise<Side> {
   const root = pathToFileURL(`${path.resolve(dir)}/`).href;
   const { rowsOf } = await import(`${root}src/storage/sqlite/sqlite-statements.ts`);
   const { batchesOf } = await import(`${root}src/storage/store.ts`);
   const { toJobView } = await import(`${root}src/service/job-view.ts`);
   const { listEncoder } = await import(`${root}src/wire/encode/list-answer.ts`);
   const run = async () => {
-    const rows = rowsOf({ columns, values });
+    const rows = rowsOf({ columns, values: page() });
     // `whole` is this checkout's hint that the rows are not projected; a checkout without it ignores it.
     const list = { rows: batchesOf(rows), total_count: 1_000_000, cursor: "", view: toJobView, whole: true };
     let bytes = 0;
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       root: { type: "string", multiple: true, default: [] },
       rounds: { type: "string", default: "9" },
       ms: { type: "string", default: "1500" },
+      "distinct-options": { type: "boolean", default: false },
     },
   });
   const { generateJobs } = await import("../src/seed/generate.js");
@@ -46,11 +50,21 @@ async function main(): Promise<void> {
   ] as Record<string, unknown>[];
   const columns = Object.keys(jobs[0] as object);
   const values = jobs.map((job) => columns.map((c) => job[c] ?? null));
+  const at = columns.indexOf("options");
+  let call = 0;
+  // Fresh texts: `{...,"call":N}` (the seed's options are objects; `{}` becomes `{"call":N}`).
+  const fresh = (text: string) => `${text.slice(0, -1)}${text === "{}" ? "" : ","}"call":${call}}`;
+  const page = args["distinct-options"]
+    ? () => {
+        call++;
+        return values.map((row) => row.map((v, c) => (c === at ? fresh(v as string) : v)));
+      }
+    : () => values;
   const roots = (args.root ?? []).length > 0 ? (args.root as string[]) : ["this=."];
   const sides: Side[] = [];
   for (const r of roots) {
     const [name, dir] = r.split("=", 2) as [string, string];
-    sides.push(await side(name, dir, columns, values));
+    sides.push(await side(name, dir, columns, page));
   }
   const bytes = await Promise.all(sides.map((s) => s.run()));
   if (new Set(bytes).size !== 1) throw new Error(`the checkouts answer different sizes: ${bytes.join(", ")}`);
@@ -79,7 +93,9 @@ async function main(): Promise<void> {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const first = median(micros.get(sides[0]?.name as string) as number[]);
-  console.log(`a list page of 100 seeded jobs, rows -> JSON bytes (${bytes[0]} B), ${args.rounds} rounds:`);
+  console.log(
+    `a list page of 100 seeded jobs, rows -> JSON bytes (${bytes[0]} B)${args["distinct-options"] ? ", every options text new" : ""}, ${args.rounds} rounds:`,
+  );
   for (const s of sides) {
     const us = median(micros.get(s.name) as number[]);
     const kb = median(alloc.get(s.name) as number[]) / 1024;
