@@ -39,6 +39,7 @@ async function encode(variant: Variant, rows: JobRow[]): Promise<Uint8Array[]> {
     total_count: rows.length,
     cursor: "w1.0",
     view: (row) => toJobView(row),
+    whole: true,
   };
   const pieces: Uint8Array[] = [];
   switch (variant) {

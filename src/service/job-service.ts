@@ -61,6 +61,8 @@ export interface JobRows {
   /** As `JobList.cursor`. */
   readonly cursor: string;
   readonly view: (row: JobRow) => JobView;
+  /** `view` is `toJobView(row)`, every view field (no `query.only`): the wire may write the row directly. */
+  readonly whole: boolean;
 }
 
 export class JobService {
@@ -125,6 +127,7 @@ export class JobService {
       total_count: result.total,
       cursor: encodeCursor(result.cursor),
       view: (row) => toJobView(row, only),
+      whole: only === null,
     };
   }
 

@@ -25,7 +25,8 @@ const VIEW_COLUMNS: readonly { readonly name: ViewField; readonly json: boolean 
   (name) => ({ name, json: JOB_CATALOGUE[name].type === "json" }),
 );
 
-function parseOptions(text: string | null | undefined): JsonObject | undefined {
+/** A json column's stored text as the view holds it: its object, or absent when it holds no object. */
+export function jsonColumnValue(text: string | null | undefined): JsonObject | undefined {
   if (text === null || text === undefined) return undefined;
   const value = JSON.parse(text) as JsonValue;
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
@@ -76,7 +77,7 @@ export function toJobView(row: Partial<JobRow>, only: readonly FieldRef[] | null
     let value: unknown = row[name];
     if (value === null || value === undefined) continue;
     if (json) {
-      let parsed = parseOptions(value as string);
+      let parsed = jsonColumnValue(value as string);
       const whole = only === null || only.some((f) => f.column === name && f.path.length === 0);
       if (parsed && !whole && only) {
         parsed = pickPaths(

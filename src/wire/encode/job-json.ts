@@ -13,7 +13,8 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import { JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
-import type { JobView } from "../../service/job-view.js";
+import { VIEW_FIELDS } from "../../catalogue/job-fields.js";
+import { type JobView, jsonColumnValue } from "../../service/job-view.js";
 
 /** protobuf-es refuses such a Value; so does this (the same message). */
 function assertFinite(value: unknown): void {
@@ -137,6 +138,71 @@ function plain(field: Field, value: unknown): boolean {
   }
 }
 
+/** A stored row's columns, as the store reads them (json columns as their text). */
+export type StoredRow = Readonly<Record<string, unknown>>;
+
+/** A string as JSON: the quotes alone when it holds nothing JSON.stringify would escape. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the controls are what JSON escapes.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+function stringJson(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/** The json-column texts whose members are kept, and the longest kept (`compileRow`). */
+const MEMO_ENTRIES = 512;
+const MEMO_TEXT_CHARS = 2048;
+
+/**
+ * The JSON of `toJobView(row)` written from the row itself, member by member as `members` writes a
+ * view (the same `member`), with no view object in between: only the view's fields, in declaration
+ * order, a json column parsed as the view parses it.
+ */
+function compileRow(fields: readonly Field[]): (row: StoredRow) => string {
+  const viewFields = new Set<string>(VIEW_FIELDS);
+  const plan = fields.filter((f) => viewFields.has(f.name));
+  const memos = new Map(
+    plan.filter((f) => f.kind === Kind.Struct).map((f) => [f, new Map<string, string | null>()]),
+  );
+  /**
+   * A json column's member from its stored text: a pure function of the text (parse, then write), so
+   * the member of a text seen lately is reused. Jobs repeat their options (one collector's settings per
+   * account), and parsing and writing them again was a third of a page's JSON. Bounded: short texts
+   * only, and the memo starts over when full; a text that fails (a number not finite) is not kept.
+   */
+  const structMember = (field: Field, text: string): string | undefined => {
+    const memo = memos.get(field) as Map<string, string | null>;
+    const known = memo.get(text);
+    if (known !== undefined) return known === null ? undefined : known;
+    const written = member(field, jsonColumnValue(text));
+    if (text.length <= MEMO_TEXT_CHARS) {
+      if (memo.size >= MEMO_ENTRIES) memo.clear();
+      memo.set(text, written ?? null);
+    }
+    return written;
+  };
+  return (row) => {
+    let out = "";
+    for (const field of plan) {
+      const stored = row[field.name];
+      if (stored === null || stored === undefined) continue;
+      let text: string | undefined;
+      if (field.kind === Kind.String && typeof stored === "string") {
+        if (field.implicit && stored === "") continue;
+        text = field.key + stringJson(stored);
+      } else {
+        text =
+          field.kind !== Kind.Struct
+            ? member(field, stored)
+            : typeof stored === "string"
+              ? structMember(field, stored)
+              : member(field, jsonColumnValue(stored as string));
+      }
+      if (text !== undefined) out += out === "" ? `{${text}` : `,${text}`;
+    }
+    return out === "" ? "{}" : `${out}}`;
+  };
+}
+
 function compile(schema: DescMessage): (view: JobView) => string {
   const fields = schema.fields.map(describe);
   const byName = new Map(fields.map((f) => [f.name, f]));
@@ -171,3 +237,6 @@ function compile(schema: DescMessage): (view: JobView) => string {
 
 /** One job's JobInfo JSON. */
 export const jobInfoJson: (view: JobView) => string = compile(JobInfoSchema);
+
+/** One stored row's JobInfo JSON, whole (every view field): `jobInfoJson(toJobView(row))`'s bytes. */
+export const jobRowJson: (row: StoredRow) => string = compileRow(JobInfoSchema.fields.map(describe));

@@ -4,6 +4,7 @@
  * .test.ts), but with at most a batch of rows and a chunk of bytes in memory at a time.
  *
  * JSON: `{"results":[...],"total_count":N,"cursor":"..."}` in field order, each job by `jobInfoJson`
+ * (a whole row straight from the row by `jobRowJson`, the same bytes without the view object)
  * (binary: `jobInfoBinary`);
  * empty results, a zero total and an empty cursor are left out as protobuf-es leaves them out.
  * Binary: `total_count` and `cursor` first, then one `results` occurrence per row, which is what
@@ -17,7 +18,7 @@ import type { JobRows } from "../../service/job-service.js";
 import type { JobView } from "../../service/job-view.js";
 import type { SelfEncoder } from "../unary/self-encoded.js";
 import { jobInfoBinary } from "./job-info-binary.js";
-import { jobInfoJson } from "./job-json.js";
+import { jobInfoJson, jobRowJson } from "./job-json.js";
 import { BytePieces, TextPieces } from "./pieces.js";
 
 /** `JobsInfo.results`' field number: each row's JobInfo is written as one occurrence of it. */
@@ -41,7 +42,9 @@ async function* listJson(list: JobRows, maxBytes: number): AsyncGenerator<Uint8A
   let rows = 0;
   for await (const batch of list.rows) {
     for (const row of batch) {
-      out.add((rows === 0 ? '{"results":[' : ",") + jobInfoJson(list.view(row)));
+      out.add(
+        (rows === 0 ? '{"results":[' : ",") + (list.whole ? jobRowJson(row) : jobInfoJson(list.view(row))),
+      );
       rows++;
     }
     if (out.full) yield out.take();
