@@ -43,9 +43,14 @@ export interface ObserveCallsOptions {
   readonly procedures: ReadonlySet<string>;
 }
 
+/** A handler told the headers to put first in the answer (`x-request-id`), as a raw list it may extend. */
+export type LeadingHandler = (req: NodeRequest, res: NodeResponse, leading: string[]) => void;
+
 export interface CallObserver {
   /** The handler to serve: `inner` with every request observed. */
   wrap(inner: NodeHandler): NodeHandler;
+  /** As `wrap`, but `inner` writes the request id itself (raw, in `leading`): no `setHeader` here. */
+  wrapLeading(inner: LeadingHandler): NodeHandler;
   /** For `connectNodeAdapter({contextValues})`: puts the request's `Call` under `callKey`. */
   readonly contextValues: (req: NodeRequest) => ContextValues;
   /** The request's `Call`, for what is served outside Connect (the SSE watch) to fill in. */
@@ -69,12 +74,11 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
 
-  const wrap =
-    (inner: NodeHandler): NodeHandler =>
+  const wrapLeading =
+    (inner: LeadingHandler): NodeHandler =>
     (req, res) => {
       const call = newCall(req.headers);
       calls.set(req, call);
-      res.setHeader("x-request-id", call.requestId);
       const path = pathOf(req.url);
       call.protocol = protocolOf(path, req.headers["content-type"], restPaths);
       const socket = res instanceof http.ServerResponse ? req.socket : undefined;
@@ -91,7 +95,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         // is logged (pino's level is set at start): no counters are read (`bytesWritten` walks the
         // socket's write queue).
         const bytes = enabled("info")
-          ? exchangeBytes(req.headers["content-length"], res, socket, marks)
+          ? exchangeBytes(req.headers["content-length"], res, call.bytesOut, socket, marks)
           : noBytes;
         if (!protocol) {
           if (enabled("debug")) {
@@ -134,8 +138,13 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         fields.caller = call.caller;
         logger.info(fields, "call");
       });
-      inner(req, res);
+      inner(req, res, ["x-request-id", call.requestId]);
     };
+  const wrap = (inner: NodeHandler): NodeHandler =>
+    wrapLeading((req, res, leading) => {
+      res.setHeader(leading[0] as string, leading[1] as string);
+      inner(req, res);
+    });
 
   const contextValues = (req: NodeRequest): ContextValues => {
     const values = createContextValues();
@@ -143,7 +152,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
     if (call) values.set(callKey, call);
     return values;
   };
-  return { wrap, contextValues, callOf: (req) => calls.get(req) };
+  return { wrap, wrapLeading, contextValues, callOf: (req) => calls.get(req) };
 }
 
 function pathOf(url: string | undefined): string {
@@ -201,6 +210,7 @@ const noBytes: ExchangeBytes = { in: undefined, out: undefined };
 function exchangeBytes(
   requestLength: string | string[] | undefined,
   res: NodeResponse,
+  bodyBytes: number | undefined,
   socket: Socket | undefined,
   marks: WeakMap<Socket, { read: number; written: number }>,
 ): ExchangeBytes {
@@ -223,7 +233,7 @@ function exchangeBytes(
   }
   return {
     in: declaredLength(requestLength) ?? wireIn,
-    out: declaredLength(res.getHeader("content-length")) ?? wireOut,
+    out: declaredLength(res.getHeader("content-length")) ?? bodyBytes ?? wireOut,
   };
 }
 
