@@ -284,11 +284,11 @@ export function createApp(options: AppOptions): App {
     handler:
       call === undefined
         ? ui
-        : (req, res) => {
+        : (req, res, onClose) => {
             if (req.method === "POST") {
               const url = req.url ?? "";
               const q = url.indexOf("?");
-              if (unaryPaths.has(q < 0 ? url : url.slice(0, q))) return call(req, res);
+              if (unaryPaths.has(q < 0 ? url : url.slice(0, q))) return call(req, res, onClose);
             }
             ui(req, res);
           },

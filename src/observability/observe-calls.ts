@@ -23,6 +23,7 @@ type NodeResponse = Parameters<NodeHandler>[1];
 export type NodeHandler = (
   req: http.IncomingMessage | import("node:http2").Http2ServerRequest,
   res: http.ServerResponse | import("node:http2").Http2ServerResponse,
+  onClose?: (listener: () => void) => void,
 ) => void;
 
 export interface AccessLogger {
@@ -76,7 +77,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
 
   const wrapLeading =
     (inner: LeadingHandler): NodeHandler =>
-    (req, res) => {
+    (req, res, onClose) => {
       const call = newCall(req.headers);
       calls.set(req, call);
       const path = pathOf(req.url);
@@ -87,8 +88,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       const sseStream = streamPaths.has(path);
       if (sseStream) metrics.watch.streams.inc();
 
-      // `on`, not `once`: a response closes once, and `once` wraps the listener on every call.
-      res.on("close", () => {
+      const closed = () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
         // The connection's counters move on whether or not this exchange is logged (an RPC logged at
         // info after a health check not logged at debug counts its own bytes). With info off nothing
@@ -137,7 +137,11 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         fields.code = code;
         fields.caller = call.caller;
         logger.info(fields, "call");
-      });
+      };
+      // The server's own close listener runs it when it offers to (server.ts `OnResponseClose`). `on`,
+      // not `once`: a response closes once, and `once` wraps the listener on every call.
+      if (onClose !== undefined) onClose(closed);
+      else res.on("close", closed);
       inner(req, res, ["x-request-id", call.requestId]);
     };
   const wrap = (inner: NodeHandler): NodeHandler =>

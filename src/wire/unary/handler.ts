@@ -83,7 +83,8 @@ function pathOf(url: string): string {
 }
 
 function setLeading(res: NodeResponse, leading: readonly string[]): void {
-  for (let i = 0; i + 1 < leading.length; i += 2) res.setHeader(leading[i] as string, leading[i + 1] as string);
+  for (let i = 0; i + 1 < leading.length; i += 2)
+    res.setHeader(leading[i] as string, leading[i + 1] as string);
 }
 
 function requestUrl(req: NodeRequest, path: string): string {
