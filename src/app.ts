@@ -40,6 +40,7 @@ import { procedurePath, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
 import { createSseWatchHandler, SSE_WATCH_PATHS } from "./wire/sse.js";
 import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
+import { pathOf } from "./wire/unary/handler.js";
 import { createWireHandler } from "./wire/wire-handler.js";
 
 export interface AppOptions {
@@ -285,11 +286,8 @@ export function createApp(options: AppOptions): App {
       call === undefined
         ? ui
         : (req, res, onClose) => {
-            if (req.method === "POST") {
-              const url = req.url ?? "";
-              const q = url.indexOf("?");
-              if (unaryPaths.has(q < 0 ? url : url.slice(0, q))) return call(req, res, onClose);
-            }
+            if (req.method === "POST" && unaryPaths.has(pathOf(req.url ?? "")))
+              return call(req, res, onClose);
             ui(req, res);
           },
     store,

@@ -77,7 +77,8 @@ export interface LeanUnaryHandler {
 /** The answer's message bytes, or what was thrown (while reading, calling, or encoding the answer). */
 export type Outcome = { body: Uint8Array } | { error: unknown; encoding: boolean };
 
-function pathOf(url: string): string {
+/** A request target's path (the query cut off). */
+export function pathOf(url: string): string {
   const q = url.indexOf("?");
   return q < 0 ? url : url.slice(0, q);
 }
@@ -205,8 +206,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     if (unary === undefined) throw new Error(`REST route to ${path}, which is not a served unary method`);
     options.onCall?.(path);
     const url = req.url ?? "";
-    const q = url.indexOf("?");
-    serve(req, res, unary, q < 0 ? path : path + url.slice(q), { connect: admitRest(req, opt) });
+    serve(req, res, unary, path + url.slice(pathOf(url).length), { connect: admitRest(req, opt) });
   };
 
   return { rpc, rest };
