@@ -27,7 +27,7 @@ import { WatchHub } from "./service/watch/watch-hub.js";
 import { WatchService } from "./service/watch/watch-service.js";
 import type { JobStore } from "./storage/store.js";
 import { apiDocsMiddleware } from "./wire/api-docs.js";
-import { withCors } from "./wire/cors.js";
+import { corsHeadersOfActualRequest, withCors } from "./wire/cors.js";
 import { createErrorInterceptor } from "./wire/errors.js";
 import { HealthState } from "./wire/health/health-state.js";
 import { withReadyz } from "./wire/health/readyz.js";
@@ -40,6 +40,7 @@ import { procedurePath, restRoutes } from "./wire/rest.js";
 import type { NodeHandler } from "./wire/server.js";
 import { createSseWatchHandler, SSE_WATCH_PATHS } from "./wire/sse.js";
 import { createUiHandler, defaultUiDir } from "./wire/static-ui.js";
+import { pathOf } from "./wire/unary/handler.js";
 import { createWireHandler } from "./wire/wire-handler.js";
 
 export interface AppOptions {
@@ -241,6 +242,10 @@ export function createApp(options: AppOptions): App {
       }
     },
     onHandlerError: (err, handler) => onUnknown(err, `${handler.service.typeName}/${handler.method.name}`),
+    onRawHead: (values, bodyBytes) => {
+      const call = values.get(callKey);
+      if (call) call.bytesOut = bodyBytes;
+    },
   });
   served = wire.served;
   const handler = wire.handler;
@@ -249,19 +254,42 @@ export function createApp(options: AppOptions): App {
     apiDocsMiddleware(),
   ];
   const guarded = withCors(config.corsAllowedOrigins, withReadyz(health, handler));
+  const operated: NodeHandler = (req, res) => {
+    const step = (i: number): void => {
+      const middleware = ops[i];
+      if (middleware) middleware(req, res, () => step(i + 1));
+      else guarded(req, res);
+    };
+    step(0);
+  };
+  const ui = createUiHandler({ dir: options.uiDir ?? defaultUiDir() }, calls.wrap(operated));
+  // A POST on a served unary procedure path is none of the UI's, the metrics', the docs' or readyz's
+  // (their paths are fixed and none is a procedure path), and CORS adds the same headers to every such
+  // call: it goes straight to the wire handler, which writes those headers, after the request id, first
+  // in the answer's head.
+  const cors = corsHeadersOfActualRequest(config.corsAllowedOrigins);
+  const unaryFirst = wire.unaryFirst;
+  const unaryPaths = new Set(
+    [Job, JobLifecycle].flatMap((s) => s.methods.filter((m) => m.methodKind === "unary").map(procedurePath)),
+  );
+  const call =
+    cors === null || unaryFirst === undefined
+      ? undefined
+      : calls.wrapLeading((req, res, leading) => {
+          for (const field of cors) leading.push(field);
+          unaryFirst(req, res, leading);
+        });
   return {
-    // Every request observed (request id, access log, metrics); then the operator's endpoints.
-    handler: createUiHandler(
-      { dir: options.uiDir ?? defaultUiDir() },
-      calls.wrap((req, res) => {
-        const step = (i: number): void => {
-          const middleware = ops[i];
-          if (middleware) middleware(req, res, () => step(i + 1));
-          else guarded(req, res);
-        };
-        step(0);
-      }),
-    ),
+    // The web page, then every request observed (request id, access log, metrics), then the operator's
+    // endpoints; a unary call observed and straight to the wire handler.
+    handler:
+      call === undefined
+        ? ui
+        : (req, res, onClose) => {
+            if (req.method === "POST" && unaryPaths.has(pathOf(req.url ?? "")))
+              return call(req, res, onClose);
+            ui(req, res);
+          },
     store,
     service,
     lifecycle,

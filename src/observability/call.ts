@@ -33,6 +33,8 @@ export interface Call {
   /** Connect code name (`ok`, `not_found`, ...) as the interceptor saw it; else derived from HTTP. */
   code: string | undefined;
   caller: Caller | undefined;
+  /** The answer's body length, told by a path that wrote its head without Node's header map. */
+  bytesOut: number | undefined;
   readonly startedAt: bigint;
 }
 
@@ -82,6 +84,7 @@ export function newCall(headers: Readonly<Record<string, string | string[] | und
     method: undefined,
     code: undefined,
     caller: undefined,
+    bytesOut: undefined,
     startedAt: process.hrtime.bigint(),
   };
 }

@@ -23,6 +23,7 @@ type NodeResponse = Parameters<NodeHandler>[1];
 export type NodeHandler = (
   req: http.IncomingMessage | import("node:http2").Http2ServerRequest,
   res: http.ServerResponse | import("node:http2").Http2ServerResponse,
+  onClose?: (listener: () => void) => void,
 ) => void;
 
 export interface AccessLogger {
@@ -43,9 +44,14 @@ export interface ObserveCallsOptions {
   readonly procedures: ReadonlySet<string>;
 }
 
+/** A handler told the headers to put first in the answer (`x-request-id`), as a raw list it may extend. */
+export type LeadingHandler = (req: NodeRequest, res: NodeResponse, leading: string[]) => void;
+
 export interface CallObserver {
   /** The handler to serve: `inner` with every request observed. */
   wrap(inner: NodeHandler): NodeHandler;
+  /** As `wrap`, but `inner` writes the request id itself (raw, in `leading`): no `setHeader` here. */
+  wrapLeading(inner: LeadingHandler): NodeHandler;
   /** For `connectNodeAdapter({contextValues})`: puts the request's `Call` under `callKey`. */
   readonly contextValues: (req: NodeRequest) => ContextValues;
   /** The request's `Call`, for what is served outside Connect (the SSE watch) to fill in. */
@@ -69,12 +75,11 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
   /** Per HTTP/1.1 connection: its byte counters when its previous response ended. */
   const marks = new WeakMap<Socket, { read: number; written: number }>();
 
-  const wrap =
-    (inner: NodeHandler): NodeHandler =>
-    (req, res) => {
+  const wrapLeading =
+    (inner: LeadingHandler): NodeHandler =>
+    (req, res, onClose) => {
       const call = newCall(req.headers);
       calls.set(req, call);
-      res.setHeader("x-request-id", call.requestId);
       const path = pathOf(req.url);
       call.protocol = protocolOf(path, req.headers["content-type"], restPaths);
       const socket = res instanceof http.ServerResponse ? req.socket : undefined;
@@ -83,15 +88,14 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       const sseStream = streamPaths.has(path);
       if (sseStream) metrics.watch.streams.inc();
 
-      // `on`, not `once`: a response closes once, and `once` wraps the listener on every call.
-      res.on("close", () => {
+      const closed = () => {
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
         // The connection's counters move on whether or not this exchange is logged (an RPC logged at
         // info after a health check not logged at debug counts its own bytes). With info off nothing
         // is logged (pino's level is set at start): no counters are read (`bytesWritten` walks the
         // socket's write queue).
         const bytes = enabled("info")
-          ? exchangeBytes(req.headers["content-length"], res, socket, marks)
+          ? exchangeBytes(req.headers["content-length"], res, call.bytesOut, socket, marks)
           : noBytes;
         if (!protocol) {
           if (enabled("debug")) {
@@ -133,9 +137,18 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         fields.code = code;
         fields.caller = call.caller;
         logger.info(fields, "call");
-      });
-      inner(req, res);
+      };
+      // The server's own close listener runs it when it offers to (server.ts `OnResponseClose`). `on`,
+      // not `once`: a response closes once, and `once` wraps the listener on every call.
+      if (onClose !== undefined) onClose(closed);
+      else res.on("close", closed);
+      inner(req, res, ["x-request-id", call.requestId]);
     };
+  const wrap = (inner: NodeHandler): NodeHandler =>
+    wrapLeading((req, res, leading) => {
+      res.setHeader(leading[0] as string, leading[1] as string);
+      inner(req, res);
+    });
 
   const contextValues = (req: NodeRequest): ContextValues => {
     const values = createContextValues();
@@ -143,7 +156,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
     if (call) values.set(callKey, call);
     return values;
   };
-  return { wrap, contextValues, callOf: (req) => calls.get(req) };
+  return { wrap, wrapLeading, contextValues, callOf: (req) => calls.get(req) };
 }
 
 function pathOf(url: string | undefined): string {
@@ -201,6 +214,7 @@ const noBytes: ExchangeBytes = { in: undefined, out: undefined };
 function exchangeBytes(
   requestLength: string | string[] | undefined,
   res: NodeResponse,
+  bodyBytes: number | undefined,
   socket: Socket | undefined,
   marks: WeakMap<Socket, { read: number; written: number }>,
 ): ExchangeBytes {
@@ -223,7 +237,7 @@ function exchangeBytes(
   }
   return {
     in: declaredLength(requestLength) ?? wireIn,
-    out: declaredLength(res.getHeader("content-length")) ?? wireOut,
+    out: declaredLength(res.getHeader("content-length")) ?? bodyBytes ?? wireOut,
   };
 }
 

@@ -40,16 +40,7 @@ const preflightMaxAgeSeconds = 7200;
 
 /** Wrap a handler: preflights (`OPTIONS` with `Access-Control-Request-Method`) end here, 204. */
 export function withCors(allowedOrigins: readonly string[], next: NodeHandler): NodeHandler {
-  const middleware = corsMiddleware({
-    origin: allowedOrigins.includes("*") ? "*" : [...allowedOrigins],
-    methods: [...connectCors.allowedMethods],
-    allowedHeaders: [...connectCors.allowedHeaders, ...appRequestHeaders],
-    exposedHeaders: [...connectCors.exposedHeaders, ...appExposedHeaders],
-    maxAge: preflightMaxAgeSeconds,
-    credentials: false,
-    preflightContinue: false,
-    optionsSuccessStatus: 204,
-  });
+  const middleware = corsFor(allowedOrigins);
   const fixed = allowedOrigins.includes("*") ? headersOfActualRequest(middleware) : null;
   return (req: NodeRequest, res: NodeResponse) => {
     if (fixed !== null && req.method?.toUpperCase() !== "OPTIONS") {
@@ -61,6 +52,28 @@ export function withCors(allowedOrigins: readonly string[], next: NodeHandler): 
     // `setHeader`/`statusCode`/`end`, which the HTTP/2 compatibility objects have too.
     middleware(req as never, res as never, () => next(req, res));
   };
+}
+
+/**
+ * What `withCors` sets on every request that is not an `OPTIONS` one, in order, as a raw header list
+ * (name, value, ...), when that does not depend on the request (every origin allowed); else `null`.
+ */
+export function corsHeadersOfActualRequest(allowedOrigins: readonly string[]): string[] | null {
+  if (!allowedOrigins.includes("*")) return null;
+  return headersOfActualRequest(corsFor(allowedOrigins))?.flat() ?? null;
+}
+
+function corsFor(allowedOrigins: readonly string[]): ReturnType<typeof corsMiddleware> {
+  return corsMiddleware({
+    origin: allowedOrigins.includes("*") ? "*" : [...allowedOrigins],
+    methods: [...connectCors.allowedMethods],
+    allowedHeaders: [...connectCors.allowedHeaders, ...appRequestHeaders],
+    exposedHeaders: [...connectCors.exposedHeaders, ...appExposedHeaders],
+    maxAge: preflightMaxAgeSeconds,
+    credentials: false,
+    preflightContinue: false,
+    optionsSuccessStatus: 204,
+  });
 }
 
 /**

@@ -24,8 +24,17 @@ import {
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
-/** A node request listener that works for both HTTP/1.1 and HTTP/2 (compat API); connect-node's fits. */
-export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
+/**
+ * Runs `listener` when the response closes, from the server's own close listener: one listener per
+ * response instead of one per party (each one more makes Node keep and copy an array of them). Once per
+ * response; a second call adds a listener of its own.
+ */
+export type OnResponseClose = (listener: () => void) => void;
+/**
+ * A node request listener that works for both HTTP/1.1 and HTTP/2 (compat API); connect-node's fits.
+ * `startServer` gives it `onClose`; other servers may not.
+ */
+export type NodeHandler = (req: NodeRequest, res: NodeResponse, onClose?: OnResponseClose) => void;
 
 /** pino-compatible subset, so the app can pass its logger unchanged; everything is optional. */
 export interface WireLogger {
@@ -110,11 +119,17 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       // A request that starts during the drain is served, but its connection ends with it.
       if (closing) res.setHeader("connection", "close");
     }
+    let after: (() => void) | undefined;
     // `on`: a response closes once (`once` would wrap the listener on every request).
     res.on("close", () => {
       inFlight--;
       if (isH1) h1Responses.delete(res);
+      after?.();
     });
+    const onClose: OnResponseClose = (listener) => {
+      if (after === undefined) after = listener;
+      else res.on("close", listener);
+    };
     if (!isH1) {
       resetUnreadBody(res.stream);
       limitStreamReadTime(res.stream, timeouts.requestTimeoutMs);
@@ -122,7 +137,7 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
       return;
     }
     try {
-      options.handler(req, res);
+      options.handler(req, res, onClose);
     } catch (err) {
       log?.error({ err }, "request handler threw");
       if (!res.headersSent) {

@@ -13,7 +13,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { createConnectHandler } from "./connect-handler.js";
 import { unknownMethodHandler, withProtocolRefusals } from "./protocol-refusals.js";
 import { createAppHandler, createRestHandler, type NodeMiddleware, notFoundHandler } from "./rest.js";
-import type { NodeHandler, NodeRequest } from "./server.js";
+import type { NodeHandler, NodeRequest, NodeResponse } from "./server.js";
 import { createLeanStreamHandler, type StreamRoute } from "./stream/handler.js";
 import { createLeanUnaryHandler } from "./unary/handler.js";
 import type { ServiceRoute } from "./unary/methods.js";
@@ -55,10 +55,18 @@ export interface WireHandlerOptions {
     | ((values: ContextValues, error: ConnectError, outcome: { error: unknown; encoding: boolean }) => void)
     | undefined;
   readonly onHandlerError?: ((err: unknown, handler: UniversalHandler) => void) | undefined;
+  /** The unary path's `onRawHead` (unary/handler.ts). */
+  readonly onRawHead?: ((values: ContextValues, bodyBytes: number) => void) | undefined;
 }
 
 export interface WireHandler {
   readonly handler: NodeHandler;
+  /**
+   * `handler` for a request that may be a unary call, with a raw header list (name, value, ...) to put
+   * first in its answer's head: written with it by the unary path, set on the response otherwise.
+   * Absent when unary calls go through connect's router (`unary: "connect"`).
+   */
+  readonly unaryFirst?: (req: NodeRequest, res: NodeResponse, leading: readonly string[]) => void;
   /** The fully-qualified names of the services connect's router serves (health's SERVING list). */
   readonly served: readonly string[];
 }
@@ -90,6 +98,7 @@ export function createWireHandler(options: WireHandlerOptions): WireHandler {
     onCall: options.onLeanCall,
     onWriteError: options.onWriteError,
     onErrorAnswer: options.onErrorAnswer,
+    onRawHead: options.onRawHead,
   });
   const rest = createRestHandler({
     routes: options.restRoutes,
@@ -113,7 +122,11 @@ export function createWireHandler(options: WireHandlerOptions): WireHandler {
           onErrorAnswer: options.onErrorAnswer,
         });
   const rpc: NodeHandler = streams ? (req, res) => streams(req, res, () => app(req, res)) : app;
-  const handler: NodeHandler =
-    options.unary === "connect" ? rpc : (req, res) => lean.rpc(req, res, () => rpc(req, res));
-  return { handler, served: [...new Set(connect.handlers.map((h) => h.service.typeName))] };
+  const served = [...new Set(connect.handlers.map((h) => h.service.typeName))];
+  if (options.unary === "connect") return { handler: rpc, served };
+  return {
+    handler: (req, res) => lean.rpc(req, res, () => rpc(req, res)),
+    unaryFirst: (req, res, leading) => lean.rpc(req, res, () => rpc(req, res), leading),
+    served,
+  };
 }

@@ -5,6 +5,7 @@
  * (`content-encoding`), response compression (`accept-encoding`) and deadlines (`connect-timeout-ms`,
  * bounded by the server's maximum) are negotiated with connect's own helpers, so errors read the same.
  */
+import http from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionNegotiate, readAllBytes } from "@connectrpc/connect/protocol";
 import {
@@ -174,6 +175,8 @@ export async function writeConnect(
   responseHeader: Headers,
   responseTrailer: Headers,
   opt: HandlerOptions,
+  leading?: readonly string[],
+  onRawHead?: (bodyBytes: number) => void,
 ): Promise<ConnectError | null> {
   const error = "error" in outcome ? leanError(outcome.error) : null;
   let body = "body" in outcome ? outcome.body : undefined;
@@ -186,7 +189,8 @@ export async function writeConnect(
     if (admission.rest) {
       // SpaceONE's error body, from the error itself; never compressed (console-api-v2 does not).
       const rest = restErrorOf(error);
-      writeWhole(res, rest.status, responseHeader, responseTrailer, Buffer.from(JSON.stringify(rest.body)));
+      const restBody = Buffer.from(JSON.stringify(rest.body));
+      writeWhole(res, rest.status, responseHeader, responseTrailer, restBody, leading, onRawHead);
       return error;
     }
     status = codeToHttpStatus(error.code);
@@ -198,7 +202,7 @@ export async function writeConnect(
     bytes = await compression.compress(bytes);
     responseHeader.set("Content-Encoding", compression.name);
   }
-  writeWhole(res, status, responseHeader, responseTrailer, bytes);
+  writeWhole(res, status, responseHeader, responseTrailer, bytes, leading, onRawHead);
   return error;
 }
 
@@ -208,12 +212,26 @@ function writeWhole(
   responseHeader: Headers,
   responseTrailer: Headers,
   body: Uint8Array,
+  leading: readonly string[] | undefined,
+  onRawHead: ((bodyBytes: number) => void) | undefined,
 ): void {
   // connect's trailerMux, without a copy: the call is over, its header object is ours to finish.
   responseTrailer.forEach((value, key) => {
     responseHeader.set(`trailer-${key}`, value);
   });
   responseHeader.set("Content-Length", body.byteLength.toString(10));
-  res.writeHead(status, nodeHeaders(responseHeader));
+  if (leading !== undefined && res instanceof http.ServerResponse) {
+    // The whole head in one raw list, `leading` first (where `setHeader` would have put them): Node
+    // writes it as given, validating each field once, without building its header map field by field.
+    const raw = [...leading];
+    responseHeader.forEach((value, key) => {
+      raw.push(key, value);
+    });
+    res.writeHead(status, raw);
+    // Node keeps no header map of a raw head: who counts the answer's bytes is told its length.
+    onRawHead?.(body.byteLength);
+  } else {
+    res.writeHead(status, nodeHeaders(responseHeader));
+  }
   res.end(body);
 }

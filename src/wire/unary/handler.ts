@@ -11,10 +11,10 @@
  * `GET`, gRPC over HTTP/1.1, gRPC-Web text, declared oversize bodies, unknown paths.
  */
 
+import http from "node:http";
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { ConnectError, ContextValues } from "@connectrpc/connect";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
-import type { NodeMiddleware } from "../rest.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
 import { encodeAnswer } from "./answer.js";
 import { CallHeaders } from "./call-headers.js";
@@ -51,17 +51,42 @@ export interface LeanUnaryOptions extends RouterSettings {
   readonly onErrorAnswer?:
     | ((values: ContextValues, error: ConnectError, outcome: { error: unknown; encoding: boolean }) => void)
     | undefined;
+  /** Told the body length of an answer whose head was written raw (`leading`), which Node cannot tell. */
+  readonly onRawHead?: ((values: ContextValues, bodyBytes: number) => void) | undefined;
 }
 
+/**
+ * Connect, gRPC and gRPC-Web calls on a procedure path; the rest goes to `next()`. `leading` (a raw
+ * header list: name, value, ...) is what the caller would have set on the response before this ran:
+ * written first in the answer's head, or set on the response (`setHeader`, in order) before anything
+ * else writes it, including `next()`.
+ */
+export type LeanRpc = (
+  req: NodeRequest,
+  res: NodeResponse,
+  next: () => void,
+  leading?: readonly string[],
+) => void;
+
 export interface LeanUnaryHandler {
-  /** Connect, gRPC and gRPC-Web calls on a procedure path; the rest goes to `next()`. */
-  readonly rpc: NodeMiddleware;
+  readonly rpc: LeanRpc;
   /** A REST call on a route that resolved to `method` (rest.ts did the refusals). */
   readonly rest: (req: NodeRequest, res: NodeResponse, method: DescMethod) => void;
 }
 
 /** The answer's message bytes, or what was thrown (while reading, calling, or encoding the answer). */
 export type Outcome = { body: Uint8Array } | { error: unknown; encoding: boolean };
+
+/** A request target's path (the query cut off). */
+export function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function setLeading(res: NodeResponse, leading: readonly string[]): void {
+  for (let i = 0; i + 1 < leading.length; i += 2)
+    res.setHeader(leading[i] as string, leading[i + 1] as string);
+}
 
 function requestUrl(req: NodeRequest, path: string): string {
   const authority = "authority" in req ? req.authority : req.headers.host;
@@ -72,6 +97,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
   const opt = handlerOptions(options);
   const methods = unaryMethods(options.routes, opt);
   const onWriteError = options.onWriteError ?? (() => {});
+  const onRawHead = options.onRawHead;
 
   const serve = (
     req: NodeRequest,
@@ -79,6 +105,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     unary: UnaryMethod,
     url: string,
     admission: { connect: ConnectAdmission } | { grpc: GrpcAdmission },
+    leading?: readonly string[],
   ): void => {
     const responseHeader = new CallHeaders();
     const responseTrailer = new CallHeaders();
@@ -127,7 +154,18 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       try {
         error =
           "connect" in admission
-            ? await writeConnect(res, outcome, admission.connect, responseHeader, responseTrailer, opt)
+            ? await writeConnect(
+                res,
+                outcome,
+                admission.connect,
+                responseHeader,
+                responseTrailer,
+                opt,
+                leading,
+                leading !== undefined && onRawHead !== undefined
+                  ? (bodyBytes) => onRawHead(context.values, bodyBytes)
+                  : undefined,
+              )
             : await writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
       } finally {
         done();
@@ -137,25 +175,29 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     respond().catch(onWriteError);
   };
 
-  const rpc: NodeMiddleware = (req, res, next) => {
-    if (req.method !== "POST") return next();
+  const rpc: LeanRpc = (req, res, next, leading) => {
     const url = req.url ?? "";
-    const q = url.indexOf("?");
-    const path = q < 0 ? url : url.slice(0, q);
-    const unary = methods.get(path);
-    if (unary === undefined) return next();
+    const path = pathOf(url);
+    const unary = req.method === "POST" ? methods.get(path) : undefined;
     const contentType = req.headers["content-type"] ?? "";
-    if (contentType.startsWith("application/grpc")) {
-      const grpc = admitGrpc(req, opt);
-      if (grpc === null) return next();
-      options.onCall?.(path);
-      serve(req, res, unary, url, { grpc });
-    } else {
+    const grpcType = contentType.startsWith("application/grpc");
+    if (unary !== undefined && !grpcType) {
       const connect = admitConnect(req, opt);
-      if (connect === null) return next();
-      options.onCall?.(path);
-      serve(req, res, unary, url, { connect });
+      if (connect !== null) {
+        options.onCall?.(path);
+        // Only an HTTP/1.1 head is written raw (connect-protocol.ts); HTTP/2 gets them set.
+        const raw = leading !== undefined && res instanceof http.ServerResponse;
+        if (leading !== undefined && !raw) setLeading(res, leading);
+        serve(req, res, unary, url, { connect }, raw ? leading : undefined);
+        return;
+      }
     }
+    if (leading !== undefined) setLeading(res, leading);
+    if (unary === undefined) return next();
+    const grpc = grpcType ? admitGrpc(req, opt) : null;
+    if (grpc === null) return next();
+    options.onCall?.(path);
+    serve(req, res, unary, url, { grpc });
   };
 
   const rest = (req: NodeRequest, res: NodeResponse, method: DescMethod): void => {
@@ -164,8 +206,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     if (unary === undefined) throw new Error(`REST route to ${path}, which is not a served unary method`);
     options.onCall?.(path);
     const url = req.url ?? "";
-    const q = url.indexOf("?");
-    serve(req, res, unary, q < 0 ? path : path + url.slice(q), { connect: admitRest(req, opt) });
+    serve(req, res, unary, path + url.slice(pathOf(url).length), { connect: admitRest(req, opt) });
   };
 
   return { rpc, rest };
