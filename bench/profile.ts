@@ -10,6 +10,7 @@
  * `writes` scenario), per acknowledged report.
  * `--heap` also samples the main thread's allocations (collected ones included: bench/core/heap-sampler.mjs)
  * and prints the bytes allocated per call by area and the top allocating functions (self bytes).
+ * `--root DIR` profiles another checkout's build (e.g. a `git archive` of main, built) instead of this one.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
       grpc: { type: "boolean", default: false },
       writers: { type: "string", default: "16" },
       heap: { type: "boolean", default: false },
+      root: { type: "string" },
     },
   });
   const opts = parseOptions(["--quick", "--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
       dbFile: run.largest.file,
       pinning,
       env: values.heap ? { ...env, HEAP_SAMPLE_FILE: heapFile } : env,
+      ...(values.root ? { root: path.resolve(values.root) } : {}),
       nodeFlags: [
         "--cpu-prof",
         `--cpu-prof-dir=${profDir}`,
