@@ -25,7 +25,11 @@ const ns = (nsArg as string).split(",").map(Number);
 const opts = parseOptions(["--quick", "--sizes", "1000000", "--jobs", "1000000"]);
 if (opts === "help") throw new Error();
 fs.mkdirSync("/tmp/callgrind-grpc-get", { recursive: true });
-const run = await createRunState({ ...opts, dataDir: dataDirArg ?? "/tmp/bench-data" }, detectPinning(false), () => {});
+const run = await createRunState(
+  { ...opts, dataDir: dataDirArg ?? "/tmp/bench-data" },
+  detectPinning(false),
+  () => {},
+);
 const body = grpcFrame(getRequest(run.jobId));
 
 async function one(name: string, root: string, n: number): Promise<[string, number, number]> {
