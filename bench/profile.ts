@@ -8,6 +8,9 @@
  * `--list` profiles the `list` scenario's request instead (every thread's profile, read workers too).
  * `--writes` profiles lifecycle progress reports instead (`--writers` writers, one job each, as the
  * `writes` scenario), per acknowledged report.
+ * `--heap` also samples the main thread's allocations (collected ones included: bench/core/heap-sampler.mjs)
+ * and prints the bytes allocated per call by area and the top allocating functions (self bytes).
+ * `--root DIR` profiles another checkout's build (e.g. a `git archive` of main, built) instead of this one.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -110,6 +113,8 @@ async function main(): Promise<void> {
       list: { type: "boolean", default: false },
       grpc: { type: "boolean", default: false },
       writers: { type: "string", default: "16" },
+      heap: { type: "boolean", default: false },
+      root: { type: "string" },
     },
   });
   const opts = parseOptions(["--quick", "--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -122,12 +127,18 @@ async function main(): Promise<void> {
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), "job-prof-"));
   try {
     const env = Object.fromEntries((values.env ?? []).map((kv) => kv.split("=", 2) as [string, string]));
+    const heapFile = path.join(profDir, "main.heapprofile");
     const server = await startRealServer({
       dataDir: run.workDir,
       dbFile: run.largest.file,
       pinning,
-      env,
-      nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
+      env: values.heap ? { ...env, HEAP_SAMPLE_FILE: heapFile } : env,
+      ...(values.root ? { root: path.resolve(values.root) } : {}),
+      nodeFlags: [
+        "--cpu-prof",
+        `--cpu-prof-dir=${profDir}`,
+        ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
+      ],
     });
     run.track(server.child);
     const writes = values.writes
@@ -204,9 +215,51 @@ async function main(): Promise<void> {
     for (const [f, hits] of [...byFunction].sort((x, y) => y[1] - x[1]).slice(0, Number(values.top))) {
       log(`  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${f}`);
     }
-    log(`\nprofiles in ${profDir}: ${file}`);
+    if (values.heap) {
+      // The sampler runs from start-up to exit: the calls are the load run's, warm-up included.
+      const calls = r.result.ok * ((spec.durationS + spec.warmupS) / spec.durationS);
+      printHeap(heapFile, calls, Number(values.top), log);
+    }
+    log(`\nprofiles in ${profDir}: ${file}${values.heap ? `, ${path.basename(heapFile)}` : ""}`);
   } finally {
     await run.close();
+  }
+}
+
+interface HeapNode {
+  callFrame: ProfileNode["callFrame"];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per call by area and by function (V8's sampled sizes are scaled to estimates). */
+function printHeap(file: string, calls: number, top: number, log: (line: string) => void): void {
+  const profile = JSON.parse(fs.readFileSync(file, "utf8")) as { head: HeapNode };
+  const byArea = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  const visit = (node: HeapNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const a = area(url, functionName);
+      byArea.set(a, (byArea.get(a) ?? 0) + node.selfSize);
+      const key = `${functionName || "(anonymous)"} ${url.split("/").slice(-2).join("/")}:${lineNumber + 1}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  log(
+    `\nmain thread allocations: ${fmt(total / calls)} bytes per call (${fmt(calls)} calls, start-up included)`,
+  );
+  log("by area (bytes per call):");
+  for (const [a, bytes] of [...byArea].sort((x, y) => y[1] - x[1])) {
+    log(`  ${fmt(bytes / calls).padStart(8)}  ${a}`);
+  }
+  log(`top ${top} allocating functions (self bytes per call):`);
+  for (const [f, bytes] of [...byFunction].sort((x, y) => y[1] - x[1]).slice(0, top)) {
+    log(`  ${fmt(bytes / calls).padStart(8)}  ${f}`);
   }
 }
 

@@ -9,19 +9,26 @@
 import { create } from "@bufbuild/protobuf";
 import { type JobInfo, JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobView } from "../../service/job-view.js";
-import { type SelfEncoder, withSelfEncoder } from "../unary/self-encoded.js";
+import { type SelfEncoder, shellsOf } from "../unary/self-encoded.js";
 import { jobInfoBinary } from "./job-info-binary.js";
 import { jobInfoJson } from "./job-json.js";
 
-async function* once(encode: () => Uint8Array): AsyncGenerator<Uint8Array> {
-  yield encode();
+/** The view's encoder: ask for one format, once. A class, so a call allocates no closures for it. */
+class JobViewEncoder implements SelfEncoder {
+  constructor(private readonly view: JobView) {}
+
+  async *json(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from(jobInfoJson(this.view));
+  }
+
+  async *binary(): AsyncGenerator<Uint8Array> {
+    yield jobInfoBinary(this.view);
+  }
 }
 
-/** The shell `JobInfo` with the view's encoder: ask for one format, once. */
+const jobShell = shellsOf(create(JobInfoSchema));
+
+/** The shell `JobInfo` with the view's encoder. */
 export function jobAnswer(view: JobView): JobInfo {
-  const encoder: SelfEncoder = {
-    json: () => once(() => Buffer.from(jobInfoJson(view))),
-    binary: () => once(() => jobInfoBinary(view)),
-  };
-  return withSelfEncoder(create(JobInfoSchema), encoder);
+  return jobShell(new JobViewEncoder(view));
 }

@@ -69,27 +69,62 @@ export function admitGrpc(req: NodeRequest, opt: HandlerOptions): GrpcAdmission 
     web,
     binary: type.binary,
     contentType: web ? (type.binary ? webProto : webJson) : type.binary ? grpcProto : grpcJson,
-    compression: compressionNegotiate(
-      opt.acceptCompression,
+    compression: negotiate(
+      opt,
       typeof encoding === "string" ? encoding : null,
       typeof accepted === "string" ? accepted : null,
-      "Grpc-Accept-Encoding",
     ),
-    timeout: parseTimeout(typeof timeout === "string" ? timeout : null, opt.maxTimeoutMs),
+    timeout: typeof timeout === "string" ? parseTimeout(timeout, opt.maxTimeoutMs) : NO_TIMEOUT,
   };
 }
+
+/** connect's `parseTimeout` of an absent header: no deadline (one object for every such call). */
+const NO_TIMEOUT: GrpcAdmission["timeout"] = Object.freeze({});
+
+interface Negotiated {
+  requested: string | null;
+  accepted: string | null;
+  result: GrpcAdmission["compression"];
+}
+
+/** Per server options, the last negotiation that succeeded. */
+const lastNegotiated = new WeakMap<HandlerOptions, Negotiated>();
+
+/**
+ * connect's `compressionNegotiate` for these headers. A client sends the same two values on every
+ * call (grpc-js: `grpc-accept-encoding: identity,deflate,gzip`), which connect splits and looks up
+ * each time: the last successful result is kept (it is never changed) and given again for the same
+ * values. A failure is negotiated anew, so each failed call has its own error.
+ */
+function negotiate(
+  opt: HandlerOptions,
+  requested: string | null,
+  accepted: string | null,
+): GrpcAdmission["compression"] {
+  const last = lastNegotiated.get(opt);
+  if (last !== undefined && last.requested === requested && last.accepted === accepted) return last.result;
+  const result = compressionNegotiate(opt.acceptCompression, requested, accepted, "Grpc-Accept-Encoding");
+  if (result.error === undefined) lastNegotiated.set(opt, { requested, accepted, result });
+  return result;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** Collect the body, at most `cap` bytes (a body past one maximal envelope is cut there). */
 function collect(req: NodeRequest, cap: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // A unary request is nearly always one chunk: that chunk is the body, not a copy of it.
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       if (size >= cap) return;
-      chunks.push(chunk);
+      if (first === undefined) first = chunk;
+      else if (chunks === undefined) chunks = [first, chunk];
+      else chunks.push(chunk);
       size += chunk.length;
     });
-    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("end", () => resolve(chunks ? Buffer.concat(chunks) : (first ?? EMPTY)));
     req.once("error", reject);
   });
 }

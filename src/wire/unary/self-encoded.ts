@@ -37,6 +37,21 @@ export function withSelfEncoder<T extends object>(shell: T, encoder: SelfEncoder
   return shell;
 }
 
+/**
+ * Shells of one message type for a hot answer: each is an object inheriting `empty`'s fields (what
+ * reads of the shell see, as of an empty message) with the encoder as its only own property. Building
+ * an empty message per call (every field's default set) and defining a property on it cost more than the
+ * answer's encoding (docs/benchmarks.md "gRPC get: allocations, second pass"). `empty` is shared by
+ * every shell: nothing may change it.
+ */
+export function shellsOf<T extends object>(empty: T): (encoder: SelfEncoder) => T {
+  return (encoder) => {
+    const shell = Object.create(empty) as { [selfEncoder]?: SelfEncoder };
+    shell[selfEncoder] = encoder;
+    return shell as T;
+  };
+}
+
 /** The encoder a handler attached to its answer, if any. */
 export function selfEncoderOf(answer: unknown): SelfEncoder | undefined {
   if (typeof answer !== "object" || answer === null) return undefined;
