@@ -43,10 +43,13 @@ export class CompiledTemplates {
     if (template === DIRECT) return build(args);
     if (!template) {
       const markers = args.map((arg, i) => marker(arg, i, key));
+      // A map, not `indexOf`: a list's `in` may carry thousands of values, and a search per
+      // parameter would make this first compile quadratic in them (a stall of the event loop).
+      const argOf = new Map<unknown, number>(markers.map((m, i) => [m, i]));
       const compiled = build(markers);
       const slots = compiled.parameters.map((p): Slot => {
-        const arg = typeof p === "string" || typeof p === "number" ? markers.indexOf(p) : -1;
-        return arg >= 0 ? { arg } : { constant: p };
+        const arg = typeof p === "string" || typeof p === "number" ? argOf.get(p) : undefined;
+        return arg !== undefined ? { arg } : { constant: p };
       });
       // Every argument must have landed in a parameter, else the SQL text depends on a value.
       const templated = new Set(slots.flatMap((s) => ("arg" in s ? [s.arg] : []))).size === args.length;
