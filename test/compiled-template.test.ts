@@ -138,6 +138,24 @@ describe("compiled templates", () => {
     expect(builds).toBe(3);
   });
 
+  it("compiles a query of more than 64 values directly, once, with its own values and nothing kept", () => {
+    const templates = new CompiledTemplates();
+    const seen: (readonly unknown[])[] = [];
+    const build = (args: readonly unknown[]) => {
+      seen.push(args);
+      return { sql: `x IN (${args.map(() => "?").join(", ")})`, parameters: [...args] };
+    };
+    for (const n of [64, 65, 500]) {
+      const args = Array.from({ length: n }, (_, i) => `v${i}`);
+      seen.length = 0;
+      expect(templates.compile(`in:${n}`, args, build).parameters).toEqual(args);
+      // 64 values: a template, built once with markers; more: built once with the values themselves.
+      expect(seen).toHaveLength(1);
+      if (n > 64) expect(seen[0]).toBe(args);
+      else expect(seen[0]?.[0]).not.toBe("v0");
+    }
+  });
+
   it("gives a number a numeric marker, so a compiler branching on the type compiles the number's branch", () => {
     const templates = new CompiledTemplates();
     const build = (args: readonly unknown[]) =>

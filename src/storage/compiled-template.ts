@@ -31,6 +31,14 @@ function marker(arg: unknown, i: number, key: string): string | number {
 
 const MAX_TEMPLATES = 256;
 
+/**
+ * A query with more values than this is compiled directly, never as a template. Templates pay where the
+ * same small query comes again and again (a `get`, a page of a list); a request with hundreds of values
+ * (a maximal filter) is rare, its compile is dominated by its size either way, and trying markers first
+ * would compile a shape that turns out value-dependent twice, on the event loop.
+ */
+const MAX_TEMPLATE_ARGS = 64;
+
 export class CompiledTemplates {
   private readonly templates = new Map<string, Template | typeof DIRECT>();
 
@@ -39,6 +47,7 @@ export class CompiledTemplates {
    * first time a `key` is seen. `key` must determine the SQL text given the args' positions and types.
    */
   compile(key: string, args: readonly unknown[], build: (args: readonly unknown[]) => Compiled): Compiled {
+    if (args.length > MAX_TEMPLATE_ARGS) return build(args);
     let template = this.templates.get(key);
     if (template === DIRECT) return build(args);
     if (!template) {
