@@ -56,7 +56,7 @@ export function principalOf(ctx: HandlerContext): Principal {
 }
 
 /** JSON answers (Connect JSON, REST, gRPC+json) go through protobuf-es's JSON, which needs messages. */
-export function wantsJson(ctx: HandlerContext): boolean {
+function wantsJson(ctx: HandlerContext): boolean {
   return (ctx.requestHeader.get("content-type") ?? "").includes("json");
 }
 
