@@ -4,7 +4,8 @@
  * skipping the `JobInfo` message and protobuf-es's writers (docs/benchmarks.md "get path, this stop"
  * and "gRPC get: the binary answer from the view"). The bytes are those protobuf-es writes
  * (test/encode-differential.test.ts); the answer is one piece, so the unary path refuses one over the
- * response limit with connect's own words, as for a whole message.
+ * response limit with connect's own words, as for a whole message. It is also given whole, at once
+ * (`jsonText`, `binaryBytes`), which the unary path prefers: no generator, and JSON as text.
  */
 import { create } from "@bufbuild/protobuf";
 import { type JobInfo, JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
@@ -23,6 +24,14 @@ class JobViewEncoder implements SelfEncoder {
 
   async *binary(): AsyncGenerator<Uint8Array> {
     yield jobInfoBinary(this.view);
+  }
+
+  jsonText(): string {
+    return jobInfoJson(this.view);
+  }
+
+  binaryBytes(): Uint8Array {
+    return jobInfoBinary(this.view);
   }
 }
 

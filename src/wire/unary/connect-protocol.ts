@@ -18,9 +18,9 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { restErrorOf } from "../errors.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
+import type { Answer } from "./answer.js";
 import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
-import type { Outcome } from "./handler.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
 
 type Negotiated = ReturnType<typeof compressionNegotiate>;
@@ -167,21 +167,25 @@ function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
   });
 }
 
-/** Write the answer; returns the error it sent, if any. */
-export async function writeConnect(
+/** A Connect call's outcome: its answer may be JSON text (answer.ts). */
+export type ConnectOutcome = { body: Answer } | { error: unknown; encoding: boolean };
+
+/**
+ * Write the answer; returns the error it sent, if any: at once, unless the answer is compressed (then
+ * once it is).
+ */
+export function writeConnect(
   res: NodeResponse,
-  outcome: Outcome,
+  outcome: ConnectOutcome,
   admission: ConnectAdmission,
   responseHeader: Headers,
   responseTrailer: Headers,
   opt: HandlerOptions,
   leading?: readonly string[],
   onRawHead?: (bodyBytes: number) => void,
-): Promise<ConnectError | null> {
-  const error = "error" in outcome ? leanError(outcome.error) : null;
-  let body = "body" in outcome ? outcome.body : undefined;
-  let status = 200;
-  if (error !== null) {
+): ConnectError | null | Promise<ConnectError | null> {
+  if ("error" in outcome) {
+    const error = leanError(outcome.error);
     responseHeader.set("Content-Type", contentTypeUnaryJson);
     error.metadata.forEach((value, key) => {
       responseHeader.set(key, value);
@@ -193,25 +197,72 @@ export async function writeConnect(
       writeWhole(res, rest.status, responseHeader, responseTrailer, restBody, leading, onRawHead);
       return error;
     }
-    status = codeToHttpStatus(error.code);
-    body = errorToJsonBytes(error, opt.jsonOptions);
+    const body = errorToJsonBytes(error, opt.jsonOptions);
+    return writeAnswer(
+      res,
+      codeToHttpStatus(error.code),
+      body,
+      admission,
+      responseHeader,
+      responseTrailer,
+      opt,
+      leading,
+      onRawHead,
+      error,
+    );
   }
-  let bytes = body as Uint8Array;
+  return writeAnswer(
+    res,
+    200,
+    outcome.body,
+    admission,
+    responseHeader,
+    responseTrailer,
+    opt,
+    leading,
+    onRawHead,
+    null,
+  );
+}
+
+/** The answer, compressed when negotiated and large enough (bytes only: text is encoded first). */
+function writeAnswer(
+  res: NodeResponse,
+  status: number,
+  body: Answer,
+  admission: ConnectAdmission,
+  responseHeader: Headers,
+  responseTrailer: Headers,
+  opt: HandlerOptions,
+  leading: readonly string[] | undefined,
+  onRawHead: ((bodyBytes: number) => void) | undefined,
+  error: ConnectError | null,
+): ConnectError | null | Promise<ConnectError | null> {
   const compression = admission.compression.response;
-  if (compression && bytes.byteLength >= opt.compressMinBytes) {
-    bytes = await compression.compress(bytes);
-    responseHeader.set("Content-Encoding", compression.name);
+  const length = body instanceof Uint8Array ? body.byteLength : body.bytes;
+  if (compression && length >= opt.compressMinBytes) {
+    const bytes = body instanceof Uint8Array ? body : Buffer.from(body.text);
+    return compression.compress(bytes).then((compressed) => {
+      responseHeader.set("Content-Encoding", compression.name);
+      writeWhole(res, status, responseHeader, responseTrailer, compressed, leading, onRawHead);
+      return error;
+    });
   }
-  writeWhole(res, status, responseHeader, responseTrailer, bytes, leading, onRawHead);
+  writeWhole(res, status, responseHeader, responseTrailer, body, leading, onRawHead);
   return error;
 }
 
+/**
+ * Status, head and body. A text body is written as text on HTTP/1.1, where Node sends a head and a
+ * text body given to `end` as one piece (one socket write; bytes go as head, then body, in two);
+ * HTTP/2 gets its bytes, as before.
+ */
 function writeWhole(
   res: NodeResponse,
   status: number,
   responseHeader: Headers,
   responseTrailer: Headers,
-  body: Uint8Array,
+  body: Answer,
   leading: readonly string[] | undefined,
   onRawHead: ((bodyBytes: number) => void) | undefined,
 ): void {
@@ -219,8 +270,10 @@ function writeWhole(
   responseTrailer.forEach((value, key) => {
     responseHeader.set(`trailer-${key}`, value);
   });
-  responseHeader.set("Content-Length", body.byteLength.toString(10));
-  if (leading !== undefined && res instanceof http.ServerResponse) {
+  const h1 = res instanceof http.ServerResponse;
+  const length = body instanceof Uint8Array ? body.byteLength : body.bytes;
+  responseHeader.set("Content-Length", length.toString(10));
+  if (leading !== undefined && h1) {
     // The whole head in one raw list, `leading` first (where `setHeader` would have put them): Node
     // writes it as given, validating each field once, without building its header map field by field.
     const raw = [...leading];
@@ -229,9 +282,11 @@ function writeWhole(
     });
     res.writeHead(status, raw);
     // Node keeps no header map of a raw head: who counts the answer's bytes is told its length.
-    onRawHead?.(body.byteLength);
+    onRawHead?.(length);
   } else {
     res.writeHead(status, nodeHeaders(responseHeader));
   }
-  res.end(body);
+  if (body instanceof Uint8Array) res.end(body);
+  else if (h1) res.end(body.text);
+  else res.end(Buffer.from(body.text));
 }

@@ -22,6 +22,7 @@ import {
   admitConnect,
   admitRest,
   type ConnectAdmission,
+  type ConnectOutcome,
   readConnectInput,
   writeConnect,
 } from "./connect-protocol.js";
@@ -133,9 +134,12 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       values: options.contextValues?.(req),
     });
     const binary = "connect" in admission ? admission.connect.binary : admission.grpc.binary;
-    // One async function per call: read, run, encode, write (each step's own promise only).
+    // Connect JSON answers may be text (answer.ts); gRPC's envelopes take bytes.
+    const text = "connect" in admission && !binary;
+    // One async function per call: read and run (a promise each); encoding and writing an answer that
+    // is in memory happen at once, without awaiting (answer.ts, writeConnect, writeGrpc).
     const respond = async (): Promise<void> => {
-      let outcome: Outcome;
+      let outcome: ConnectOutcome;
       try {
         const input =
           "connect" in admission
@@ -143,7 +147,8 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
             : await readGrpcInput(req, unary, admission.grpc, opt);
         const output = await unary.invoke(context, input as Message);
         try {
-          outcome = { body: await encodeAnswer(output, unary, binary, opt.writeMaxBytes) };
+          const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes, text);
+          outcome = { body: answer instanceof Promise ? await answer : answer };
         } catch (error) {
           outcome = { error, encoding: true };
         }
@@ -152,9 +157,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       }
       let error: ConnectError | null;
       try {
-        error =
+        const written =
           "connect" in admission
-            ? await writeConnect(
+            ? writeConnect(
                 res,
                 outcome,
                 admission.connect,
@@ -166,7 +171,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
                   ? (bodyBytes) => onRawHead(context.values, bodyBytes)
                   : undefined,
               )
-            : await writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
+            : // Bytes only: `text` is false for gRPC.
+              writeGrpc(res, outcome as Outcome, admission.grpc, responseHeader, responseTrailer, opt);
+        error = written instanceof Promise ? await written : written;
       } finally {
         done();
       }

@@ -15,6 +15,11 @@
  *   `maxBytes`, so an answer never grows past the response limit before it is refused. Nothing is sent
  *   before the last piece: the unary path collects the pieces (bytes only, at most `maxBytes`) and then
  *   writes status, headers and body, so a refused answer is still an ordinary error response.
+ * - An encoder whose answer is small and already in memory (one job) may also give it whole, at once
+ *   (`jsonText`, `binaryBytes`): the unary path then writes it without iterating pieces (no generator,
+ *   no promise per piece), and a Connect JSON answer over HTTP/1.1 goes out as text, so Node writes the
+ *   head and the body in one write (docs/benchmarks.md "one write per answer"). The bytes are those of
+ *   the pieces; the unary path counts them against the same limit, with the same error.
  */
 import { createContextKey } from "@connectrpc/connect";
 
@@ -23,6 +28,10 @@ export interface SelfEncoder {
   json(maxBytes: number): AsyncIterable<Uint8Array>;
   /** The message's binary protobuf encoding, in pieces. */
   binary(maxBytes: number): AsyncIterable<Uint8Array>;
+  /** `json`'s whole text at once (its UTF-8 bytes are `json`'s), or undefined: ask `json`. */
+  jsonText?(): string | undefined;
+  /** `binary`'s whole bytes at once, or undefined: ask `binary`. */
+  binaryBytes?(): Uint8Array | undefined;
 }
 
 export const acceptsSelfEncodedKey = createContextKey<boolean>(false, {
