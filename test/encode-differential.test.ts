@@ -19,12 +19,14 @@ import type { JobRows } from "../src/service/job-service.js";
 import { type JsonObject, toJobView } from "../src/service/job-view.js";
 import type { JobRow } from "../src/storage/schema.js";
 import { batchesOf, LIST_BATCH_ROWS, type RowBatches } from "../src/storage/store.js";
+import { jobAnswer } from "../src/wire/encode/job-answer.js";
 import { toJobInfo } from "../src/wire/encode/job-info.js";
 import { jobInfoBinary } from "../src/wire/encode/job-info-binary.js";
 import { jobInfoJson, jobRowJson } from "../src/wire/encode/job-json.js";
 import { listEncoder } from "../src/wire/encode/list-answer.js";
 import { statEncoder } from "../src/wire/encode/stat-answer.js";
 import { jobsInfo } from "../src/wire/job-handlers.js";
+import { selfEncoderOf } from "../src/wire/unary/self-encoded.js";
 
 /** The server's JSON write options (app.ts: proto field names; enums as names; defaults left out). */
 const JSON_WRITE = { useProtoFieldName: true } as const;
@@ -175,6 +177,21 @@ describe("list answers: the encoders write protobuf-es's bytes", () => {
       // A view whose members come in another order (not toJobView's) is written in field order all the same.
       const reversed = Object.fromEntries(Object.entries(view).reverse()) as typeof view;
       expect(jobInfoJson(reversed)).toBe(toJsonString(JobInfoSchema, toJobInfo(reversed), JSON_WRITE));
+    }
+  });
+
+  it("one job's answer (get, lifecycle): pieces and the whole form alike, JSON and binary", async () => {
+    const samples = fc.sample(fc.tuple(jobRow, only), { numRuns: 1000, seed: 45 });
+    for (const [row, names] of samples) {
+      const view = toJobView(row, onlyRefs(names));
+      const encoder = selfEncoderOf(jobAnswer(view));
+      if (encoder === undefined) throw new Error("jobAnswer carries no encoder");
+      const referenceJson = utf8(toJsonString(JobInfoSchema, toJobInfo(view), JSON_WRITE));
+      const referenceBinary = Buffer.from(toBinary(JobInfoSchema, toJobInfo(view)));
+      expect((await joined(encoder.json(NO_LIMIT))).equals(referenceJson)).toBe(true);
+      expect(utf8(encoder.jsonText?.() as string).equals(referenceJson)).toBe(true);
+      expect((await joined(encoder.binary(NO_LIMIT))).equals(referenceBinary)).toBe(true);
+      expect(Buffer.from(encoder.binaryBytes?.() as Uint8Array).equals(referenceBinary)).toBe(true);
     }
   });
 

@@ -87,6 +87,7 @@ const job: ServiceImpl<typeof Job> = {
     seen.selfEncoded.push(offered);
     if (!offered) return answer;
     const mode = req.query?.keyword ?? "";
+    if (mode.startsWith("whole")) return withSelfEncoder(create(JobsInfoSchema), wholeEncoder(mode));
     const encoder: SelfEncoder = {
       json: (maxBytes) => {
         if (mode === "refuse") throw refused(maxBytes);
@@ -110,6 +111,27 @@ const job: ServiceImpl<typeof Job> = {
     throw new ConnectError("not here", Code.Unimplemented);
   },
 };
+
+/**
+ * An encoder that gives its answer whole, at once; its pieces fail, so an answer that is not an error
+ * shows the whole form was written. "whole-overrun" is over the limit in UTF-8 bytes but not in
+ * characters; "whole-limit" is exactly at it.
+ */
+function wholeEncoder(mode: string): SelfEncoder {
+  const accented = (chars: number) => "\u00e9".repeat(chars);
+  return {
+    json: () => failing(),
+    binary: () => failing(),
+    jsonText: () =>
+      mode === "whole-overrun"
+        ? accented(WRITE_MAX / 2 + 1)
+        : mode === "whole-limit"
+          ? accented(WRITE_MAX / 2)
+          : toJsonString(JobsInfoSchema, answer, JSON_OPTIONS),
+    binaryBytes: () =>
+      mode === "whole-overrun" ? new Uint8Array(WRITE_MAX + 1) : toBinary(JobsInfoSchema, answer),
+  };
+}
 
 function refused(maxBytes: number): SpaceOneError {
   return new SpaceOneError(
@@ -267,6 +289,84 @@ describe("self-encoded answers", () => {
     expect(r.status).toBe(429);
     expect(JSON.parse(r.body.toString("utf8"))).toEqual({
       code: "resource_exhausted",
+      message: `message size ${WRITE_MAX + 1} is larger than configured writeMaxBytes ${WRITE_MAX}`,
+    });
+  });
+});
+
+describe("self-encoded answers given whole", () => {
+  const expectedJson = toJsonString(JobsInfoSchema, answer, JSON_OPTIONS);
+  const expectedBinary = Buffer.from(toBinary(JobsInfoSchema, answer));
+
+  it("are written whole in every protocol, the pieces never asked for", async () => {
+    const connectJson = await h1Post(`${server.url}${JOB}/list`, json, listBody("whole"));
+    expect(connectJson.status).toBe(200);
+    expect(connectJson.headers["content-length"]).toBe(String(Buffer.byteLength(expectedJson)));
+    expect(connectJson.body.toString("utf8")).toBe(expectedJson);
+
+    const rest = await h1Post(`${server.url}/identity/v2/job/list`, json, listBody("whole"));
+    expect(rest.status).toBe(200);
+    expect(rest.body.toString("utf8")).toBe(expectedJson);
+
+    const h2Json = await http2Request(server.url, {
+      path: `${JOB}/list`,
+      headers: json,
+      body: listBody("whole"),
+    });
+    expect(h2Json.status).toBe(200);
+    expect(h2Json.body.toString("utf8")).toBe(expectedJson);
+
+    const compressed = await h1Post(
+      `${server.url}${JOB}/list`,
+      { ...json, "accept-encoding": "gzip" },
+      listBody("whole"),
+    );
+    expect(compressed.headers["content-encoding"]).toBe("gzip");
+    expect(gunzipSync(compressed.body).toString("utf8")).toBe(expectedJson);
+
+    const proto = await http2Request(server.url, {
+      path: `${JOB}/list`,
+      headers: { "content-type": "application/proto" },
+      body: listProto("whole"),
+    });
+    expect(proto.status).toBe(200);
+    expect(proto.body.equals(expectedBinary)).toBe(true);
+
+    const grpc = await http2Request(server.url, {
+      path: `${JOB}/list`,
+      headers: { "content-type": "application/grpc", te: "trailers" },
+      body: grpcFrame(listProto("whole")),
+    });
+    expect(grpcStatusOf(grpc).status).toBe("0");
+    expect(envelopes(grpc.body)[0]?.data.equals(expectedBinary)).toBe(true);
+
+    const web = await h1Post(
+      `${server.url}${JOB}/list`,
+      { "content-type": "application/grpc-web+proto" },
+      grpcFrame(listProto("whole")),
+    );
+    expect(envelopes(web.body)[0]?.data.equals(expectedBinary)).toBe(true);
+  });
+
+  it("are held to the response limit in bytes, not characters, with connect's words", async () => {
+    const over = await h1Post(`${server.url}${JOB}/list`, json, listBody("whole-overrun"));
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body.toString("utf8"))).toEqual({
+      code: "resource_exhausted",
+      message: `message size ${WRITE_MAX + 2} is larger than configured writeMaxBytes ${WRITE_MAX}`,
+    });
+
+    const atLimit = await h1Post(`${server.url}${JOB}/list`, json, listBody("whole-limit"));
+    expect(atLimit.status).toBe(200);
+    expect(atLimit.body.byteLength).toBe(WRITE_MAX);
+
+    const grpc = await http2Request(server.url, {
+      path: `${JOB}/list`,
+      headers: { "content-type": "application/grpc", te: "trailers" },
+      body: grpcFrame(listProto("whole-overrun")),
+    });
+    expect(grpcStatusOf(grpc)).toEqual({
+      status: String(Code.ResourceExhausted),
       message: `message size ${WRITE_MAX + 1} is larger than configured writeMaxBytes ${WRITE_MAX}`,
     });
   });

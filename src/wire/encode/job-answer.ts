@@ -5,7 +5,7 @@
  * and "gRPC get: the binary answer from the view"). The bytes are those protobuf-es writes
  * (test/encode-differential.test.ts); the answer is one piece, so the unary path refuses one over the
  * response limit with connect's own words, as for a whole message. It is also given whole, at once
- * (`jsonText`, `binaryBytes`), which the unary path prefers: no generator, and JSON as text.
+ * (`jsonText`, `binaryBytes`), which the unary path prefers: no generator, no await.
  */
 import { create } from "@bufbuild/protobuf";
 import { type JobInfo, JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";

@@ -5,29 +5,19 @@
  * the same limit. An error thrown while encoding is the call's error.
  *
  * Synchronous whenever the answer is in memory (a whole message, or an encoder's whole answer): a
- * promise only for pieces. A JSON answer may be returned as its text (`text`), its UTF-8 length counted
- * against the limit as the bytes would be, so that HTTP/1.1 can write it with the head in one write.
+ * promise only for pieces.
  */
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UnaryMethod } from "./methods.js";
 import { type SelfEncoder, selfEncoderOf } from "./self-encoded.js";
 
-/** A JSON answer as text, and its length in UTF-8 bytes (what Content-Length and the limit count). */
-export interface AnswerText {
-  readonly text: string;
-  readonly bytes: number;
-}
-
-export type Answer = Uint8Array | AnswerText;
-
 export function encodeAnswer(
   output: unknown,
   unary: UnaryMethod,
   binary: boolean,
   maxBytes: number,
-  text: boolean,
-): Answer | Promise<Uint8Array> {
+): Uint8Array | Promise<Uint8Array> {
   const encoder = selfEncoderOf(output);
   if (encoder === undefined) return unary.serialization.getO(binary).serialize(output as Message);
   if (binary) {
@@ -39,9 +29,9 @@ export function encodeAnswer(
   } else {
     const json = encoder.jsonText?.();
     if (json !== undefined) {
-      const bytes = Buffer.byteLength(json);
-      if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
-      return text ? { text: json, bytes } : Buffer.from(json);
+      const bytes = Buffer.from(json);
+      if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes);
+      return bytes;
     }
   }
   return collect(encoder, binary, maxBytes);

@@ -72,6 +72,8 @@ export class CallHeaders implements Headers {
 
   /** The hot one (every answer is written through it): no pairs allocated, names sorted once. */
   forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    // An answer's trailers, nearly always: nothing set, nothing to copy into a map of our own.
+    if (this.map === undefined && this.node === undefined) return;
     const map = this.own();
     const keys = map.size < 2 ? [...map.keys()] : [...map.keys()].sort();
     for (const key of keys) {

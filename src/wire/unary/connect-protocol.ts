@@ -18,9 +18,9 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { restErrorOf } from "../errors.js";
 import type { NodeRequest, NodeResponse } from "../server.js";
-import type { Answer } from "./answer.js";
 import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
+import type { Outcome } from "./handler.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
 
 type Negotiated = ReturnType<typeof compressionNegotiate>;
@@ -167,16 +167,13 @@ function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
   });
 }
 
-/** A Connect call's outcome: its answer may be JSON text (answer.ts). */
-export type ConnectOutcome = { body: Answer } | { error: unknown; encoding: boolean };
-
 /**
  * Write the answer; returns the error it sent, if any: at once, unless the answer is compressed (then
  * once it is).
  */
 export function writeConnect(
   res: NodeResponse,
-  outcome: ConnectOutcome,
+  outcome: Outcome,
   admission: ConnectAdmission,
   responseHeader: Headers,
   responseTrailer: Headers,
@@ -184,8 +181,10 @@ export function writeConnect(
   leading?: readonly string[],
   onRawHead?: (bodyBytes: number) => void,
 ): ConnectError | null | Promise<ConnectError | null> {
-  if ("error" in outcome) {
-    const error = leanError(outcome.error);
+  const error = "error" in outcome ? leanError(outcome.error) : null;
+  let body = "body" in outcome ? outcome.body : undefined;
+  let status = 200;
+  if (error !== null) {
     responseHeader.set("Content-Type", contentTypeUnaryJson);
     error.metadata.forEach((value, key) => {
       responseHeader.set(key, value);
@@ -197,72 +196,28 @@ export function writeConnect(
       writeWhole(res, rest.status, responseHeader, responseTrailer, restBody, leading, onRawHead);
       return error;
     }
-    const body = errorToJsonBytes(error, opt.jsonOptions);
-    return writeAnswer(
-      res,
-      codeToHttpStatus(error.code),
-      body,
-      admission,
-      responseHeader,
-      responseTrailer,
-      opt,
-      leading,
-      onRawHead,
-      error,
-    );
+    status = codeToHttpStatus(error.code);
+    body = errorToJsonBytes(error, opt.jsonOptions);
   }
-  return writeAnswer(
-    res,
-    200,
-    outcome.body,
-    admission,
-    responseHeader,
-    responseTrailer,
-    opt,
-    leading,
-    onRawHead,
-    null,
-  );
-}
-
-/** The answer, compressed when negotiated and large enough (bytes only: text is encoded first). */
-function writeAnswer(
-  res: NodeResponse,
-  status: number,
-  body: Answer,
-  admission: ConnectAdmission,
-  responseHeader: Headers,
-  responseTrailer: Headers,
-  opt: HandlerOptions,
-  leading: readonly string[] | undefined,
-  onRawHead: ((bodyBytes: number) => void) | undefined,
-  error: ConnectError | null,
-): ConnectError | null | Promise<ConnectError | null> {
+  const bytes = body as Uint8Array;
   const compression = admission.compression.response;
-  const length = body instanceof Uint8Array ? body.byteLength : body.bytes;
-  if (compression && length >= opt.compressMinBytes) {
-    const bytes = body instanceof Uint8Array ? body : Buffer.from(body.text);
+  if (compression && bytes.byteLength >= opt.compressMinBytes) {
     return compression.compress(bytes).then((compressed) => {
       responseHeader.set("Content-Encoding", compression.name);
       writeWhole(res, status, responseHeader, responseTrailer, compressed, leading, onRawHead);
       return error;
     });
   }
-  writeWhole(res, status, responseHeader, responseTrailer, body, leading, onRawHead);
+  writeWhole(res, status, responseHeader, responseTrailer, bytes, leading, onRawHead);
   return error;
 }
 
-/**
- * Status, head and body. A text body is written as text on HTTP/1.1, where Node sends a head and a
- * text body given to `end` as one piece (one socket write; bytes go as head, then body, in two);
- * HTTP/2 gets its bytes, as before.
- */
 function writeWhole(
   res: NodeResponse,
   status: number,
   responseHeader: Headers,
   responseTrailer: Headers,
-  body: Answer,
+  body: Uint8Array,
   leading: readonly string[] | undefined,
   onRawHead: ((bodyBytes: number) => void) | undefined,
 ): void {
@@ -270,10 +225,8 @@ function writeWhole(
   responseTrailer.forEach((value, key) => {
     responseHeader.set(`trailer-${key}`, value);
   });
-  const h1 = res instanceof http.ServerResponse;
-  const length = body instanceof Uint8Array ? body.byteLength : body.bytes;
-  responseHeader.set("Content-Length", length.toString(10));
-  if (leading !== undefined && h1) {
+  responseHeader.set("Content-Length", body.byteLength.toString(10));
+  if (leading !== undefined && res instanceof http.ServerResponse) {
     // The whole head in one raw list, `leading` first (where `setHeader` would have put them): Node
     // writes it as given, validating each field once, without building its header map field by field.
     const raw = [...leading];
@@ -282,11 +235,9 @@ function writeWhole(
     });
     res.writeHead(status, raw);
     // Node keeps no header map of a raw head: who counts the answer's bytes is told its length.
-    onRawHead?.(length);
+    onRawHead?.(body.byteLength);
   } else {
     res.writeHead(status, nodeHeaders(responseHeader));
   }
-  if (body instanceof Uint8Array) res.end(body);
-  else if (h1) res.end(body.text);
-  else res.end(Buffer.from(body.text));
+  res.end(body);
 }

@@ -22,7 +22,6 @@ import {
   admitConnect,
   admitRest,
   type ConnectAdmission,
-  type ConnectOutcome,
   readConnectInput,
   writeConnect,
 } from "./connect-protocol.js";
@@ -134,12 +133,10 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       values: options.contextValues?.(req),
     });
     const binary = "connect" in admission ? admission.connect.binary : admission.grpc.binary;
-    // Connect JSON answers may be text (answer.ts); gRPC's envelopes take bytes.
-    const text = "connect" in admission && !binary;
     // One async function per call: read and run (a promise each); encoding and writing an answer that
     // is in memory happen at once, without awaiting (answer.ts, writeConnect, writeGrpc).
     const respond = async (): Promise<void> => {
-      let outcome: ConnectOutcome;
+      let outcome: Outcome;
       try {
         const input =
           "connect" in admission
@@ -147,7 +144,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
             : await readGrpcInput(req, unary, admission.grpc, opt);
         const output = await unary.invoke(context, input as Message);
         try {
-          const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes, text);
+          const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes);
           outcome = { body: answer instanceof Promise ? await answer : answer };
         } catch (error) {
           outcome = { error, encoding: true };
@@ -171,8 +168,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
                   ? (bodyBytes) => onRawHead(context.values, bodyBytes)
                   : undefined,
               )
-            : // Bytes only: `text` is false for gRPC.
-              writeGrpc(res, outcome as Outcome, admission.grpc, responseHeader, responseTrailer, opt);
+            : writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
         error = written instanceof Promise ? await written : written;
       } finally {
         done();

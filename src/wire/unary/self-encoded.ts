@@ -16,10 +16,9 @@
  *   before the last piece: the unary path collects the pieces (bytes only, at most `maxBytes`) and then
  *   writes status, headers and body, so a refused answer is still an ordinary error response.
  * - An encoder whose answer is small and already in memory (one job) may also give it whole, at once
- *   (`jsonText`, `binaryBytes`): the unary path then writes it without iterating pieces (no generator,
- *   no promise per piece), and a Connect JSON answer over HTTP/1.1 goes out as text, so Node writes the
- *   head and the body in one write (docs/benchmarks.md "one write per answer"). The bytes are those of
- *   the pieces; the unary path counts them against the same limit, with the same error.
+ *   (`jsonText`, `binaryBytes`): the unary path then encodes and writes it at once, without iterating
+ *   pieces (no generator, no promise per piece, no await). The bytes are those of the pieces; the unary
+ *   path counts them against the same limit, with the same error.
  */
 import { createContextKey } from "@connectrpc/connect";
 
