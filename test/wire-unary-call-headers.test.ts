@@ -77,4 +77,20 @@ describe("CallHeaders", () => {
     expect([...ours]).toEqual([]);
     expect(ours.get("a")).toBeNull();
   });
+
+  it("iterates names in the runtime's order, few or many, set in any order", () => {
+    // Names that sort by code unit, not by locale: digits, "-", "_", upper case set and lower-cased.
+    const names = ["x-b", "x-a", "x_a", "x-1", "X-10", "x-2", "a", "z", "content-type", "content-length"];
+    for (const count of [1, 2, 3, 10, 16, 17, 40]) {
+      const ours = new CallHeaders();
+      const runtime = new Headers();
+      for (let i = 0; i < count; i++) {
+        // Reversed and repeated with a suffix, so each count sets its own shuffled order.
+        const name = `${names[(count - i) % names.length]}-${Math.floor(i / names.length)}`;
+        ours.set(name, String(i));
+        runtime.set(name, String(i));
+      }
+      sameAsRuntime(ours, runtime);
+    }
+  });
 });
