@@ -150,7 +150,9 @@ function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
       buffer.set(chunk, offset);
       offset += chunk.byteLength;
     });
-    req.once("end", () => {
+    // `on`, not `once`: each fires at most once that matters (the promise settles once), and `once`
+    // allocated a wrapper per listener per call.
+    req.on("end", () => {
       if (failed) return;
       if (offset < hint) {
         reject(
@@ -163,7 +165,7 @@ function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
         resolve(buffer);
       }
     });
-    req.once("error", reject);
+    req.on("error", reject);
   });
 }
 
