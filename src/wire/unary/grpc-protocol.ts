@@ -141,7 +141,10 @@ export async function readGrpcInput(
   if (admission.timeout.error) throw admission.timeout.error;
   const body = await collect(req, 2 * (opt.readMaxBytes + 5));
   const single = singleEnvelope(body, opt.readMaxBytes);
-  if (single !== null) return unary.serialization.getI(admission.binary).parse(single);
+  if (single !== null) {
+    const flat = admission.binary ? unary.flatBinary?.(single) : unary.flatJson?.(single);
+    return flat ?? unary.serialization.getI(admission.binary).parse(single);
+  }
   const messages = pipe(
     createAsyncIterable([body]),
     transformSplitEnvelope(opt.readMaxBytes),
