@@ -1,8 +1,9 @@
 /**
- * The gRPC request body as the unary path reads it over HTTP/2 (from the stream itself, grpc-protocol.ts
- * `collect`): a body in several DATA frames is the whole body; a stream the client resets before the
- * body ends still ends the call (the error answer is reported, nothing hangs) and the server goes on
- * serving; the answer's head, message and trailers arrive as a gRPC client expects them.
+ * The gRPC request body as the unary path reads it over HTTP/2 (grpc-protocol.ts `collect`): a body in
+ * several DATA frames is the whole body; a stream the client resets, cuts off or stalls before the body
+ * ends still ends the call (the error answer is reported, nothing hangs) and the server goes on serving;
+ * the answer's head (written through the stream's `respond`), message and trailers arrive as a gRPC
+ * client expects them.
  */
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";

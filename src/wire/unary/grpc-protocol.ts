@@ -112,36 +112,21 @@ function negotiate(
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * Collect the body, at most `cap` bytes (a body past one maximal envelope is cut there). Over HTTP/2
- * it is read from the stream itself: compat's request only relays the stream's chunks (its own
- * `resume`, a turn of the tick queue, and a `push` per chunk), and it ends when the stream ends or
- * closes, which is what is listened to here (compat does not forward the stream's errors either).
- */
+/** Collect the body, at most `cap` bytes (a body past one maximal envelope is cut there). */
 function collect(req: NodeRequest, cap: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     // A unary request is nearly always one chunk: that chunk is the body, not a copy of it.
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    req.on("data", (chunk: Buffer) => {
       if (size >= cap) return;
       if (first === undefined) first = chunk;
       else if (chunks === undefined) chunks = [first, chunk];
       else chunks.push(chunk);
       size += chunk.length;
-    };
-    const onEnd = () => resolve(chunks ? Buffer.concat(chunks) : (first ?? EMPTY));
-    if ("stream" in req) {
-      // `on`, not `once`: the stream is this call's alone, and a second resolve does nothing.
-      const stream = req.stream;
-      stream.on("data", onData);
-      stream.on("end", onEnd);
-      stream.on("close", onEnd);
-      return;
-    }
-    req.on("data", onData);
-    req.once("end", onEnd);
+    });
+    req.once("end", () => resolve(chunks ? Buffer.concat(chunks) : (first ?? EMPTY)));
     req.once("error", reject);
   });
 }
