@@ -293,7 +293,8 @@ const RESPOND: http2.ServerStreamResponseOptions = Object.freeze({ waitForTraile
  * it before (else null), every name a lower-case token and no connection-specific one, every value
  * free of the characters Node refuses (else null: `writeHead` validates, refuses or drops as before).
  * compat's path copies the headers one by one into a dictionary of its own (trimmed, lower-cased,
- * validated), which `respond` then copies again with a slow `for in`.
+ * validated) before `respond` copies them once more; this skips the first copy (docs/benchmarks.md,
+ * "gRPC get: third pass").
  */
 function plainHeaders(res: NodeResponse, responseHeader: Headers): Record<string, string> | null {
   if (!("stream" in res) || res.headersSent || res.stream.destroyed || res.stream.closed) return null;
