@@ -9,6 +9,8 @@
  * are negotiated with connect's own helpers.
  */
 
+import type http2 from "node:http2";
+import type { Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   compressionNegotiate,
@@ -141,7 +143,10 @@ export async function readGrpcInput(
   if (admission.timeout.error) throw admission.timeout.error;
   const body = await collect(req, 2 * (opt.readMaxBytes + 5));
   const single = singleEnvelope(body, opt.readMaxBytes);
-  if (single !== null) return unary.serialization.getI(admission.binary).parse(single);
+  if (single !== null) {
+    const flat = admission.binary ? unary.flatBinary?.(single) : unary.flatJson?.(single);
+    return flat ?? unary.serialization.getI(admission.binary).parse(single);
+  }
   const messages = pipe(
     createAsyncIterable([body]),
     transformSplitEnvelope(opt.readMaxBytes),
@@ -265,12 +270,64 @@ function finishGrpc(
   message: Uint8Array | null,
   error: ConnectError | null,
 ): ConnectError | null {
-  res.writeHead(200, nodeHeaders(responseHeader));
+  const head = plainHeaders(res, responseHeader);
+  if (head === null) {
+    res.writeHead(200, nodeHeaders(responseHeader));
+  } else {
+    // The stream's own `respond` with what compat's `writeHead` would give it (waitForTrailers: its
+    // 'wantTrailers' listener sends the trailers set below).
+    (res as Http2ServerResponse).stream.respond(head, RESPOND);
+  }
   if (message !== null) write(res, message);
   res.addTrailers(nodeHeaders(responseTrailer));
   res.end();
   return error;
 }
+
+/** compat's `writeHead` options (`sendDate` is its default); `respond` copies them. */
+const RESPOND: http2.ServerStreamResponseOptions = Object.freeze({ waitForTrailers: true });
+
+/**
+ * The answer's headers as one plain object for the HTTP/2 stream's `respond`, when compat's
+ * `writeHead` would send exactly them: an HTTP/2 response whose head is unsent, with no header set on
+ * it before (else null), every name a lower-case token and no connection-specific one, every value
+ * free of the characters Node refuses (else null: `writeHead` validates, refuses or drops as before).
+ * compat's path copies the headers one by one into a dictionary of its own (trimmed, lower-cased,
+ * validated) before `respond` copies them once more; this skips the first copy (docs/benchmarks.md,
+ * "gRPC get: third pass").
+ */
+function plainHeaders(res: NodeResponse, responseHeader: Headers): Record<string, string> | null {
+  if (!("stream" in res) || res.headersSent || res.stream.destroyed || res.stream.closed) return null;
+  if (res.getHeaderNames().length !== 0) return null;
+  const head: Record<string, string> = {};
+  responseHeader.forEach(putHeader, head);
+  for (const name in head) {
+    if (!TOKEN.test(name) || CONNECTION_SPECIFIC.has(name) || INVALID_VALUE.test(head[name] as string)) {
+      return null;
+    }
+  }
+  return head;
+}
+
+function putHeader(this: Record<string, string>, value: string, name: string): void {
+  this[name] = value;
+}
+
+/** An HTTP token in lower case (RFC 9110 tchar), what compat's `writeHead` keeps as it is. */
+const TOKEN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** Node's `checkInvalidHeaderChar`. */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Names compat drops (or refuses) and the stream's `respond` refuses (RFC 9113 §8.2.2). */
+const CONNECTION_SPECIFIC = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "http2-settings",
+  "host",
+]);
 
 /**
  * gRPC's trailers for a call's outcome (also the stream path's, stream/protocol.ts): the status, the

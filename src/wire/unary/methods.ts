@@ -22,6 +22,7 @@ import {
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { type FlatBinaryReader, flatBinaryReader } from "./flat-binary.js";
 import { type FlatJsonReader, flatJsonReader } from "./flat-json.js";
 import { type UnaryInvoker, unaryInvoker } from "./invoke.js";
 
@@ -31,6 +32,8 @@ export interface UnaryMethod {
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
   /** The common flat JSON request read directly (flat-json.ts); undefined: always connect's parser. */
   readonly flatJson: FlatJsonReader | undefined;
+  /** The common flat binary request read directly (flat-binary.ts); undefined: always connect's parser. */
+  readonly flatBinary: FlatBinaryReader | undefined;
   /** The call through the server's interceptors to the implementation (invoke.ts). */
   readonly invoke: UnaryInvoker;
 }
@@ -87,6 +90,7 @@ export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOption
         spec: implSpec,
         serialization: createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt),
         flatJson: flatJsonReader(method.input, opt.readMaxBytes, decoder),
+        flatBinary: flatBinaryReader(method.input, opt.readMaxBytes),
         invoke: unaryInvoker(implSpec, opt.interceptors),
       });
     }
