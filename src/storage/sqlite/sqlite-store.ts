@@ -272,18 +272,21 @@ export class SqliteStore implements JobStore {
   };
 
   /**
-   * Savepoints of one write inside the group's transaction, synchronous as the driver is. Not
-   * released one by one (a statement each): a later write's savepoint nests in the earlier ones, a
-   * failed write rolls back to its own, and the COMMIT releases them all.
+   * Savepoints of one write inside the group's transaction, synchronous as the driver is. Each is
+   * released when its write ends (kept, or rolled back to and then released): left open, each write's
+   * savepoint nested in the earlier ones, and SQLite journals a page again for every open level, so a
+   * write cost more the larger its group (groups of 16 point updates: 37.7-38.4 µs per write nested
+   * against 27.1-27.6 released; docs/benchmarks.md "Progress writes, fourth pass").
    */
   private readonly session: GroupSession = {
     tx: () => new StatementWriteTx(this.runStatement, this.statements),
     savepoint: (name) => this.exec(`SAVEPOINT ${name}`),
-    keep: () => {},
+    keep: (name) => this.exec(`RELEASE ${name}`),
     undo: (name, error) => {
       // Some failures (a full disk, an I/O error) make SQLite roll the whole transaction back.
       if (!this.db.inTransaction) throw error;
       this.exec(`ROLLBACK TO ${name}`);
+      this.exec(`RELEASE ${name}`);
     },
   };
 
