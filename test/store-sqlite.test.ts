@@ -158,3 +158,34 @@ describe("deadlines", () => {
     });
   });
 });
+
+describe("the versioned update", () => {
+  it("answers the row as stored after it, finished times and the computed duration included", async () => {
+    await store.write(async (tx) => {
+      await tx.insert(newJob("job-1", { started_at: T }));
+    });
+    const answered = await store.write((tx) =>
+      tx.update("job-1", 1, {
+        status: "SUCCESS",
+        finished_at: "2026-03-15T00:00:01.500Z",
+        records_processed: 7,
+        current_step: null,
+      }),
+    );
+    const stored = await store.get("job-1", scope);
+    expect(answered).toEqual(stored);
+    expect(answered.version).toBe(2);
+    expect(answered.duration_seconds).toBe(1.5);
+  });
+
+  it("refuses a moved version and leaves the row as it was", async () => {
+    await store.write(async (tx) => {
+      await tx.insert(newJob("job-1"));
+    });
+    const before = await store.get("job-1", scope);
+    await expect(store.write((tx) => tx.update("job-1", 5, { current_step: "late" }))).rejects.toMatchObject({
+      code: "ERROR_VERSION_MISMATCH",
+    });
+    expect(await store.get("job-1", scope)).toEqual(before);
+  });
+});

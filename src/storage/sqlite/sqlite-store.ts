@@ -46,6 +46,8 @@ import { rowsOf } from "./sqlite-statements.js";
 
 /** Writes one SQLite transaction takes at most (each is a savepoint; a group holds the write lock). */
 const MAX_GROUP = 256;
+/** Turns a group may wait for more writes (`GroupCommitOptions.gatherTurns`; docs/benchmarks.md, "Progress writes, fourth pass"). */
+const GATHER_TURNS = 2;
 
 /** Runs heavy reads elsewhere (worker threads); see `read-pool.ts`. */
 export interface HeavyReader {
@@ -72,6 +74,8 @@ export interface SqliteStoreOptions {
   readonly ownsConnection?: boolean;
   /** The most writes one transaction takes (default 256; 1 = a transaction per write, for comparisons). */
   readonly maxGroupWrites?: number;
+  /** Turns of the event loop a group may wait for more writes while they keep coming (default 2). */
+  readonly gatherTurns?: number;
   /**
    * Told every statement run on the main connection. Statements a `reader` runs reach it only if
    * the reader was given it too (`ReadPoolOptions.onStatement`: the workers send theirs back).
@@ -102,6 +106,7 @@ export class SqliteStore implements JobStore {
       maxWrites: options.maxGroupWrites ?? MAX_GROUP,
       // One connection: a group's COMMIT is synchronous, there is nothing to overlap it with.
       maxInFlight: 1,
+      gatherTurns: options.gatherTurns ?? GATHER_TURNS,
       run: (writes) => this.runGroup(writes),
     });
   }
@@ -267,18 +272,21 @@ export class SqliteStore implements JobStore {
   };
 
   /**
-   * Savepoints of one write inside the group's transaction, synchronous as the driver is. Not
-   * released one by one (a statement each): a later write's savepoint nests in the earlier ones, a
-   * failed write rolls back to its own, and the COMMIT releases them all.
+   * Savepoints of one write inside the group's transaction, synchronous as the driver is. Each is
+   * released when its write ends (kept, or rolled back to and then released): left open, each write's
+   * savepoint nested in the earlier ones, and SQLite journals a page again for every open level, so a
+   * write cost more the larger its group (groups of 16 point updates: 37.7-38.4 µs per write nested
+   * against 27.1-27.6 released; docs/benchmarks.md "Progress writes, fourth pass").
    */
   private readonly session: GroupSession = {
     tx: () => new StatementWriteTx(this.runStatement, this.statements),
     savepoint: (name) => this.exec(`SAVEPOINT ${name}`),
-    keep: () => {},
+    keep: (name) => this.exec(`RELEASE ${name}`),
     undo: (name, error) => {
       // Some failures (a full disk, an I/O error) make SQLite roll the whole transaction back.
       if (!this.db.inTransaction) throw error;
       this.exec(`ROLLBACK TO ${name}`);
+      this.exec(`RELEASE ${name}`);
     },
   };
 
