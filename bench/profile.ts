@@ -13,7 +13,8 @@
  * `--root DIR` profiles another checkout's build (e.g. a `git archive` of main, built) instead of this one.
  * `--interval US` sets the sampling interval; `--save FILE` writes the figures as JSON (bench/profile-diff.ts).
  * `--floor` profiles the floor server (bench/servers/floor-get.ts) under the same `get` load instead of the
- * service, with `npm start`'s node flags, so the two profiles compare function by function.
+ * service, with `npm start`'s node flags, so the two profiles compare function by function;
+ * `--floor-spin US` makes it burn that much CPU per call (as slow as the service, nothing else changed).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
       heap: { type: "boolean", default: false },
       root: { type: "string" },
       floor: { type: "boolean", default: false },
+      /** With --floor: CPU burnt per call, µs (FloorGetSpec.spinUs). */
+      "floor-spin": { type: "string", default: "0" },
       /** Sampling interval, µs (node's default 1000 gives a few thousand samples a run: too coarse per function). */
       interval: { type: "string", default: "1000" },
       /** Also write the figures (µs per call by area and by function) as JSON here, for bench/profile-diff.ts. */
@@ -152,7 +155,13 @@ async function main(): Promise<void> {
       ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
     ];
     const server = values.floor
-      ? await startFloorServer(run, pinning, nodeFlags, values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {})
+      ? await startFloorServer(
+          run,
+          pinning,
+          nodeFlags,
+          values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {},
+          Number(values["floor-spin"]),
+        )
       : await startRealServer({
           dataDir: run.workDir,
           dbFile: run.largest.file,
@@ -262,6 +271,7 @@ async function startFloorServer(
   pinning: Pinning,
   nodeFlags: readonly string[],
   env: Record<string, string>,
+  spinUs: number,
 ): Promise<RealServer> {
   const port = await freePort();
   const spec: FloorGetSpec = {
@@ -269,6 +279,7 @@ async function startFloorServer(
     dbFile: run.largest.file,
     authorization: `Bearer ${run.token}`,
     domainId: BENCH_DOMAIN,
+    spinUs,
   };
   const start = startCommand();
   const child = run.track(
