@@ -11,6 +11,10 @@
  * `--heap` also samples the main thread's allocations (collected ones included: bench/core/heap-sampler.mjs)
  * and prints the bytes allocated per call by area and the top allocating functions (self bytes).
  * `--root DIR` profiles another checkout's build (e.g. a `git archive` of main, built) instead of this one.
+ * `--interval US` sets the sampling interval; `--save FILE` writes the figures as JSON (bench/profile-diff.ts).
+ * `--floor` profiles the floor server (bench/servers/floor-get.ts) under the same `get` load instead of the
+ * service, with `npm start`'s node flags, so the two profiles compare function by function;
+ * `--floor-spin US` makes it burn that much CPU per call (as slow as the service, nothing else changed).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -30,13 +34,22 @@ import {
 } from "./core/lifecycle.js";
 import { LOAD_H1, LOAD_H2, LOAD_WRITES } from "./core/load.js";
 import { parseOptions } from "./core/options.js";
-import { detectPinning, pinSelf } from "./core/proc.js";
-import { startRealServer } from "./core/service.js";
-import { GET_PATH, LIST_PATH, LIST_REQUEST } from "./core/workload.js";
+import {
+  type Child,
+  detectPinning,
+  freePort,
+  type Pinning,
+  pinSelf,
+  startNode,
+  waitHttpOk,
+} from "./core/proc.js";
+import { type RealServer, startCommand, startRealServer } from "./core/service.js";
+import { BENCH_DOMAIN, GET_PATH, LIST_PATH, LIST_REQUEST } from "./core/workload.js";
 import type { H1LoadSpec } from "./load/h1.js";
 import type { H2LoadSpec } from "./load/h2.js";
 import type { WriteLoadSpec } from "./load/writes.js";
 import { getRequest } from "./scenarios/get.js";
+import type { FloorGetSpec } from "./servers/floor-get.js";
 
 interface ProfileNode {
   id: number;
@@ -115,6 +128,13 @@ async function main(): Promise<void> {
       writers: { type: "string", default: "16" },
       heap: { type: "boolean", default: false },
       root: { type: "string" },
+      floor: { type: "boolean", default: false },
+      /** With --floor: CPU burnt per call, µs (FloorGetSpec.spinUs). */
+      "floor-spin": { type: "string", default: "0" },
+      /** Sampling interval, µs (node's default 1000 gives a few thousand samples a run: too coarse per function). */
+      interval: { type: "string", default: "1000" },
+      /** Also write the figures (µs per call by area and by function) as JSON here, for bench/profile-diff.ts. */
+      save: { type: "string" },
     },
   });
   const opts = parseOptions(["--quick", "--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -128,18 +148,28 @@ async function main(): Promise<void> {
   try {
     const env = Object.fromEntries((values.env ?? []).map((kv) => kv.split("=", 2) as [string, string]));
     const heapFile = path.join(profDir, "main.heapprofile");
-    const server = await startRealServer({
-      dataDir: run.workDir,
-      dbFile: run.largest.file,
-      pinning,
-      env: values.heap ? { ...env, HEAP_SAMPLE_FILE: heapFile } : env,
-      ...(values.root ? { root: path.resolve(values.root) } : {}),
-      nodeFlags: [
-        "--cpu-prof",
-        `--cpu-prof-dir=${profDir}`,
-        ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
-      ],
-    });
+    const nodeFlags = [
+      "--cpu-prof",
+      `--cpu-prof-dir=${profDir}`,
+      `--cpu-prof-interval=${values.interval}`,
+      ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
+    ];
+    const server = values.floor
+      ? await startFloorServer(
+          run,
+          pinning,
+          nodeFlags,
+          values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {},
+          Number(values["floor-spin"]),
+        )
+      : await startRealServer({
+          dataDir: run.workDir,
+          dbFile: run.largest.file,
+          pinning,
+          env: values.heap ? { ...env, HEAP_SAMPLE_FILE: heapFile } : env,
+          ...(values.root ? { root: path.resolve(values.root) } : {}),
+          nodeFlags,
+        });
     run.track(server.child);
     const writes = values.writes
       ? await writesSpec(server.baseUrl, run, Number(values.writers), Number(values.seconds))
@@ -178,7 +208,7 @@ async function main(): Promise<void> {
         : await run.load(
             LOAD_H1,
             spec,
-            `service / ${values.list ? "list" : "get"} Connect JSON HTTP/1.1`,
+            `${values.floor ? "floor" : "service"} / ${values.list ? "list" : "get"} Connect JSON HTTP/1.1`,
             server.child.pid,
           );
     // A reused data set must not keep our jobs running (the next run's creates would be duplicates).
@@ -215,6 +245,12 @@ async function main(): Promise<void> {
     for (const [f, hits] of [...byFunction].sort((x, y) => y[1] - x[1]).slice(0, Number(values.top))) {
       log(`  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${f}`);
     }
+    if (values.save) {
+      const perCall = (m: Map<string, number>) =>
+        Object.fromEntries([...m].map(([k, hits]) => [k, (hits / total) * cpuUs]));
+      const saved = { cpuUs, rps: r.result.rps, byArea: perCall(byArea), byFunction: perCall(byFunction) };
+      fs.writeFileSync(values.save, JSON.stringify(saved));
+    }
     if (values.heap) {
       // The sampler runs from start-up to exit: the calls are the load run's, warm-up included.
       const calls = r.result.ok * ((spec.durationS + spec.warmupS) / spec.durationS);
@@ -224,6 +260,39 @@ async function main(): Promise<void> {
   } finally {
     await run.close();
   }
+}
+
+/**
+ * The floor server on the run's database, started as `npm start` starts the service (its environment and
+ * node flags: the same young generation and heap growth), plus `nodeFlags`.
+ */
+async function startFloorServer(
+  run: { largest: { file: string }; token: string; track(child: Child): Child },
+  pinning: Pinning,
+  nodeFlags: readonly string[],
+  env: Record<string, string>,
+  spinUs: number,
+): Promise<RealServer> {
+  const port = await freePort();
+  const spec: FloorGetSpec = {
+    port,
+    dbFile: run.largest.file,
+    authorization: `Bearer ${run.token}`,
+    domainId: BENCH_DOMAIN,
+    spinUs,
+  };
+  const start = startCommand();
+  const child = run.track(
+    startNode("bench/servers/floor-get.ts", [JSON.stringify(spec)], {
+      cpu: pinning.serverCpu,
+      env: { ...process.env, ...start.env, ...env },
+      name: "floor server",
+      nodeFlags: [...start.flags, ...nodeFlags],
+    }),
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
+  return { child, baseUrl };
 }
 
 interface HeapNode {

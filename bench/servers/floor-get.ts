@@ -24,6 +24,12 @@ export interface FloorGetSpec {
   /** The whole `authorization` header a request must carry, and the domain its token is scoped to. */
   authorization: string;
   domainId: string;
+  /**
+   * CPU to burn per answered call, µs (bench/profile.ts `--floor-spin`): the floor made as slow as the
+   * service without any other difference, to tell costs that follow from a slower server (the client
+   * idle more often, so each answer's write wakes it) from what the service makes Node do.
+   */
+  spinUs?: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as FloorGetSpec;
@@ -70,11 +76,17 @@ const server = http.createServer((req, res) => {
       answer(res, 400, '{"code":"invalid_argument"}');
       return;
     }
+    if (spec.spinUs) spin(spec.spinUs);
     const values = byId.get(jobId, domainId) as unknown[] | undefined;
     if (values === undefined) answer(res, 404, '{"code":"not_found"}');
     else answer(res, 200, JSON.stringify(jobRowOf(values)));
   });
 });
+function spin(us: number): void {
+  const until = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+  while (process.hrtime.bigint() < until);
+}
+
 server.keepAliveTimeout = 65_000;
 server.listen(spec.port, "127.0.0.1");
 

@@ -79,11 +79,19 @@ export class JobService {
   }
 
   async get(principal: Principal, request: JobRequest, read?: ReadOptions): Promise<JobView> {
+    return toJobView(await this.getRow(principal, request, read));
+  }
+
+  /**
+   * `get`'s job as stored, before the view: a wire that writes the answer's bytes from the row itself
+   * (`jobRowJson`) skips building the view (json columns parsed into objects) only to write it again.
+   */
+  async getRow(principal: Principal, request: JobRequest, read?: ReadOptions): Promise<JobRow> {
     const scope = authorize(principal, "get");
     const jobId = requireJobId(request.job_id);
     const row = await this.store.get(jobId, scopeConditions(scope), read);
     if (!row) throw await missingJob(jobId, scope, this.tombstones);
-    return toJobView(row);
+    return row;
   }
 
   private get maxUnpagedRows(): number {

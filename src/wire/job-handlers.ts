@@ -29,7 +29,7 @@ import { errors } from "../errors.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
 import type { JobView } from "../service/job-view.js";
-import { jobAnswer } from "./encode/job-answer.js";
+import { jobAnswer, jobRowAnswer } from "./encode/job-answer.js";
 import { toJobInfo } from "./encode/job-info.js";
 import { listEncoder, listShell, RESULTS_FIELD, resultData } from "./encode/list-answer.js";
 import { statEncoder } from "./encode/stat-answer.js";
@@ -107,8 +107,11 @@ export function jobInfoAnswer(view: JobView, ctx: HandlerContext): JobInfo {
 export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
   return {
     async get(req, ctx) {
-      const view = await service.get(principalOf(ctx), { job_id: req.jobId }, readOptions(ctx));
-      return jobInfoAnswer(view, ctx);
+      const request = { job_id: req.jobId };
+      // Self-encoded: the answer's bytes come from the row (no view built to be written again).
+      if (ctx.values.get(acceptsSelfEncodedKey))
+        return jobRowAnswer(await service.getRow(principalOf(ctx), request, readOptions(ctx)));
+      return toJobInfo(await service.get(principalOf(ctx), request, readOptions(ctx)));
     },
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);

@@ -177,7 +177,9 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
   });
   h2.on("sessionError", (err) => log?.warn({ err }, "http2 session error"));
 
-  const outer = net.createServer((socket) => {
+  // Nagle off, as node:http's own server sets it on each socket it accepts: the inner servers never
+  // accept (their `noDelay` default never runs), so without this every answer waited on Nagle.
+  const outer = net.createServer({ noDelay: true }, (socket) => {
     // Over maxConnections Node closes the socket before this runs (net.Server.maxConnections).
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));

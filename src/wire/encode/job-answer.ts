@@ -9,10 +9,11 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type JobInfo, JobInfoSchema } from "../../../gen/spaceone/api/identity/v2/job_pb.js";
-import type { JobView } from "../../service/job-view.js";
+import { type JobView, toJobView } from "../../service/job-view.js";
+import type { JobRow } from "../../storage/schema.js";
 import { type SelfEncoder, shellsOf } from "../unary/self-encoded.js";
 import { jobInfoBinary } from "./job-info-binary.js";
-import { jobInfoJson } from "./job-json.js";
+import { jobInfoJson, jobRowJson } from "./job-json.js";
 
 /** The view's encoder: ask for one format, once. A class, so a call allocates no closures for it. */
 class JobViewEncoder implements SelfEncoder {
@@ -35,9 +36,39 @@ class JobViewEncoder implements SelfEncoder {
   }
 }
 
+/**
+ * A stored row's encoder (`get`): JSON straight from the row (`jobRowJson`, the bytes of the view's
+ * JSON without building the view: its json columns' members are kept by their text, not parsed again
+ * per call); binary from the view, built only when asked.
+ */
+class JobRowEncoder implements SelfEncoder {
+  constructor(private readonly row: JobRow) {}
+
+  async *json(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from(jobRowJson(this.row));
+  }
+
+  async *binary(): AsyncGenerator<Uint8Array> {
+    yield jobInfoBinary(toJobView(this.row));
+  }
+
+  jsonText(): string {
+    return jobRowJson(this.row);
+  }
+
+  binaryBytes(): Uint8Array {
+    return jobInfoBinary(toJobView(this.row));
+  }
+}
+
 const jobShell = shellsOf(create(JobInfoSchema));
 
 /** The shell `JobInfo` with the view's encoder. */
 export function jobAnswer(view: JobView): JobInfo {
   return jobShell(new JobViewEncoder(view));
+}
+
+/** The shell `JobInfo` with a stored row's encoder. */
+export function jobRowAnswer(row: JobRow): JobInfo {
+  return jobShell(new JobRowEncoder(row));
 }
