@@ -69,6 +69,12 @@ export interface ReadPoolOptions {
   readonly regexCache?: RegexCacheLimits;
   /** A worker idle this long (ms) is stopped; the next read that needs one starts it. Unset: never. */
   readonly idleMs?: number;
+  /**
+   * Workers the idle stop leaves running once started (unset: 0, every idle worker stops). Starting one
+   * again costs its isolate and connection on top of whatever the process holds at that moment, which
+   * is what set the service's peak (docs/benchmarks.md "Memory: the peak, fourth pass").
+   */
+  readonly idleKeep?: number;
 }
 
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
@@ -288,7 +294,7 @@ export class SqliteReadPool implements HeavyReader {
     if (idleMs === undefined || idleMs <= 0 || slot.idleTimer !== null || this.closed) return;
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = null;
-      if (slot.job !== null || this.closed) return;
+      if (slot.job !== null || this.closed || this.slots.length <= (this.options.idleKeep ?? 0)) return;
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
       void slot.worker.terminate();
