@@ -96,9 +96,9 @@ describe("read workers' lifecycle", () => {
 
   it("leaves `idleKeep` workers running when the others stop idle; reads go on with them", async () => {
     expect(loadConfig({ DATA_DIR: dir }).databaseReadWorkerIdleKeep).toBe(1);
-    expect(loadConfig({ DATA_DIR: dir, DATABASE_READ_WORKER_IDLE_KEEP: "0" }).databaseReadWorkerIdleKeep).toBe(
-      0,
-    );
+    expect(
+      loadConfig({ DATA_DIR: dir, DATABASE_READ_WORKER_IDLE_KEEP: "0" }).databaseReadWorkerIdleKeep,
+    ).toBe(0);
     const pool = new SqliteReadPool({
       file,
       size: 2,
