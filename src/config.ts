@@ -64,8 +64,8 @@ const schema = z.object({
   DATABASE_READ_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(256),
   /**
    * A read worker that ran nothing for this long is stopped (its isolate, modules and connection are
-   * ~14 MB of RSS each); the next list or stat starts one again (a few hundred ms). 0: workers, once started,
-   * stay. Workers start on the first list or stat, not at start-up (docs/limits.md).
+   * ~14 MB of RSS each), all but DATABASE_READ_WORKER_IDLE_KEEP; the next list or stat starts one again (a few
+   * hundred ms). 0: workers, once started, stay. Workers start on the first list or stat, not at start-up (docs/limits.md).
    */
   DATABASE_READ_WORKER_IDLE_SECONDS: nonNegativeInt.max(86_400).default(30),
   /**

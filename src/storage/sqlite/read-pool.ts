@@ -12,8 +12,8 @@
  * iteration throws `deadline_exceeded`). At most `LIST_AHEAD` batches wait for the consumer.
  *
  * Workers start on demand (a read waiting and no idle worker), up to the pool size, or all at once with
- * `start()`; with `idleMs`, a worker that ran nothing for that long is stopped, and with it its isolate,
- * module graph and connection (~14 MB each, docs/benchmarks.md "Memory"). A heavy read never falls back
+ * `start()`; with `idleMs`, a worker that ran nothing for that long is stopped (all but `idleKeep`), and with
+ * it its isolate, module graph and connection (~14 MB each, docs/benchmarks.md "Memory"). A heavy read never falls back
  * to the main thread, where nothing could stop it: while workers (re)start it waits in the queue, within
  * its deadline. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
  * while it waits is refused without running. Each worker has its own read-only connection (WAL readers
