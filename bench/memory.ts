@@ -118,6 +118,12 @@ const VARIANTS: Record<string, Variant> = {
     env: {},
   },
   cache16: { label: "DATABASE_CACHE_MB=16", flags: [], env: { DATABASE_CACHE_MB: "16" } },
+  // Every idle read worker stops (as before the fourth pass): `scaling` starts one again.
+  nokeep: {
+    label: "DATABASE_READ_WORKER_IDLE_KEEP=0",
+    flags: [],
+    env: { DATABASE_READ_WORKER_IDLE_KEEP: "0" },
+  },
   noworkers: { label: "DATABASE_READ_WORKERS=0", flags: [], env: { DATABASE_READ_WORKERS: "0" } },
   // glibc's own limit when the variable is unset: 8 arenas per CPU.
   arenas: {

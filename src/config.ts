@@ -64,10 +64,17 @@ const schema = z.object({
   DATABASE_READ_WORKER_HEAP_MB: z.coerce.number().int().min(16).max(16_384).default(256),
   /**
    * A read worker that ran nothing for this long is stopped (its isolate, modules and connection are
-   * ~14 MB of RSS each); the next list or stat starts one again (a few hundred ms). 0: workers, once started,
-   * stay. Workers start on the first list or stat, not at start-up (docs/limits.md).
+   * ~14 MB of RSS each), all but DATABASE_READ_WORKER_IDLE_KEEP; the next list or stat starts one again (a few
+   * hundred ms). 0: workers, once started, stay. Workers start on the first list or stat, not at start-up (docs/limits.md).
    */
   DATABASE_READ_WORKER_IDLE_SECONDS: nonNegativeInt.max(86_400).default(30),
+  /**
+   * Read workers the idle stop leaves running once started: the first list or stat still starts one,
+   * but a service that has served one keeps it, so a later one does not start an isolate again on top
+   * of what the process holds then (that restart set the peak: docs/benchmarks.md "Memory: the peak,
+   * fourth pass"). 0: every idle worker stops.
+   */
+  DATABASE_READ_WORKER_IDLE_KEEP: nonNegativeInt.max(64).default(1),
   /**
    * Server processes sharing the port and the database (node:cluster): a number, or `auto` for one
    * per available CPU. 1 serves from the main process.
@@ -176,6 +183,8 @@ export interface Config {
   readonly databaseReadWorkerHeapMb: number;
   /** A read worker idle this long is stopped (ms; 0: never). */
   readonly databaseReadWorkerIdleMs: number;
+  /** Read workers the idle stop leaves running once started. */
+  readonly databaseReadWorkerIdleKeep: number;
   /** Set when DATABASE_URL selects PostgreSQL; null for SQLite. */
   readonly postgres: PostgresConfig | null;
   /** Server processes (resolved: `auto` is the CPU count). */
@@ -304,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseReadWorkers: c.DATABASE_READ_WORKERS,
     databaseReadWorkerHeapMb: c.DATABASE_READ_WORKER_HEAP_MB,
     databaseReadWorkerIdleMs: c.DATABASE_READ_WORKER_IDLE_SECONDS * 1000,
+    databaseReadWorkerIdleKeep: c.DATABASE_READ_WORKER_IDLE_KEEP,
     postgres: c.DATABASE_URL
       ? {
           url: c.DATABASE_URL,

@@ -80,12 +80,43 @@ describe("read workers' lifecycle", () => {
       busyTimeoutMs: 1000,
       maxTimeMs: 30_000,
       idleMs: IDLE_MS,
+      idleKeep: 0,
     });
     try {
       expect(await countRows(pool)).toBe(JOBS);
       expect(workers(pool)).toBe(1);
       await sleep(IDLE_MS * 3);
       expect(workers(pool)).toBe(0);
+      expect(await countRows(pool)).toBe(JOBS);
+      expect(workers(pool)).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("leaves `idleKeep` workers running when the others stop idle; reads go on with them", async () => {
+    expect(loadConfig({ DATA_DIR: dir }).databaseReadWorkerIdleKeep).toBe(1);
+    expect(
+      loadConfig({ DATA_DIR: dir, DATABASE_READ_WORKER_IDLE_KEEP: "0" }).databaseReadWorkerIdleKeep,
+    ).toBe(0);
+    const pool = new SqliteReadPool({
+      file,
+      size: 2,
+      busyTimeoutMs: 1000,
+      maxTimeMs: 30_000,
+      idleMs: IDLE_MS,
+      idleKeep: 1,
+    });
+    try {
+      // Two lists at once: both workers start.
+      const counts = await Promise.all([countRows(pool), countRows(pool)]);
+      expect(counts).toEqual([JOBS, JOBS]);
+      expect(workers(pool)).toBe(2);
+      await sleep(IDLE_MS * 3);
+      expect(workers(pool)).toBe(1);
+      await sleep(IDLE_MS * 3);
+      expect(workers(pool)).toBe(1);
+      expect(pool.use().idle).toBe(1);
       expect(await countRows(pool)).toBe(JOBS);
       expect(workers(pool)).toBe(1);
     } finally {

@@ -23,6 +23,7 @@ export async function openStore(
     | "databaseReadWorkers"
     | "databaseReadWorkerHeapMb"
     | "databaseReadWorkerIdleMs"
+    | "databaseReadWorkerIdleKeep"
     | "maxTimeoutMs"
     | "postgres"
     | "limits"
@@ -62,6 +63,7 @@ export async function openStore(
           heapMb: config.databaseReadWorkerHeapMb,
           regexCache: config.limits.regexCache,
           idleMs: config.databaseReadWorkerIdleMs || undefined,
+          idleKeep: config.databaseReadWorkerIdleKeep,
         })
       : undefined;
   // The workers start with the first list or stat, not now: a process that serves only gets and

@@ -12,8 +12,8 @@
  * iteration throws `deadline_exceeded`). At most `LIST_AHEAD` batches wait for the consumer.
  *
  * Workers start on demand (a read waiting and no idle worker), up to the pool size, or all at once with
- * `start()`; with `idleMs`, a worker that ran nothing for that long is stopped, and with it its isolate,
- * module graph and connection (~14 MB each, docs/benchmarks.md "Memory"). A heavy read never falls back
+ * `start()`; with `idleMs`, a worker that ran nothing for that long is stopped (all but `idleKeep`), and with
+ * it its isolate, module graph and connection (~14 MB each, docs/benchmarks.md "Memory"). A heavy read never falls back
  * to the main thread, where nothing could stop it: while workers (re)start it waits in the queue, within
  * its deadline. Requests wait in one FIFO queue when every worker is busy; a request whose deadline passes
  * while it waits is refused without running. Each worker has its own read-only connection (WAL readers
@@ -69,6 +69,12 @@ export interface ReadPoolOptions {
   readonly regexCache?: RegexCacheLimits;
   /** A worker idle this long (ms) is stopped; the next read that needs one starts it. Unset: never. */
   readonly idleMs?: number;
+  /**
+   * Workers the idle stop leaves running once started (unset: 0, every idle worker stops). Starting one
+   * again costs its isolate and connection on top of whatever the process holds at that moment, which
+   * is what set the service's peak (docs/benchmarks.md "Memory: the peak, fourth pass").
+   */
+  readonly idleKeep?: number;
 }
 
 /** Batches a worker may send before its consumer takes one: enough to overlap reading and encoding. */
@@ -288,7 +294,7 @@ export class SqliteReadPool implements HeavyReader {
     if (idleMs === undefined || idleMs <= 0 || slot.idleTimer !== null || this.closed) return;
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = null;
-      if (slot.job !== null || this.closed) return;
+      if (slot.job !== null || this.closed || this.slots.length <= (this.options.idleKeep ?? 0)) return;
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
       void slot.worker.terminate();
