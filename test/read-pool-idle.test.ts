@@ -43,6 +43,10 @@ const workers = (pool: SqliteReadPool) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A pool whose workers stop after IDLE_MS idle, `idleKeep` of them excepted (unset: the pool's default). */
+const idlePool = (size: number, idleKeep?: number) =>
+  new SqliteReadPool({ file, size, busyTimeoutMs: 1000, maxTimeMs: 30_000, idleMs: IDLE_MS, idleKeep });
+
 async function countRows(pool: SqliteReadPool): Promise<number> {
   const answer = await pool.list(everyJob());
   if (answer.kind !== "ok") throw new Error(`list answered ${answer.kind}`);
@@ -74,14 +78,7 @@ describe("read workers' lifecycle", () => {
   });
 
   it("stops a worker idle for the idle time; the next read starts one and answers in full", async () => {
-    const pool = new SqliteReadPool({
-      file,
-      size: 2,
-      busyTimeoutMs: 1000,
-      maxTimeMs: 30_000,
-      idleMs: IDLE_MS,
-      idleKeep: 0,
-    });
+    const pool = idlePool(2, 0);
     try {
       expect(await countRows(pool)).toBe(JOBS);
       expect(workers(pool)).toBe(1);
@@ -99,14 +96,7 @@ describe("read workers' lifecycle", () => {
     expect(
       loadConfig({ DATA_DIR: dir, DATABASE_READ_WORKER_IDLE_KEEP: "0" }).databaseReadWorkerIdleKeep,
     ).toBe(0);
-    const pool = new SqliteReadPool({
-      file,
-      size: 2,
-      busyTimeoutMs: 1000,
-      maxTimeMs: 30_000,
-      idleMs: IDLE_MS,
-      idleKeep: 1,
-    });
+    const pool = idlePool(2, 1);
     try {
       // Two lists at once: both workers start.
       const counts = await Promise.all([countRows(pool), countRows(pool)]);
@@ -125,13 +115,7 @@ describe("read workers' lifecycle", () => {
   });
 
   it("keeps a worker whose list is still being read, however slowly", async () => {
-    const pool = new SqliteReadPool({
-      file,
-      size: 1,
-      busyTimeoutMs: 1000,
-      maxTimeMs: 30_000,
-      idleMs: IDLE_MS,
-    });
+    const pool = idlePool(1);
     try {
       const answer = await pool.list(everyJob());
       if (answer.kind !== "ok") throw new Error(`list answered ${answer.kind}`);
