@@ -9,8 +9,9 @@
  * bytes: a request with many distinct patterns evicts old ones one at a time, it never empties the
  * cache (which made every row recompile every pattern).
  */
+import { createRequire } from "node:module";
 import { LRUCache } from "lru-cache";
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
 import { PortableRegexError, toPortableSource } from "./portable-regex.js";
 
 /** A pattern outside the portable subset or that the engine refuses. */
@@ -51,6 +52,19 @@ function createCache(limits: RegexCacheLimits): LRUCache<string, CompiledRegex> 
 
 let cache = createCache(defaultRegexCacheLimits);
 
+/**
+ * re2js, loaded when the first pattern is compiled, not with this module: its code and tables hold about
+ * 6 MB of resident memory in every thread that loads it (the main thread and each read worker), which a
+ * service whose callers never filter by regex should not carry (docs/benchmarks.md "Memory: re2js on
+ * first use"). Synchronous (the SQLite function and the watch filter match synchronously), hence
+ * `require` of the package's CommonJS build, the same code as its ES module.
+ */
+let engine: typeof RE2JS | undefined;
+function re2(): typeof RE2JS {
+  engine ??= (createRequire(import.meta.url)("re2js") as { RE2JS: typeof RE2JS }).RE2JS;
+  return engine;
+}
+
 /** Replace the cache with one of these bounds (at start-up, from the configuration). */
 export function setRegexCacheLimits(limits: RegexCacheLimits): void {
   cache = createCache(limits);
@@ -77,7 +91,8 @@ export function linearRegex(pattern: string): CompiledRegex {
   }
   let compiled: RE2JS;
   try {
-    compiled = RE2JS.compile(source, RE2JS.DOTALL);
+    const re = re2();
+    compiled = re.compile(source, re.DOTALL);
   } catch (error) {
     throw new UnsupportedRegexError((error as Error).message);
   }
