@@ -15,16 +15,27 @@ import { type SelfEncoder, shellsOf } from "../unary/self-encoded.js";
 import { jobInfoBinary } from "./job-info-binary.js";
 import { jobInfoJson, jobRowJson } from "./job-json.js";
 
-/** The view's encoder: ask for one format, once. A class, so a call allocates no closures for it. */
-class JobViewEncoder implements SelfEncoder {
-  constructor(private readonly view: JobView) {}
+/**
+ * One job's answer, whole in memory: the pieces are the whole answer in one piece, so each encoder says
+ * only how to make the whole. A class, so a call allocates no closures for it.
+ */
+abstract class WholeJobEncoder implements SelfEncoder {
+  abstract jsonText(): string;
+  abstract binaryBytes(): Uint8Array;
 
   async *json(): AsyncGenerator<Uint8Array> {
-    yield Buffer.from(jobInfoJson(this.view));
+    yield Buffer.from(this.jsonText());
   }
 
   async *binary(): AsyncGenerator<Uint8Array> {
-    yield jobInfoBinary(this.view);
+    yield this.binaryBytes();
+  }
+}
+
+/** The view's encoder. */
+class JobViewEncoder extends WholeJobEncoder {
+  constructor(private readonly view: JobView) {
+    super();
   }
 
   jsonText(): string {
@@ -41,15 +52,9 @@ class JobViewEncoder implements SelfEncoder {
  * JSON without building the view: its json columns' members are kept by their text, not parsed again
  * per call); binary from the view, built only when asked.
  */
-class JobRowEncoder implements SelfEncoder {
-  constructor(private readonly row: JobRow) {}
-
-  async *json(): AsyncGenerator<Uint8Array> {
-    yield Buffer.from(jobRowJson(this.row));
-  }
-
-  async *binary(): AsyncGenerator<Uint8Array> {
-    yield jobInfoBinary(toJobView(this.row));
+class JobRowEncoder extends WholeJobEncoder {
+  constructor(private readonly row: JobRow) {
+    super();
   }
 
   jsonText(): string {
