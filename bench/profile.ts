@@ -14,7 +14,8 @@
  * `--interval US` sets the sampling interval; `--save FILE` writes the figures as JSON (bench/profile-diff.ts).
  * `--floor` profiles the floor server (bench/servers/floor-get.ts) under the same `get` load instead of the
  * service, with `npm start`'s node flags, so the two profiles compare function by function;
- * `--floor-spin US` makes it burn that much CPU per call (as slow as the service, nothing else changed).
+ * `--floor-spin US` makes it burn that much CPU per call (as slow as the service, nothing else changed);
+ * `--floor-churn KB` makes it touch that much memory per call (a bigger working set, as the service's).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -131,6 +132,8 @@ async function main(): Promise<void> {
       floor: { type: "boolean", default: false },
       /** With --floor: CPU burnt per call, µs (FloorGetSpec.spinUs). */
       "floor-spin": { type: "string", default: "0" },
+      /** With --floor: memory touched per call, KB (FloorGetSpec.churnKb). */
+      "floor-churn": { type: "string", default: "0" },
       /** Sampling interval, µs (node's default 1000 gives a few thousand samples a run: too coarse per function). */
       interval: { type: "string", default: "1000" },
       /** Also write the figures (µs per call by area and by function) as JSON here, for bench/profile-diff.ts. */
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
           pinning,
           nodeFlags,
           values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {},
-          Number(values["floor-spin"]),
+          { spinUs: Number(values["floor-spin"]), churnKb: Number(values["floor-churn"]) },
         )
       : await startRealServer({
           dataDir: run.workDir,
@@ -271,7 +274,7 @@ async function startFloorServer(
   pinning: Pinning,
   nodeFlags: readonly string[],
   env: Record<string, string>,
-  spinUs: number,
+  cost: { spinUs: number; churnKb: number },
 ): Promise<RealServer> {
   const port = await freePort();
   const spec: FloorGetSpec = {
@@ -279,7 +282,7 @@ async function startFloorServer(
     dbFile: run.largest.file,
     authorization: `Bearer ${run.token}`,
     domainId: BENCH_DOMAIN,
-    spinUs,
+    ...cost,
   };
   const start = startCommand();
   const child = run.track(

@@ -30,6 +30,12 @@ export interface FloorGetSpec {
    * idle more often, so each answer's write wakes it) from what the service makes Node do.
    */
   spinUs?: number;
+  /**
+   * Memory to touch per answered call, KB (bench/profile.ts `--floor-churn`): one write per 64-byte line
+   * over a moving window of a 32 MB buffer, so the call leaves the caches as a bigger server's call would,
+   * to tell what a larger working set costs the kernel's socket write from what the service asks of it.
+   */
+  churnKb?: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as FloorGetSpec;
@@ -77,6 +83,7 @@ const server = http.createServer((req, res) => {
       return;
     }
     if (spec.spinUs) spin(spec.spinUs);
+    if (spec.churnKb) churn(spec.churnKb);
     const values = byId.get(jobId, domainId) as unknown[] | undefined;
     if (values === undefined) answer(res, 404, '{"code":"not_found"}');
     else answer(res, 200, JSON.stringify(jobRowOf(values)));
@@ -85,6 +92,16 @@ const server = http.createServer((req, res) => {
 function spin(us: number): void {
   const until = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
   while (process.hrtime.bigint() < until);
+}
+
+const churnSpace = new Uint8Array(32 << 20);
+let churnAt = 0;
+function churn(kb: number): void {
+  const end = kb * 1024;
+  for (let i = 0; i < end; i += 64) {
+    churnSpace[churnAt] = (churnSpace[churnAt] ?? 0) + 1;
+    churnAt = (churnAt + 64) % churnSpace.length;
+  }
 }
 
 server.keepAliveTimeout = 65_000;
