@@ -42,17 +42,14 @@ const CHANGE_COLUMNS = [
 /**
  * Change-feed appends of up to this many rows are compiled once per row count (at most this many
  * texts kept, 385 slots for the largest); a larger group compiles its own, a cost shared by its
- * writes. The bench's 16 writers form groups of up to 16.
+ * writes. Not the templates' default of 64 values: that sent every group of more than 10 writes
+ * through Kysely at each commit (docs/benchmarks.md, "Progress writes, fifth pass").
  */
 const TEMPLATED_CHANGE_ROWS = 64;
 
 export class WriteStatements {
   private readonly templates = new CompiledTemplates();
-  /**
-   * Apart from the point statements': one per group size, which must not evict those. Groups of up to
-   * `TEMPLATED_CHANGE_ROWS` rows take a template (with the default limit of 64 values, groups of more
-   * than 10 writes were built and compiled through Kysely at every commit).
-   */
+  /** Apart from the point statements': one per group size, which must not evict those. */
   private readonly changeTemplates = new CompiledTemplates(TEMPLATED_CHANGE_ROWS * CHANGE_COLUMNS.length + 1);
 
   constructor(readonly dialect: Dialect) {}
