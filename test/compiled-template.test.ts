@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { Condition } from "../src/query/ast.js";
 import { CompiledTemplates, scopeShape } from "../src/storage/compiled-template.js";
+import type { Dialect } from "../src/storage/dialect/dialect.js";
 import { postgresDialect } from "../src/storage/dialect/postgres/postgres-dialect.js";
 import { sqliteDialect } from "../src/storage/dialect/sqlite/sqlite-dialect.js";
 import { WriteStatements } from "../src/storage/write-statements.js";
@@ -64,6 +65,38 @@ describe("compiled templates", () => {
       { ...change("j1", "created", 1), created_at: "t1" },
       { ...change("j2", "updated", null), created_at: "t1" },
     ]);
+  });
+
+  it("compiles a group's change-feed append once per row count up to 64 rows, and bigger ones each time", () => {
+    for (const dialect of [sqliteDialect, postgresDialect]) {
+      let builds = 0;
+      // Every build of the statement goes through the dialect's query builder.
+      const counting: Dialect = Object.create(dialect, {
+        builder: {
+          get() {
+            builds++;
+            return dialect.builder;
+          },
+        },
+      });
+      const statements = new WriteStatements(counting);
+      const rows = (n: number, tag: string) =>
+        Array.from({ length: n }, (_, i) => ({
+          job_id: `${tag}-${i}`,
+          domain_id: "d",
+          workspace_id: "w",
+          kind: "updated" as const,
+          event_seq: i % 2 === 0 ? null : i,
+        }));
+      for (const n of [16, 64, 65]) {
+        const first = statements.appendChanges(rows(n, "a"), "t1");
+        builds = 0;
+        const [again] = statements.appendChanges(rows(n, "b"), "t2");
+        expect(builds).toBe(n <= 64 ? 0 : 1);
+        expect(again?.sql).toBe(first[0]?.sql);
+        expect(again?.parameters).toEqual(rows(n, "b").flatMap((c) => [...Object.values(c), "t2"]));
+      }
+    }
   });
 
   it("with the database's clock (PostgreSQL now()): each group's rows bound, the clock kept in the text, one text per row count", () => {

@@ -53,6 +53,34 @@ let taSeq = 0;
 const newTa = () => `ta-api-${++taSeq}`;
 
 describe.each(Object.entries(transports))("%s", (_name, makeTransport) => {
+  it("answers a progress report with the whole job as stored: what get and list then read", async () => {
+    const transport = makeTransport();
+    const lifecycle = createClient(JobLifecycle, transport);
+    const jobs = createClient(Job, transport);
+    const asWorker = { headers: { token: workerToken } };
+    const ta = newTa();
+    const created = await lifecycle.create(
+      {
+        trustedAccountId: ta,
+        pluginId: "plugin-aws",
+        resourceGroup: JobInfo_ResourceGroup.WORKSPACE,
+        workspaceId: "ws-1",
+        options: { provider: "aws", regions: ["us-east-1", "eu-west-1"], deep: { n: 1.5, on: true } },
+      },
+      asWorker,
+    );
+    await lifecycle.start({ jobId: created.jobId }, asWorker);
+    const progress = await lifecycle.report_progress(
+      { jobId: created.jobId, progressPercent: 40, recordsProcessed: 7, currentStep: 'collecting "ü"' },
+      asWorker,
+    );
+    expect(progress).toMatchObject({ progressPercent: 40, recordsProcessed: 7, version: 3 });
+    // `get` and `list` encode the stored job by other code paths; every field must agree.
+    expect(progress).toEqual(await jobs.get({ jobId: created.jobId }, { headers: { token: adminToken } }));
+    const listed = await jobs.list({ trustedAccountId: ta }, { headers: { token: adminToken } });
+    expect(listed.results).toEqual([progress]);
+  });
+
   it("runs a job PENDING -> SUCCESS and the read API lists it with the new fields", async () => {
     const transport = makeTransport();
     const lifecycle = createClient(JobLifecycle, transport);

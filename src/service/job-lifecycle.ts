@@ -198,11 +198,19 @@ export class JobLifecycleService {
   start(principal: Principal, request: StartJobRequest): Promise<JobView> {
     return this.change(principal, "start", request, "start", (now) => ({
       patch: () => ({ heartbeat_at: now }),
-    }));
+    })).then(toJobView);
   }
 
   /** A heartbeat with progress. Monotonic fields keep their highest value (documented, not an error). */
   reportProgress(principal: Principal, request: ReportJobProgressRequest): Promise<JobView> {
+    return this.reportProgressRow(principal, request).then(toJobView);
+  }
+
+  /**
+   * `reportProgress`'s job as stored, before the view: the hottest write's answer, which a wire that
+   * writes the bytes from the row (`jobRowJson`, as `get` does) need not build as a view first.
+   */
+  reportProgressRow(principal: Principal, request: ReportJobProgressRequest): Promise<JobRow> {
     const percent = optionalPercent(request.progress_percent);
     const step = optionalText(request.current_step, "current_step", MAX_STEP);
     const counters = validCounters(request);
@@ -221,7 +229,7 @@ export class JobLifecycleService {
     const counters = validCounters(request);
     return this.change(principal, "succeed", request, "succeed", () => ({
       patch: (_outcome, row) => ({ progress_percent: 100, ...grownCounters(row, counters) }),
-    }));
+    })).then(toJobView);
   }
 
   /** IN_PROGRESS -> FAILURE; with a cancel pending, the worker's confirmation: -> CANCELED. */
@@ -240,7 +248,7 @@ export class JobLifecycleService {
         outcome.kind === "move" && outcome.to === "FAILURE"
           ? { error_code: code ?? "ERROR_JOB_FAILED", error_message: message }
           : { error_code: code, error_message: message },
-    }));
+    })).then(toJobView);
   }
 
   /** PENDING -> CANCELED; IN_PROGRESS -> cancel requested; again, or CANCELED: unchanged. */
@@ -250,7 +258,7 @@ export class JobLifecycleService {
     return this.change(principal, "cancel", request, "cancel", (now) => ({
       reason: reason ?? "cancel requested",
       patch: () => ({ cancel_requested_at: now, cancel_reason: reason, canceled_by: actor }),
-    }));
+    })).then(toJobView);
   }
 
   /** The job's timeline, oldest first. */
@@ -276,7 +284,7 @@ export class JobLifecycleService {
     request: VersionedRequest,
     action: Exclude<JobAction, "create">,
     build: (now: string) => Pick<TransitionOptions, "reason" | "patch">,
-  ): Promise<JobView> {
+  ): Promise<JobRow> {
     const scope = authorize(principal, method);
     const jobId = requireJobId(request.job_id);
     const expectedVersion = optionalVersion(request.expected_version);
@@ -298,7 +306,7 @@ export class JobLifecycleService {
     });
     // Explained outside the transaction: the tombstone lookup is a plain read.
     if (!row) throw await this.missing(jobId, scope);
-    return toJobView(row);
+    return row;
   }
 
   /** Not found, or expired when retention purged it (job-missing.ts). */

@@ -43,11 +43,17 @@ export class CompiledTemplates {
   private readonly templates = new Map<string, Template | typeof DIRECT>();
 
   /**
+   * `maxArgs`: above it a query is compiled directly (default 64). A cache whose keys bound the SQL
+   * text whatever the values (the change-feed append: one text per row count) may take more.
+   */
+  constructor(private readonly maxArgs = MAX_TEMPLATE_ARGS) {}
+
+  /**
    * The compiled query for `args`, built by `build` (called with markers in place of the args) the
    * first time a `key` is seen. `key` must determine the SQL text given the args' positions and types.
    */
   compile(key: string, args: readonly unknown[], build: (args: readonly unknown[]) => Compiled): Compiled {
-    if (args.length > MAX_TEMPLATE_ARGS) return build(args);
+    if (args.length > this.maxArgs) return build(args);
     let template = this.templates.get(key);
     if (template === DIRECT) return build(args);
     if (!template) {

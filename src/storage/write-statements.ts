@@ -39,10 +39,18 @@ const CHANGE_COLUMNS = [
   "event_seq",
 ] as const satisfies readonly (keyof ChangeRow)[];
 
+/**
+ * Change-feed appends of up to this many rows are compiled once per row count (at most this many
+ * texts kept, 385 slots for the largest); a larger group compiles its own, a cost shared by its
+ * writes. Not the templates' default of 64 values: that sent every group of more than 10 writes
+ * through Kysely at each commit (docs/benchmarks.md, "Progress writes, fifth pass").
+ */
+const TEMPLATED_CHANGE_ROWS = 64;
+
 export class WriteStatements {
   private readonly templates = new CompiledTemplates();
   /** Apart from the point statements': one per group size, which must not evict those. */
-  private readonly changeTemplates = new CompiledTemplates();
+  private readonly changeTemplates = new CompiledTemplates(TEMPLATED_CHANGE_ROWS * CHANGE_COLUMNS.length + 1);
 
   constructor(readonly dialect: Dialect) {}
 

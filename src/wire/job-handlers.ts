@@ -28,7 +28,8 @@ import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
-import type { JobView } from "../service/job-view.js";
+import { type JobView, toJobView } from "../service/job-view.js";
+import type { JobRow } from "../storage/schema.js";
 import { jobAnswer, jobRowAnswer } from "./encode/job-answer.js";
 import { toJobInfo } from "./encode/job-info.js";
 import { listEncoder, listShell, RESULTS_FIELD, resultData } from "./encode/list-answer.js";
@@ -102,6 +103,12 @@ export function readOptions(ctx: HandlerContext): { signal: AbortSignal; deadlin
 export function jobInfoAnswer(view: JobView, ctx: HandlerContext): JobInfo {
   if (ctx.values.get(acceptsSelfEncodedKey)) return jobAnswer(view);
   return toJobInfo(view);
+}
+
+/** One stored job as the answer: where the unary path takes self-encoded answers, its bytes from the row. */
+export function jobRowInfoAnswer(row: JobRow, ctx: HandlerContext): JobInfo {
+  if (ctx.values.get(acceptsSelfEncodedKey)) return jobRowAnswer(row);
+  return toJobInfo(toJobView(row));
 }
 
 export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {

@@ -1,7 +1,7 @@
 /**
  * The JobLifecycle service's Connect implementation: thin handlers that turn the request into proto
  * JSON, call the lifecycle service with the authenticated caller, and answer the job as `get` does
- * (`jobInfoAnswer`: JSON straight from the view where the unary path takes it). The caller
+ * (JSON straight from the view where the unary path takes it; a progress report's from the stored row). The caller
  * comes from the same auth interceptor as the read API (`job-handlers.ts`).
  */
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
@@ -19,7 +19,7 @@ import {
 } from "../../gen/spaceone/api/identity/v2/job_lifecycle_pb.js";
 import { JobInfo_Status } from "../../gen/spaceone/api/identity/v2/job_pb.js";
 import type { JobEventView, JobLifecycleService } from "../service/job-lifecycle.js";
-import { jobInfoAnswer, principalOf, readOptions } from "./job-handlers.js";
+import { jobInfoAnswer, jobRowInfoAnswer, principalOf, readOptions } from "./job-handlers.js";
 import { requestJson } from "./request-json.js";
 
 /** Proto JSON with proto field names: what the service layer reads. Unset optional fields are absent. */
@@ -54,8 +54,9 @@ export function jobLifecycleHandlers(
       return jobInfoAnswer(await service.start(principalOf(ctx), json(StartJobRequestSchema, req)), ctx);
     },
     async report_progress(req, ctx) {
-      return jobInfoAnswer(
-        await service.reportProgress(principalOf(ctx), json(ReportJobProgressRequestSchema, req)),
+      // The hottest write: its answer's bytes from the stored row, as `get`'s.
+      return jobRowInfoAnswer(
+        await service.reportProgressRow(principalOf(ctx), json(ReportJobProgressRequestSchema, req)),
         ctx,
       );
     },
