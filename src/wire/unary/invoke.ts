@@ -24,8 +24,13 @@ import {
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 
-/** Run one call: the answer message, or what the interceptors or the implementation threw. */
-export type UnaryInvoker = (context: HandlerContext, input: Message) => Promise<Message>;
+/**
+ * Run one call through the interceptors: their response, or what they or the implementation threw
+ * (rejected, or thrown at once by an interceptor that is not async). `answerOf` then gives the answer
+ * message. Not an async function with the two in one: that cost every call a promise and a turn of the
+ * microtask queue more, only to pass the response on.
+ */
+export type UnaryInvoker = (context: HandlerContext, input: Message) => Promise<UnaryResponse>;
 
 const callContext = Symbol("the call's handler context");
 
@@ -68,7 +73,7 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
     (inner, interceptor) => interceptor(inner as never) as unknown as UnaryFn,
     implementation as UnaryFn,
   );
-  return async (context, input) => {
+  return (context, input) => {
     const req: CallRequest = {
       stream: false,
       message: input,
@@ -81,11 +86,15 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
       contextValues: context.values,
       [callContext]: context,
     };
-    const res = await next(req);
-    copyHeaders(res.header, context.responseHeader);
-    copyHeaders(res.trailer, context.responseTrailer);
-    return res.message as Message;
+    return next(req);
   };
+}
+
+/** The answer message of an invoked call, its headers and trailers copied into the call's (connect's). */
+export function answerOf(context: HandlerContext, res: UnaryResponse): Message {
+  copyHeaders(res.header, context.responseHeader);
+  copyHeaders(res.trailer, context.responseTrailer);
+  return res.message as Message;
 }
 
 /** connect's own copy of an interceptor's answer headers into the call's (none when they are the call's). */
