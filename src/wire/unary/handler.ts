@@ -27,7 +27,6 @@ import {
 } from "./connect-protocol.js";
 import { leanContext } from "./context.js";
 import { admitGrpc, type GrpcAdmission, readGrpcInput, writeGrpc } from "./grpc-protocol.js";
-import { answerOf } from "./invoke.js";
 import {
   handlerOptions,
   type RouterSettings,
@@ -144,7 +143,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
           "connect" in admission
             ? await readConnectInput(req, unary, admission.connect, opt)
             : await readGrpcInput(req, unary, admission.grpc, opt);
-        const output = answerOf(context, await unary.invoke(context, input as Message));
+        const output = await unary.invoke(context, input as Message);
         try {
           const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes);
           outcome = { body: answer instanceof Promise ? await answer : answer };

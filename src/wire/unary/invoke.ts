@@ -24,13 +24,8 @@ import {
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 
-/**
- * Run one call through the interceptors: their response, or what they or the implementation threw
- * (rejected, or thrown at once by an interceptor that is not async). `answerOf` then gives the answer
- * message. Not an async function with the two in one: that cost every call a promise and a turn of the
- * microtask queue more, only to pass the response on.
- */
-export type UnaryInvoker = (context: HandlerContext, input: Message) => Promise<UnaryResponse>;
+/** Run one call: the answer message, or what the interceptors or the implementation threw. */
+export type UnaryInvoker = (context: HandlerContext, input: Message) => Promise<Message>;
 
 const callContext = Symbol("the call's handler context");
 
@@ -73,7 +68,7 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
     (inner, interceptor) => interceptor(inner as never) as unknown as UnaryFn,
     implementation as UnaryFn,
   );
-  return (context, input) => {
+  return async (context, input) => {
     const req: CallRequest = {
       stream: false,
       message: input,
@@ -86,15 +81,11 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
       contextValues: context.values,
       [callContext]: context,
     };
-    return next(req);
+    const res = await next(req);
+    copyHeaders(res.header, context.responseHeader);
+    copyHeaders(res.trailer, context.responseTrailer);
+    return res.message as Message;
   };
-}
-
-/** The answer message of an invoked call, its headers and trailers copied into the call's (connect's). */
-export function answerOf(context: HandlerContext, res: UnaryResponse): Message {
-  copyHeaders(res.header, context.responseHeader);
-  copyHeaders(res.trailer, context.responseTrailer);
-  return res.message as Message;
 }
 
 /** connect's own copy of an interceptor's answer headers into the call's (none when they are the call's). */
