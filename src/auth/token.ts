@@ -198,6 +198,7 @@ function principalBytes(principal: Principal): number {
  *
  * System tokens (other microservices) name the domain and workspace they act for in `x_domain_id` /
  * `x_workspace_id`. Access tokens ignore those headers: a user must not be able to re-scope themselves.
+ * At once for a token already verified (as `verify`); every refusal is a rejected promise.
  */
 export function authenticate(verifier: TokenVerifier, headers: Headers): Principal | Promise<Principal> {
   const token = tokenFromHeaders(headers);
