@@ -10,7 +10,7 @@ import type { TokenVerifier } from "./auth/token.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
 import { callKey } from "./observability/call.js";
-import { callerOf, createCallInterceptor } from "./observability/call-interceptor.js";
+import { createCallInterceptor } from "./observability/call-interceptor.js";
 import { codeLabel } from "./observability/codes.js";
 import { registerJobCounts } from "./observability/job-counts.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
@@ -202,7 +202,7 @@ export function createApp(options: AppOptions): App {
     // The access-log line of an SSE watch names its caller and code as a Connect call's does.
     onCaller: (req, principal) => {
       const call = calls.callOf(req);
-      if (call) call.caller = callerOf(principal);
+      if (call) call.principal = principal;
     },
     onError: (req, error) => {
       const call = calls.callOf(req);

@@ -42,8 +42,8 @@ function baseClaims(): Record<string, unknown> {
   return { did: "domain-1", rol: "DOMAIN_ADMIN", typ: "ACCESS_TOKEN", ver: "2.0", sub: "user-1" };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<SpaceOneError> {
-  const error = await promise.then(
+async function rejection(outcome: unknown): Promise<SpaceOneError> {
+  const error = await Promise.resolve(outcome).then(
     () => {
       throw new Error("expected the token to be rejected");
     },
@@ -99,7 +99,8 @@ describe("HS256 tokens", () => {
   it("remembers a verified token only until it expires, and never a failed one", async () => {
     const token = await signToken(config(), { domainId: "domain-1", role: "DOMAIN_ADMIN", ttlSeconds: 60 });
     const first = await verifier.verify(token);
-    expect(await verifier.verify(token)).toBe(first); // served from the cache: the same object
+    // Served from the cache at once: the same object, not a promise.
+    expect(verifier.verify(token)).toBe(first);
     vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ["Date"] });
     try {
       await expectRejected(verifier, token, "token expired.");
@@ -109,6 +110,30 @@ describe("HS256 tokens", () => {
     const forged = `${token.slice(0, -6)}AAAAAA`;
     await expectRejected(verifier, forged, "invalid token signature.");
     await expectRejected(verifier, forged, "invalid token signature.");
+  });
+
+  it("answers at once only for a token the cache still holds (evicted by count or never kept by size)", async () => {
+    const sign = (domainId: string) =>
+      signToken(config(), { domainId, role: "DOMAIN_ADMIN", ttlSeconds: 60 });
+    const one = await createTokenVerifier({
+      ...config(),
+      limits: { tokenCache: { maxEntries: 1, maxBytes: 1 << 20 } },
+    });
+    const [a, b] = [await sign("domain-a"), await sign("domain-b")];
+    const first = await one.verify(a);
+    expect(one.verify(a)).toBe(first);
+    expect(one.verify(a)).toBe(first); // the same token twice in a row
+    await one.verify(b); // evicts a
+    expect(one.verify(a)).toBeInstanceOf(Promise);
+    expect(await one.verify(a)).toEqual(first);
+    expect(one.verify(b)).toBeInstanceOf(Promise); // evicted by a
+    const tiny = await createTokenVerifier({
+      ...config(),
+      limits: { tokenCache: { maxEntries: 10, maxBytes: 64 } },
+    });
+    await tiny.verify(a); // too big to be kept
+    expect(tiny.verify(a)).toBeInstanceOf(Promise);
+    expect(await tiny.verify(a)).toMatchObject({ domainId: "domain-a" });
   });
 
   it("round-trips a workspace owner token", async () => {
@@ -484,6 +509,25 @@ describe("authenticate (headers)", () => {
     for (const scheme of ["Bearer", "bearer", "BEARER"]) {
       const headers = new Headers({ authorization: `${scheme} ${await accessToken()}` });
       expect((await authenticate(verifier, headers)).domainId).toBe("domain-a");
+    }
+  });
+
+  it("reads each Authorization value as its own, also when they alternate", async () => {
+    const token = await accessToken();
+    const values = [
+      `Bearer ${token}`,
+      "Basic dXNlcjpwYXNz",
+      `bearer  ${token} `,
+      "Bearer",
+      `Bearer ${token}`,
+    ];
+    for (const value of [...values, ...values]) {
+      const outcome = authenticate(verifier, new Headers({ authorization: value }));
+      if (value.startsWith("Basic") || value === "Bearer") {
+        expect((await rejection(outcome)).message).toContain("empty token provided.");
+      } else {
+        expect((await outcome).domainId).toBe("domain-a");
+      }
     }
   });
 

@@ -152,7 +152,7 @@ export async function getBreakdown(
   const service = jobService(db);
   const serviceGetUs = await microsPerAsyncCall(() => service.get(BENCH_PRINCIPAL, { job_id: jobId }), ms);
   const headers = new Headers({ authorization: `Bearer ${token}` });
-  const authenticateUs = await microsPerAsyncCall(() => authenticate(verifier, headers), ms);
+  const authenticateUs = await microsPerAsyncCall(async () => authenticate(verifier, headers), ms);
   const view = await service.get(BENCH_PRINCIPAL, { job_id: jobId });
   const encodeBinaryUs = microsPerCall(() => toBinary(JobInfoSchema, toJobInfo(view)), ms);
   const encodeJsonUs = microsPerCall(

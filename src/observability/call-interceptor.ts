@@ -6,10 +6,9 @@
  */
 import { Code, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import type { Gauge } from "prom-client";
-import type { Principal } from "../auth/principal.js";
 import { toConnectError } from "../wire/errors.js";
 import { principalKey } from "../wire/job-handlers.js";
-import { type Call, type Caller, callKey } from "./call.js";
+import { type Call, callKey } from "./call.js";
 import { codeLabel } from "./codes.js";
 
 export interface ErrorLogger {
@@ -40,7 +39,7 @@ export function createCallInterceptor(
     }
     try {
       const res = await next(req);
-      if (call) call.caller = callerOf(req.contextValues.get(principalKey));
+      if (call) call.principal = req.contextValues.get(principalKey);
       if (!res.stream) {
         if (call) call.code = "ok";
         gauge?.dec();
@@ -48,7 +47,7 @@ export function createCallInterceptor(
       }
       return { ...res, message: observeStream(res.message, logger, req, call, gauge) };
     } catch (err) {
-      if (call) call.caller = callerOf(req.contextValues.get(principalKey));
+      if (call) call.principal = req.contextValues.get(principalKey);
       failed(logger, req, call, err);
       gauge?.dec();
       throw err;
@@ -91,20 +90,4 @@ async function* observeStream<T>(
     // Also when the client goes away (the generator is returned early); once either way.
     gauge?.dec();
   }
-}
-
-/** What the log says about the caller: identity and scope, never the credential. */
-export function callerOf(principal: Principal | null): Caller | undefined {
-  if (!principal) return undefined;
-  // Token owner and audience arrive with newer tokens (own/aud claims): logged when present.
-  const own = principal.owner;
-  const aud = principal.audience;
-  return {
-    domain_id: principal.domainId,
-    workspace_id: principal.workspaceId,
-    role: principal.role,
-    token_type: principal.tokenType,
-    ...(own !== undefined ? { own } : {}),
-    ...(aud !== undefined ? { aud } : {}),
-  };
 }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { type ContextKey, createContextKey } from "@connectrpc/connect";
+import type { Principal } from "../auth/principal.js";
 import type { Protocol } from "./metrics.js";
 
 /** The caller as logged: who, never the credential. */
@@ -32,7 +33,11 @@ export interface Call {
   method: string | undefined;
   /** Connect code name (`ok`, `not_found`, ...) as the interceptor saw it; else derived from HTTP. */
   code: string | undefined;
-  caller: Caller | undefined;
+  /**
+   * The authenticated caller, kept as is: the access log's `caller` is built from it (`callerOf`) only
+   * for a line that is written, not on every call.
+   */
+  principal: Principal | null | undefined;
   /** The answer's body length, told by a path that wrote its head without Node's header map. */
   bytesOut: number | undefined;
   readonly startedAt: bigint;
@@ -83,7 +88,7 @@ export function newCall(headers: Readonly<Record<string, string | string[] | und
     service: undefined,
     method: undefined,
     code: undefined,
-    caller: undefined,
+    principal: undefined,
     bytesOut: undefined,
     startedAt: process.hrtime.bigint(),
   };
@@ -91,4 +96,20 @@ export function newCall(headers: Readonly<Record<string, string | string[] | und
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** What the log says about the caller: identity and scope, never the credential. */
+export function callerOf(principal: Principal | null | undefined): Caller | undefined {
+  if (!principal) return undefined;
+  // Token owner and audience arrive with newer tokens (own/aud claims): logged when present.
+  const own = principal.owner;
+  const aud = principal.audience;
+  return {
+    domain_id: principal.domainId,
+    workspace_id: principal.workspaceId,
+    role: principal.role,
+    token_type: principal.tokenType,
+    ...(own !== undefined ? { own } : {}),
+    ...(aud !== undefined ? { aud } : {}),
+  };
 }

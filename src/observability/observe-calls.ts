@@ -13,7 +13,7 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
-import { type Call, callKey, newCall } from "./call.js";
+import { type Call, callerOf, callKey, newCall } from "./call.js";
 import { codeLabel, codeLabelFromHttpStatus } from "./codes.js";
 import type { Metrics, Protocol } from "./metrics.js";
 
@@ -135,7 +135,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         // A path that is not a served procedure: logged (bounded) so a typo can be found.
         if (!known && !call.method) fields.path = path.slice(0, 200);
         fields.code = code;
-        fields.caller = call.caller;
+        fields.caller = callerOf(call.principal);
         logger.info(fields, "call");
       };
       // The server's own close listener runs it when it offers to (server.ts `OnResponseClose`). `on`,

@@ -66,7 +66,7 @@ export interface WireHandler {
    * first in its answer's head: written with it by the unary path, set on the response otherwise.
    * Absent when unary calls go through connect's router (`unary: "connect"`).
    */
-  readonly unaryFirst?: (req: NodeRequest, res: NodeResponse, leading: readonly string[]) => void;
+  readonly unaryFirst?: (req: NodeRequest, res: NodeResponse, leading: string[]) => void;
   /** The fully-qualified names of the services connect's router serves (health's SERVING list). */
   readonly served: readonly string[];
 }
@@ -125,8 +125,8 @@ export function createWireHandler(options: WireHandlerOptions): WireHandler {
   const served = [...new Set(connect.handlers.map((h) => h.service.typeName))];
   if (options.unary === "connect") return { handler: rpc, served };
   return {
-    handler: (req, res) => lean.rpc(req, res, () => rpc(req, res)),
-    unaryFirst: (req, res, leading) => lean.rpc(req, res, () => rpc(req, res), leading),
+    handler: (req, res) => lean.rpc(req, res, rpc),
+    unaryFirst: (req, res, leading) => lean.rpc(req, res, rpc, leading),
     served,
   };
 }

@@ -106,30 +106,59 @@ function header(value: string | string[] | undefined): string | null {
   return typeof value === "string" ? value : null;
 }
 
-export async function readConnectInput(
+/**
+ * The call's request message. Not an async function: the common call (a declared length, no
+ * compression) gets one promise, settled with the message where the body ends (`readDeclared`), not a
+ * second one around it with its own turn of the microtask queue.
+ */
+export function readConnectInput(
   req: NodeRequest,
   unary: UnaryMethod,
   admission: ConnectAdmission,
   opt: HandlerOptions,
 ): Promise<unknown> {
   // connect-node's order: a compression error, then a timeout error, then the body.
-  if (admission.compression.error) throw admission.compression.error;
-  if (admission.timeout.error) throw admission.timeout.error;
+  if (admission.compression.error) return Promise.reject(admission.compression.error);
+  if (admission.timeout.error) return Promise.reject(admission.timeout.error);
   const length = req.headers["content-length"];
   const hint = length === undefined ? Number.NaN : Number.parseInt(length, 10);
   // A declared length (admitted only within the limit): read straight into one buffer, with the errors
   // connect's readAllBytes gives. Otherwise connect's own reader, which enforces the limit as it goes.
+  if (Number.isSafeInteger(hint) && hint >= 0 && hint <= opt.readMaxBytes && !admission.compression.request) {
+    return readDeclared(req, hint, unary, admission.binary);
+  }
+  return readOtherwise(req, unary, admission, opt, hint, length);
+}
+
+async function readOtherwise(
+  req: NodeRequest,
+  unary: UnaryMethod,
+  admission: ConnectAdmission,
+  opt: HandlerOptions,
+  hint: number,
+  length: string | undefined,
+): Promise<unknown> {
   let bytes =
     Number.isSafeInteger(hint) && hint >= 0 && hint <= opt.readMaxBytes
-      ? await readDeclared(req, hint)
+      ? await readDeclared(req, hint, undefined, admission.binary)
       : await readAllBytes(req, opt.readMaxBytes, length === undefined ? null : length);
   const compression = admission.compression.request;
-  if (compression) bytes = await compression.decompress(bytes, opt.readMaxBytes);
-  if (admission.binary) return unary.serialization.getI(true).parse(bytes);
+  if (compression) bytes = await compression.decompress(bytes as Uint8Array, opt.readMaxBytes);
+  return decodeInput(bytes as Uint8Array, unary, admission.binary);
+}
+
+function decodeInput(bytes: Uint8Array, unary: UnaryMethod, binary: boolean): unknown {
+  if (binary) return unary.serialization.getI(true).parse(bytes);
   return unary.flatJson?.(bytes) ?? unary.serialization.getI(false).parse(bytes);
 }
 
-function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
+/** The declared body's bytes, or (given `unary`) the message decoded from them. */
+function readDeclared(
+  req: NodeRequest,
+  hint: number,
+  unary: UnaryMethod | undefined,
+  binary: boolean,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const buffer = new Uint8Array(hint);
     let offset = 0;
@@ -161,8 +190,14 @@ function readDeclared(req: NodeRequest, hint: number): Promise<Uint8Array> {
             Code.InvalidArgument,
           ),
         );
-      } else {
+      } else if (unary === undefined) {
         resolve(buffer);
+      } else {
+        try {
+          resolve(decodeInput(buffer, unary, binary));
+        } catch (error) {
+          reject(error);
+        }
       }
     });
     req.on("error", reject);
@@ -180,7 +215,7 @@ export function writeConnect(
   responseHeader: Headers,
   responseTrailer: Headers,
   opt: HandlerOptions,
-  leading?: readonly string[],
+  leading?: string[],
   onRawHead?: (bodyBytes: number) => void,
 ): ConnectError | null | Promise<ConnectError | null> {
   const error = "error" in outcome ? leanError(outcome.error) : null;
@@ -220,7 +255,7 @@ function writeWhole(
   responseHeader: Headers,
   responseTrailer: Headers,
   body: Uint8Array,
-  leading: readonly string[] | undefined,
+  leading: string[] | undefined,
   onRawHead: ((bodyBytes: number) => void) | undefined,
 ): void {
   // connect's trailerMux, without a copy: the call is over, its header object is ours to finish.
@@ -231,11 +266,11 @@ function writeWhole(
   if (leading !== undefined && res instanceof http.ServerResponse) {
     // The whole head in one raw list, `leading` first (where `setHeader` would have put them): Node
     // writes it as given, validating each field once, without building its header map field by field.
-    const raw = [...leading];
+    // `leading` is the call's own (LeanRpc): extended, not copied.
     responseHeader.forEach((value, key) => {
-      raw.push(key, value);
+      leading.push(key, value);
     });
-    res.writeHead(status, raw);
+    res.writeHead(status, leading);
     // Node keeps no header map of a raw head: who counts the answer's bytes is told its length.
     onRawHead?.(body.byteLength);
   } else {

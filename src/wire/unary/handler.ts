@@ -56,16 +56,17 @@ export interface LeanUnaryOptions extends RouterSettings {
 }
 
 /**
- * Connect, gRPC and gRPC-Web calls on a procedure path; the rest goes to `next()`. `leading` (a raw
- * header list: name, value, ...) is what the caller would have set on the response before this ran:
- * written first in the answer's head, or set on the response (`setHeader`, in order) before anything
- * else writes it, including `next()`.
+ * Connect, gRPC and gRPC-Web calls on a procedure path; the rest goes to `next(req, res)` (the same
+ * function for every call: no closure per call). `leading` (a raw header list: name, value, ...) is
+ * what the caller would have set on the response before this ran: written first in the answer's head,
+ * or set on the response (`setHeader`, in order) before anything else writes it, including `next`.
+ * The list is the call's own: the answer's head is that list, extended (not copied).
  */
 export type LeanRpc = (
   req: NodeRequest,
   res: NodeResponse,
-  next: () => void,
-  leading?: readonly string[],
+  next: (req: NodeRequest, res: NodeResponse) => void,
+  leading?: string[],
 ) => void;
 
 export interface LeanUnaryHandler {
@@ -105,7 +106,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     unary: UnaryMethod,
     url: string,
     admission: { connect: ConnectAdmission } | { grpc: GrpcAdmission },
-    leading?: readonly string[],
+    leading?: string[],
   ): void => {
     const responseHeader = new CallHeaders();
     const responseTrailer = new CallHeaders();
@@ -196,9 +197,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       }
     }
     if (leading !== undefined) setLeading(res, leading);
-    if (unary === undefined) return next();
+    if (unary === undefined) return next(req, res);
     const grpc = grpcType ? admitGrpc(req, opt) : null;
-    if (grpc === null) return next();
+    if (grpc === null) return next(req, res);
     options.onCall?.(path);
     serve(req, res, unary, url, { grpc });
   };
