@@ -62,14 +62,16 @@ describe("configuration variables", () => {
 
   it("takes only the listed choices, spelled exactly", () => {
     expect(loadConfig({ ...dir, LOG_LEVEL: "silent" }).logLevel).toBe("silent");
-    expect(refused({ LOG_LEVEL: "INFO" })).toContain("LOG_LEVEL=\"INFO\": expected one of debug, info");
+    expect(refused({ LOG_LEVEL: "INFO" })).toContain('LOG_LEVEL="INFO": expected one of debug, info');
     expect(refused({ JWT_ALGORITHM: "none" })).toContain("JWT_ALGORITHM");
   });
 
   it("takes auto or a count of workers", () => {
     expect(loadConfig({ ...dir, WORKERS: "3" }).workers).toBe(3);
     expect(loadConfig({ ...dir, WORKERS: "auto" }).workers).toBeGreaterThanOrEqual(1);
-    expect(refused({ WORKERS: "65" })).toContain("WORKERS=\"65\": expected a whole number from 1 to 64, or auto");
+    expect(refused({ WORKERS: "65" })).toContain(
+      'WORKERS="65": expected a whole number from 1 to 64, or auto',
+    );
     expect(refused({ WORKERS: "Auto" })).toContain("WORKERS");
   });
 
