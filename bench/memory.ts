@@ -118,6 +118,14 @@ const VARIANTS: Record<string, Variant> = {
     env: {},
   },
   cache16: { label: "DATABASE_CACHE_MB=16", flags: [], env: { DATABASE_CACHE_MB: "16" } },
+  cache1: { label: "DATABASE_CACHE_MB=1", flags: [], env: { DATABASE_CACHE_MB: "1" } },
+  // glibc's mmap threshold fixed at its initial 128 KiB: a freed large block goes back to the system
+  // instead of raising the threshold (up to 32 MiB) and staying in the heap.
+  mmap128k: {
+    label: "MALLOC_MMAP_THRESHOLD_=131072",
+    flags: [],
+    env: { MALLOC_MMAP_THRESHOLD_: "131072" },
+  },
   // Every idle read worker stops (as before the fourth pass): `scaling` starts one again.
   nokeep: {
     label: "DATABASE_READ_WORKER_IDLE_KEEP=0",

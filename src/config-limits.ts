@@ -3,11 +3,10 @@
  * caches, the size of an answer, and connections and streams. Kept apart from config.ts so the
  * table of limits is in one place; config.ts spreads `limitsSchema` into its schema.
  */
-import { z } from "zod";
+import { number, type Setting } from "./config-setting.js";
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from "./query/cost.js";
 
-const count = (fallback: number, max = 1_000_000) =>
-  z.coerce.number().int().positive().max(max).default(fallback);
+const count = (fallback: number, max = 1_000_000): Setting<number> => number(1, max).default(fallback);
 
 export const limitsSchema = {
   QUERY_MAX_CONDITIONS: count(DEFAULT_QUERY_LIMITS.maxConditions, 400),

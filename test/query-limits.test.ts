@@ -131,7 +131,7 @@ const STAT_CASES: Case[] = [
 const MAXIMA = Object.fromEntries(
   Object.entries(QUERY_LIMIT_SETTINGS).map(([key, setting]) => {
     const schema = limitsSchema[setting as keyof typeof limitsSchema];
-    return [key, schema.unwrap().maxValue as number];
+    return [key, schema.max as number];
   }),
 ) as unknown as QueryLimits;
 const MAXIMA_ENV = Object.fromEntries(
