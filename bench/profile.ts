@@ -158,13 +158,10 @@ async function main(): Promise<void> {
       ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
     ];
     const server = values.floor
-      ? await startFloorServer(
-          run,
-          pinning,
-          nodeFlags,
-          values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {},
-          { spinUs: Number(values["floor-spin"]), churnKb: Number(values["floor-churn"]) },
-        )
+      ? await startFloorServer(run, pinning, nodeFlags, values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {}, {
+          spinUs: Number(values["floor-spin"]),
+          churnKb: Number(values["floor-churn"]),
+        })
       : await startRealServer({
           dataDir: run.workDir,
           dbFile: run.largest.file,
