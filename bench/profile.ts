@@ -16,6 +16,8 @@
  * service, with `npm start`'s node flags, so the two profiles compare function by function;
  * `--floor-spin US` makes it burn that much CPU per call (as slow as the service, nothing else changed);
  * `--floor-churn KB` makes it touch that much memory per call (a bigger working set, as the service's).
+ * `--node-flag F` (repeatable) adds a node flag after `npm start`'s; `--server-output FILE` keeps what the
+ * server printed (e.g. with `--node-flag=--trace-gc`, each collection: how often the old generation is swept).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -138,6 +140,10 @@ async function main(): Promise<void> {
       interval: { type: "string", default: "1000" },
       /** Also write the figures (µs per call by area and by function) as JSON here, for bench/profile-diff.ts. */
       save: { type: "string" },
+      /** More node flags for the server, after `npm start`'s (e.g. `--trace-gc`, `--heap-growing-percent=50`). */
+      "node-flag": { type: "string", multiple: true, default: [] },
+      /** Write what the server printed (e.g. its `--trace-gc` lines) here when it stops. */
+      "server-output": { type: "string" },
     },
   });
   const opts = parseOptions(["--quick", "--sizes", String(values.jobs), "--jobs", String(values.jobs)]);
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
       `--cpu-prof-dir=${profDir}`,
       `--cpu-prof-interval=${values.interval}`,
       ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
+      ...(values["node-flag"] ?? []),
     ];
     const server = values.floor
       ? await startFloorServer(run, pinning, nodeFlags, values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {}, {
@@ -214,6 +221,7 @@ async function main(): Promise<void> {
     // A reused data set must not keep our jobs running (the next run's creates would be duplicates).
     if (writes) await finishWriters(server.baseUrl, writes.probe, writes.setup);
     await server.child.stop();
+    if (values["server-output"]) fs.writeFileSync(values["server-output"], server.child.output());
     // One profile per thread (the main thread and each read worker): their busy samples add up.
     const files = fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
     if (files.length === 0) throw new Error("the server wrote no .cpuprofile");

@@ -14,7 +14,9 @@ if (file) {
   session.post("HeapProfiler.startSampling", {
     samplingInterval: Number(process.env.HEAP_SAMPLE_INTERVAL ?? 4096),
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    // HEAP_SAMPLE_SURVIVORS=1 leaves out what a scavenge collected: what remains is what lived long
+    // enough to be promoted (or was still live at the end), the old generation's intake.
+    includeObjectsCollectedByMinorGC: process.env.HEAP_SAMPLE_SURVIVORS !== "1",
   });
   // An in-process session answers synchronously, so the profile is written before the process ends.
   process.on("exit", () => {

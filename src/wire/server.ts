@@ -21,6 +21,7 @@ import {
   refuseWithoutHost,
   type WireLimits,
 } from "./limits.js";
+import { LiveList } from "./live-list.js";
 
 export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -103,10 +104,11 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
     headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
   };
   const log = options.logger;
-  const sockets = new Set<net.Socket>();
-  const sessions = new Set<http2.ServerHttp2Session>();
+  // Lists, not Sets, for what comes and goes with connections and requests (live-list.ts).
+  const sockets = new LiveList<net.Socket>();
+  const sessions = new LiveList<http2.ServerHttp2Session>();
   /** HTTP/1.1 responses in progress: on close they get `Connection: close` if their head is unsent. */
-  const h1Responses = new Set<http.ServerResponse>();
+  const h1Responses = new LiveList<http.ServerResponse>();
   let inFlight = 0;
   let closing = false;
   let closePromise: Promise<void> | undefined;
@@ -114,8 +116,8 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
   const handle = (req: NodeRequest, res: NodeResponse): void => {
     inFlight++;
     const isH1 = res instanceof http.ServerResponse;
+    const inProgress = isH1 ? h1Responses.add(res) : undefined;
     if (isH1) {
-      h1Responses.add(res);
       // A request that starts during the drain is served, but its connection ends with it.
       if (closing) res.setHeader("connection", "close");
     }
@@ -123,7 +125,7 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
     // `on`: a response closes once (`once` would wrap the listener on every request).
     res.on("close", () => {
       inFlight--;
-      if (isH1) h1Responses.delete(res);
+      if (inProgress) h1Responses.remove(inProgress);
       after?.();
     });
     const onClose: OnResponseClose = (listener) => {
@@ -168,8 +170,8 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
   const h2 = http2.createServer(h2ServerOptions(limits), handle);
 
   h2.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    const node = sessions.add(session);
+    session.once("close", () => sessions.remove(node));
     session.on("error", (err) => log?.warn({ err }, "http2 session error"));
     // Graceful on idle: GOAWAY, and the session ends once its open streams (if any) finish.
     session.setTimeout(timeouts.idleTimeoutMs, () => session.close());
@@ -181,8 +183,8 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
   // accept (their `noDelay` default never runs), so without this every answer waited on Nagle.
   const outer = net.createServer({ noDelay: true }, (socket) => {
     // Over maxConnections Node closes the socket before this runs (net.Server.maxConnections).
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    const node = sockets.add(socket);
+    socket.once("close", () => sockets.remove(node));
     sniff(socket, timeouts.headersTimeoutMs, (isH2) => {
       if (isH2) h2.emit("connection", socket);
       else h1.emit("connection", socket);
@@ -193,16 +195,16 @@ export function startServer(options: StartServerOptions): Promise<RunningServer>
     closing = true;
     // Stops accepting; the callback runs once every accepted socket has closed.
     const allClosed = new Promise<void>((resolve) => outer.close(() => resolve()));
-    for (const session of sessions) session.close();
-    for (const res of h1Responses) {
+    for (const session of sessions.values()) session.close();
+    for (const res of h1Responses.values()) {
       if (!res.headersSent) res.setHeader("connection", "close");
     }
     const poll = setInterval(() => h1.closeIdleConnections(), drainPollMs);
     h1.closeIdleConnections();
     const grace = setTimeout(() => {
       log?.warn({ inFlight, connections: sockets.size }, "shutdown grace period over; closing connections");
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
+      for (const session of sessions.values()) session.destroy();
+      for (const socket of sockets.values()) socket.destroy();
     }, options.shutdownGraceMs);
     try {
       await allClosed;
