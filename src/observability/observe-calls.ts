@@ -89,6 +89,9 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       if (sseStream) metrics.watch.streams.inc();
 
       const closed = () => {
+        // Dropped now rather than left for a collection to find: the WeakMap's table then holds only
+        // the calls in progress, instead of growing (and being rebuilt) with every request since the last GC.
+        calls.delete(req);
         const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
         // The connection's counters move on whether or not this exchange is logged (an RPC logged at
         // info after a health check not logged at debug counts its own bytes). With info off nothing

@@ -10,6 +10,7 @@ import type { JobColumn } from "../../query/fields.js";
 import type { StatResultShape } from "../compile-stat.js";
 import type { Compiled } from "../compiled-template.js";
 import type { JobRow } from "../schema.js";
+import { SecondChanceCache } from "../second-chance-cache.js";
 import { type ChangeCursor, fitsOneBatch, type StatementHook, type StatResult } from "../store.js";
 import { jobRowOf, takesJobRowValues } from "./job-row.js";
 
@@ -85,8 +86,8 @@ export function plain(query: Compiled): Compiled {
 }
 
 export class SqliteStatements {
-  private readonly statements = new Map<string, Database.Statement>();
-  private readonly jobRowStatements = new Map<string, Database.Statement>();
+  private readonly statements = new SecondChanceCache<Database.Statement>(STATEMENT_CACHE_SIZE);
+  private readonly jobRowStatements = new SecondChanceCache<Database.Statement>(STATEMENT_CACHE_SIZE);
 
   constructor(
     readonly db: Database.Database,
@@ -94,24 +95,17 @@ export class SqliteStatements {
   ) {}
 
   /**
-   * A prepared statement for SQL text, cached (bounded; least recently used evicted). `jobRows`: one
+   * A prepared statement for SQL text, cached (bounded; second-chance-cache.ts evicts). `jobRows`: one
    * that reads whole jobs rows as values for `jobRowOf`, when its columns are those (job-row.ts); kept
    * apart, as the same text may be read both ways.
    */
   private statement(text: string, jobRows = false): Database.Statement {
     const cache = jobRows ? this.jobRowStatements : this.statements;
-    let stmt = cache.get(text);
-    if (stmt) {
-      cache.delete(text);
-    } else {
-      stmt = this.db.prepare(text);
-      if (jobRows && takesJobRowValues(stmt)) stmt.raw(true);
-      if (cache.size >= STATEMENT_CACHE_SIZE) {
-        const oldest = cache.keys().next().value;
-        if (oldest !== undefined) cache.delete(oldest);
-      }
-    }
-    cache.set(text, stmt);
+    const cached = cache.get(text);
+    if (cached) return cached;
+    const stmt = this.db.prepare(text);
+    if (jobRows && takesJobRowValues(stmt)) stmt.raw(true);
+    cache.add(text, stmt);
     return stmt;
   }
 
