@@ -42,7 +42,8 @@ function doubleJson(value: number): string {
   if (Number.isNaN(value)) return '"NaN"';
   if (value === Number.POSITIVE_INFINITY) return '"Infinity"';
   if (value === Number.NEGATIVE_INFINITY) return '"-Infinity"';
-  return JSON.stringify(value);
+  // A finite number's JSON is its String (-0 included: both "0"), without JSON.stringify's entry cost.
+  return String(value);
 }
 
 enum Kind {
