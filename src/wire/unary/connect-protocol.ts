@@ -219,7 +219,8 @@ export function writeConnect(
   onRawHead?: (bodyBytes: number) => void,
 ): ConnectError | null | Promise<ConnectError | null> {
   const error = "error" in outcome ? leanError(outcome.error) : null;
-  let body = "body" in outcome ? outcome.body : undefined;
+  let body: Uint8Array | string | undefined =
+    "body" in outcome ? outcome.body : "text" in outcome ? outcome.text : undefined;
   let status = 200;
   if (error !== null) {
     responseHeader.set("Content-Type", contentTypeUnaryJson);
@@ -236,16 +237,18 @@ export function writeConnect(
     status = codeToHttpStatus(error.code);
     body = errorToJsonBytes(error, opt.jsonOptions);
   }
-  const bytes = body as Uint8Array;
+  const answer = body as Uint8Array | string;
   const compression = admission.compression.response;
-  if (compression && bytes.byteLength >= opt.compressMinBytes) {
+  const size = typeof answer === "string" ? Buffer.byteLength(answer) : answer.byteLength;
+  if (compression && size >= opt.compressMinBytes) {
+    const bytes = typeof answer === "string" ? Buffer.from(answer) : answer;
     return compression.compress(bytes).then((compressed) => {
       responseHeader.set("Content-Encoding", compression.name);
       writeWhole(res, status, responseHeader, responseTrailer, compressed, leading, onRawHead);
       return error;
     });
   }
-  writeWhole(res, status, responseHeader, responseTrailer, bytes, leading, onRawHead);
+  writeWhole(res, status, responseHeader, responseTrailer, answer, leading, onRawHead, size);
   return error;
 }
 
@@ -254,15 +257,16 @@ function writeWhole(
   status: number,
   responseHeader: Headers,
   responseTrailer: Headers,
-  body: Uint8Array,
+  body: Uint8Array | string,
   leading: string[] | undefined,
   onRawHead: ((bodyBytes: number) => void) | undefined,
+  size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength,
 ): void {
   // connect's trailerMux, without a copy: the call is over, its header object is ours to finish.
   responseTrailer.forEach((value, key) => {
     responseHeader.set(`trailer-${key}`, value);
   });
-  responseHeader.set("Content-Length", body.byteLength.toString(10));
+  responseHeader.set("Content-Length", size.toString(10));
   if (leading !== undefined && res instanceof http.ServerResponse) {
     // The whole head in one raw list, `leading` first (where `setHeader` would have put them): Node
     // writes it as given, validating each field once, without building its header map field by field.
@@ -272,7 +276,7 @@ function writeWhole(
     });
     res.writeHead(status, leading);
     // Node keeps no header map of a raw head: who counts the answer's bytes is told its length.
-    onRawHead?.(body.byteLength);
+    onRawHead?.(size);
   } else {
     res.writeHead(status, nodeHeaders(responseHeader));
   }

@@ -232,7 +232,8 @@ export function writeGrpc(
   const compression = admission.compression.response;
   if (compression) responseHeader.set("Grpc-Encoding", compression.name);
   const error = "error" in outcome ? leanError(outcome.error) : null;
-  const message = "body" in outcome ? envelope(0, outcome.body, compression, opt) : null;
+  const body = "body" in outcome ? outcome.body : "text" in outcome ? Buffer.from(outcome.text) : null;
+  const message = body !== null ? envelope(0, body, compression, opt) : null;
   if (admission.web) {
     // gRPC-Web clients decode `grpc-message` with decodeURIComponent: connect's encoding as it is.
     setTrailerStatus(responseTrailer, error ?? undefined);

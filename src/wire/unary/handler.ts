@@ -76,7 +76,7 @@ export interface LeanUnaryHandler {
 }
 
 /** The answer's message bytes, or what was thrown (while reading, calling, or encoding the answer). */
-export type Outcome = { body: Uint8Array } | { error: unknown; encoding: boolean };
+export type Outcome = { body: Uint8Array } | { text: string } | { error: unknown; encoding: boolean };
 
 /** A request target's path (the query cut off). */
 export function pathOf(url: string): string {
@@ -145,8 +145,11 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
             : await readGrpcInput(req, unary, admission.grpc, opt);
         const output = await unary.invoke(context, input as Message);
         try {
-          const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes);
-          outcome = { body: answer instanceof Promise ? await answer : answer };
+          const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes, "connect" in admission);
+          outcome =
+            typeof answer === "string"
+              ? { text: answer }
+              : { body: answer instanceof Promise ? await answer : answer };
         } catch (error) {
           outcome = { error, encoding: true };
         }
