@@ -40,7 +40,8 @@ export interface Call {
   principal: Principal | null | undefined;
   /** The answer's body length, told by a path that wrote its head without Node's header map. */
   bytesOut: number | undefined;
-  readonly startedAt: bigint;
+  /** `performance.now()` at arrival (ms): a double, where `hrtime.bigint()` allocated a BigInt per call. */
+  readonly startedAt: number;
 }
 
 /** Carries the call from the HTTP layer into Connect handlers (via the adapter's contextValues). */
@@ -90,7 +91,7 @@ export function newCall(headers: Readonly<Record<string, string | string[] | und
     code: undefined,
     principal: undefined,
     bytesOut: undefined,
-    startedAt: process.hrtime.bigint(),
+    startedAt: performance.now(),
   };
 }
 

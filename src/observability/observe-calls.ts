@@ -92,7 +92,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
         // Dropped now rather than left for a collection to find: the WeakMap's table then holds only
         // the calls in progress, instead of growing (and being rebuilt) with every request since the last GC.
         calls.delete(req);
-        const seconds = Number(process.hrtime.bigint() - call.startedAt) / 1e9;
+        const seconds = (performance.now() - call.startedAt) / 1e3;
         // The connection's counters move on whether or not this exchange is logged (an RPC logged at
         // info after a health check not logged at debug counts its own bytes). With info off nothing
         // is logged (pino's level is set at start): no counters are read (`bytesWritten` walks the

@@ -38,9 +38,9 @@ export class ObservedStore implements JobStore {
    * call (every progress report's write) a promise and two turns of the microtask queue more.
    */
   private timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const observe = () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1e3;
       this.metrics.database.statementDuration.series(this.backend, operation).observe(seconds);
     };
     let running: Promise<T>;
