@@ -8,7 +8,7 @@
  * promise only for pieces.
  *
  * `text` (the Connect path, which writes the body itself): an encoder's whole JSON answer comes back as
- * its string, for `res.end(string)`: Node then writes it to the socket from C++, with no `Buffer` made
+ * its string with its UTF-8 size (measured once, for the limit and `Content-Length`), for `res.end(string)`: Node then writes it to the socket from C++, with no `Buffer` made
  * and filled in JS first (-3 to -8 % instructions per JSON `get`, callgrind; docs/benchmarks.md "get
  * JSON: the answer as a string, measured again").
  */
@@ -17,13 +17,19 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { UnaryMethod } from "./methods.js";
 import { type SelfEncoder, selfEncoderOf } from "./self-encoded.js";
 
+/** A whole JSON answer as its string, and its length in UTF-8 bytes. */
+export interface AnswerText {
+  readonly text: string;
+  readonly size: number;
+}
+
 export function encodeAnswer(
   output: unknown,
   unary: UnaryMethod,
   binary: boolean,
   maxBytes: number,
   text = false,
-): Uint8Array | string | Promise<Uint8Array> {
+): Uint8Array | AnswerText | Promise<Uint8Array> {
   const encoder = selfEncoderOf(output);
   if (encoder === undefined) return unary.serialization.getO(binary).serialize(output as Message);
   if (binary) {
@@ -38,7 +44,7 @@ export function encodeAnswer(
       if (text) {
         const size = Buffer.byteLength(json);
         if (size > maxBytes) throw tooLarge(size, maxBytes);
-        return json;
+        return { text: json, size };
       }
       const bytes = Buffer.from(json);
       if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes);

@@ -221,6 +221,7 @@ export function writeConnect(
   const error = "error" in outcome ? leanError(outcome.error) : null;
   let body: Uint8Array | string | undefined =
     "body" in outcome ? outcome.body : "text" in outcome ? outcome.text : undefined;
+  let size = "body" in outcome ? outcome.body.byteLength : "text" in outcome ? outcome.size : 0;
   let status = 200;
   if (error !== null) {
     responseHeader.set("Content-Type", contentTypeUnaryJson);
@@ -231,24 +232,42 @@ export function writeConnect(
       // SpaceONE's error body, from the error itself; never compressed (console-api-v2 does not).
       const rest = restErrorOf(error);
       const restBody = Buffer.from(JSON.stringify(rest.body));
-      writeWhole(res, rest.status, responseHeader, responseTrailer, restBody, leading, onRawHead);
+      writeWhole(
+        res,
+        rest.status,
+        responseHeader,
+        responseTrailer,
+        restBody,
+        restBody.byteLength,
+        leading,
+        onRawHead,
+      );
       return error;
     }
     status = codeToHttpStatus(error.code);
     body = errorToJsonBytes(error, opt.jsonOptions);
+    size = body.byteLength;
   }
   const answer = body as Uint8Array | string;
   const compression = admission.compression.response;
-  const size = typeof answer === "string" ? Buffer.byteLength(answer) : answer.byteLength;
   if (compression && size >= opt.compressMinBytes) {
     const bytes = typeof answer === "string" ? Buffer.from(answer) : answer;
     return compression.compress(bytes).then((compressed) => {
       responseHeader.set("Content-Encoding", compression.name);
-      writeWhole(res, status, responseHeader, responseTrailer, compressed, leading, onRawHead);
+      writeWhole(
+        res,
+        status,
+        responseHeader,
+        responseTrailer,
+        compressed,
+        compressed.byteLength,
+        leading,
+        onRawHead,
+      );
       return error;
     });
   }
-  writeWhole(res, status, responseHeader, responseTrailer, answer, leading, onRawHead, size);
+  writeWhole(res, status, responseHeader, responseTrailer, answer, size, leading, onRawHead);
   return error;
 }
 
@@ -258,9 +277,10 @@ function writeWhole(
   responseHeader: Headers,
   responseTrailer: Headers,
   body: Uint8Array | string,
+  /** The body's length in bytes (a string's UTF-8 length, measured once by whoever made it). */
+  size: number,
   leading: string[] | undefined,
   onRawHead: ((bodyBytes: number) => void) | undefined,
-  size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength,
 ): void {
   // connect's trailerMux, without a copy: the call is over, its header object is ours to finish.
   responseTrailer.forEach((value, key) => {

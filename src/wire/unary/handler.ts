@@ -16,7 +16,7 @@ import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { ConnectError, ContextValues } from "@connectrpc/connect";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "../server.js";
-import { encodeAnswer } from "./answer.js";
+import { type AnswerText, encodeAnswer } from "./answer.js";
 import { CallHeaders } from "./call-headers.js";
 import {
   admitConnect,
@@ -76,7 +76,7 @@ export interface LeanUnaryHandler {
 }
 
 /** The answer's message bytes, or what was thrown (while reading, calling, or encoding the answer). */
-export type Outcome = { body: Uint8Array } | { text: string } | { error: unknown; encoding: boolean };
+export type Outcome = { body: Uint8Array } | AnswerText | { error: unknown; encoding: boolean };
 
 /** A request target's path (the query cut off). */
 export function pathOf(url: string): string {
@@ -147,9 +147,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
         try {
           const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes, "connect" in admission);
           outcome =
-            typeof answer === "string"
-              ? { text: answer }
-              : { body: answer instanceof Promise ? await answer : answer };
+            answer instanceof Uint8Array || answer instanceof Promise
+              ? { body: answer instanceof Promise ? await answer : answer }
+              : answer;
         } catch (error) {
           outcome = { error, encoding: true };
         }
