@@ -3,10 +3,16 @@
  * over its own keep-alive HTTP/1.1 connection (Connect JSON), with counters that only grow. A write
  * counts when the server acknowledges it (HTTP 200). Argument: one JSON object (`WriteLoadSpec`).
  * Prints one JSON line (`LoadResult`) on stdout.
+ *
+ * Each writer speaks HTTP/1.1 on its own socket (`h1-exchange.ts`): the request head is built once and
+ * each report is one `write`, the answer read by its declared length. `node:http`'s client (a
+ * `ClientRequest`, an `IncomingMessage` and their streams per report) cost this process a full core
+ * below 10,000 reports/s, so the generator, not the server, set the figure (docs/benchmarks.md,
+ * "Progress writes: the load generator was the limit").
  */
-import http from "node:http";
 import { createHistogram } from "node:perf_hooks";
 import { toLoadResult } from "../core/load-result.js";
+import { H1Exchange } from "./h1-exchange.js";
 
 export interface WriteLoadSpec {
   url: string;
@@ -19,27 +25,6 @@ export interface WriteLoadSpec {
   warmupS: number;
 }
 
-function post(
-  agent: http.Agent,
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      url,
-      { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) } },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-        res.on("error", () => resolve(0));
-      },
-    );
-    req.on("error", () => resolve(0));
-    req.end(body);
-  });
-}
-
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as WriteLoadSpec;
   const histogram = createHistogram();
@@ -49,29 +34,42 @@ async function main(): Promise<void> {
   let errors = 0;
   let sent = 0;
   const samples = new Map<string, number>();
+  const failed = (what: string) => {
+    if (recording) errors++;
+    samples.set(what, (samples.get(what) ?? 0) + 1);
+  };
 
   const writer = async (template: string) => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // Split once: a report is the template with its two numbers put in.
+    const parts = template.split(spec.counterPlaceholder).map((p) => p.split(spec.percentPlaceholder));
+    const body = (counter: number) => {
+      const percent = String(Math.min(100, Math.floor(counter / 1000)));
+      return parts.map((p) => p.join(percent)).join(String(counter));
+    };
+    let exchange = new H1Exchange(spec.url, "POST", spec.headers);
     let counter = 1;
     while (running) {
       counter++;
-      const body = template
-        .replaceAll(spec.counterPlaceholder, String(counter))
-        .replaceAll(spec.percentPlaceholder, String(Math.min(100, Math.floor(counter / 1000))));
       const start = process.hrtime.bigint();
-      const status = await post(agent, spec.url, spec.headers, body);
       sent++;
-      if (status === 200) {
-        if (recording) {
-          ok++;
-          histogram.record(Math.max(1, Number((process.hrtime.bigint() - start) / 1000n)));
+      try {
+        const status = await exchange.send(body(counter));
+        if (status === 200) {
+          if (recording) {
+            ok++;
+            histogram.record(Math.max(1, Number((process.hrtime.bigint() - start) / 1000n)));
+          }
+        } else {
+          failed(`HTTP ${status}`);
         }
-      } else {
-        if (recording) errors++;
-        samples.set(`HTTP ${status}`, (samples.get(`HTTP ${status}`) ?? 0) + 1);
+      } catch (error) {
+        failed((error as Error).message);
+        // A broken connection is replaced, as node:http's agent would.
+        exchange.close();
+        exchange = new H1Exchange(spec.url, "POST", spec.headers);
       }
     }
-    agent.destroy();
+    exchange.close();
   };
 
   const done = Promise.all(spec.bodies.map(writer));
@@ -95,7 +93,7 @@ async function main(): Promise<void> {
     elapsedS,
     sent,
     cpu,
-    generator: "node:http writers (bench/load-writes.ts)",
+    generator: "HTTP/1.1 writers on raw sockets (bench/load/writes.ts)",
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
