@@ -2,7 +2,7 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { Condition } from "../src/query/ast.js";
-import { CompiledTemplates, scopeShape } from "../src/storage/compiled-template.js";
+import { CompiledTemplates, PointTemplates, scopeShape } from "../src/storage/compiled-template.js";
 import type { Dialect } from "../src/storage/dialect/dialect.js";
 import { postgresDialect } from "../src/storage/dialect/postgres/postgres-dialect.js";
 import { sqliteDialect } from "../src/storage/dialect/sqlite/sqlite-dialect.js";
@@ -203,5 +203,119 @@ describe("compiled templates", () => {
     expect(scopeShape(wsScope("d", "w"))?.key).toBe("eq:domain_id,in:workspace_id:2");
     expect(scopeShape(wsScope("d", "w"))?.values).toEqual(["d", "w", "*"]);
     expect(scopeShape([{ op: "contain", field: field("domain_id"), value: "x" }])).toBeNull();
+  });
+});
+
+describe("point templates: a template per (name, scope shape), found by comparing scopes", () => {
+  const wsEq = (d: string, w: string): Condition[] => [
+    ...domainScope(d),
+    { op: "eq", field: field("workspace_id"), value: w },
+  ];
+  const options: Condition = {
+    op: "eq",
+    field: { column: "options", path: ["a"], name: "options.a" },
+    value: "x",
+  };
+  /** A compiler whose text follows the scope's shape and whose parameters are the values, with a constant. */
+  const render = (jobId: unknown, scope: readonly Condition[]) => {
+    const parts = ["job_id = ?"];
+    const parameters: unknown[] = [jobId];
+    for (const c of scope) {
+      const name =
+        c.field.path.length > 0 ? `${c.field.column}->'${c.field.path.join(".")}'` : c.field.column;
+      if ("values" in c) {
+        parts.push(`${name} ${c.op} (${c.values.map(() => "?").join(", ")})`);
+        parameters.push(...c.values);
+      } else {
+        parts.push(`${name} ${c.op} ?`);
+        parameters.push(c.value);
+      }
+    }
+    parts.push("kind <> ?");
+    parameters.push("deleted");
+    return { sql: parts.join(" AND "), parameters };
+  };
+  const counted = () => {
+    const calls: { jobId: unknown; scope: readonly Condition[] }[] = [];
+    const build = (jobId: string, scope: readonly Condition[]) => {
+      calls.push({ jobId, scope });
+      return render(jobId, scope);
+    };
+    return { calls, build };
+  };
+
+  // Each cell: a scope, and whether it can be templated (scopeShape accepts it).
+  const cells: [string, Condition[], boolean][] = [
+    ["domain only", domainScope("d1"), true],
+    ["domain and one workspace (eq)", wsEq("d1", "w1"), true],
+    ["domain and a workspace or the domain's (in of 2)", wsScope("d1", "w1"), true],
+    [
+      "an in of 3",
+      [...domainScope("d1"), { op: "in", field: field("workspace_id"), values: ["a", "b", "c"] }],
+      true,
+    ],
+    ["no condition", [], true],
+    ["a number value (not a scope's)", [{ op: "eq", field: field("domain_id"), value: 5 }], false],
+    ["a json path", [...domainScope("d1"), options], false],
+    ["another operator", [{ op: "not", field: field("domain_id"), value: "d1" }], false],
+  ];
+
+  for (const [what, scope, templated] of cells) {
+    it(`${what}: the same SQL and parameters as a direct compile, ${templated ? "built once per shape" : "compiled directly every time"}`, () => {
+      const points = new PointTemplates();
+      const { calls, build } = counted();
+      const first = points.compile("get", "job-1", scope, build);
+      const second = points.compile("get", "job-2", scope, build);
+      expect(first).toEqual(render("job-1", scope));
+      expect(second).toEqual(render("job-2", scope));
+      if (templated) {
+        expect(calls).toHaveLength(1);
+        expect(calls[0]?.jobId).not.toBe("job-1"); // a marker
+      } else {
+        expect(calls.map((c) => c.jobId)).toEqual(["job-1", "job-2"]);
+      }
+    });
+  }
+
+  it("binds each call's own values to a shape seen before (another tenant's values never stay)", () => {
+    const points = new PointTemplates();
+    const { calls, build } = counted();
+    const scopes = [wsScope("d1", "w1"), wsScope("d2", "w2"), wsScope("d3", "w9")];
+    for (const [i, scope] of scopes.entries()) {
+      expect(points.compile("get", `job-${i}`, scope, build)).toEqual(render(`job-${i}`, scope));
+    }
+    expect(calls).toHaveLength(1);
+  });
+
+  it("keeps shapes apart: another name, another column, another operator, another in's size", () => {
+    const points = new PointTemplates();
+    const { calls, build } = counted();
+    const seen: [string, Condition[]][] = [
+      ["get", wsScope("d", "w")],
+      ["delete", wsScope("d", "w")],
+      ["get", wsEq("d", "w")],
+      ["get", [...domainScope("d"), { op: "in", field: field("workspace_id"), values: ["w"] }]],
+      ["get", [{ op: "eq", field: field("workspace_id"), value: "w" }]],
+      ["get", domainScope("d")],
+    ];
+    for (const [name, scope] of seen)
+      expect(points.compile(name, "j", scope, build)).toEqual(render("j", scope));
+    expect(calls).toHaveLength(seen.length);
+    for (const [name, scope] of seen)
+      expect(points.compile(name, "k", scope, build)).toEqual(render("k", scope));
+    expect(calls).toHaveLength(seen.length);
+  });
+
+  it("past 64 shapes starts its list over, and a forgotten shape is found by its key, not built again", () => {
+    const points = new PointTemplates();
+    const { calls, build } = counted();
+    const scope = domainScope("d");
+    for (let n = 1; n <= 70; n++)
+      expect(points.compile(`stmt${n}`, "j", scope, build)).toEqual(render("j", scope));
+    expect(calls).toHaveLength(70);
+    // The list forgot the first 64 when the 65th came; the keyed templates behind it did not.
+    expect(points.compile("stmt70", "k", scope, build)).toEqual(render("k", scope));
+    expect(points.compile("stmt1", "k", scope, build)).toEqual(render("k", scope));
+    expect(calls).toHaveLength(70);
   });
 });

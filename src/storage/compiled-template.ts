@@ -53,31 +53,123 @@ export class CompiledTemplates {
    * first time a `key` is seen. `key` must determine the SQL text given the args' positions and types.
    */
   compile(key: string, args: readonly unknown[], build: (args: readonly unknown[]) => Compiled): Compiled {
-    if (args.length > this.maxArgs) return build(args);
-    let template = this.templates.get(key);
-    if (template === DIRECT) return build(args);
-    if (!template) {
-      const markers = args.map((arg, i) => marker(arg, i, key));
-      // A map, not `indexOf`: a list's `in` may carry thousands of values, and a search per
-      // parameter would make this first compile quadratic in them (a stall of the event loop).
-      const argOf = new Map<unknown, number>(markers.map((m, i) => [m, i]));
-      const compiled = build(markers);
-      const slots = compiled.parameters.map((p): Slot => {
-        const arg = typeof p === "string" || typeof p === "number" ? argOf.get(p) : undefined;
-        return arg !== undefined ? { arg } : { constant: p };
-      });
-      // Every argument must have landed in a parameter, else the SQL text depends on a value.
-      const templated = new Set(slots.flatMap((s) => ("arg" in s ? [s.arg] : []))).size === args.length;
-      template = templated ? { sql: compiled.sql, slots } : DIRECT;
-      if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
-      this.templates.set(key, template);
-      if (template === DIRECT) return build(args);
-    }
-    return {
-      sql: template.sql,
-      parameters: template.slots.map((s) => ("arg" in s ? args[s.arg] : s.constant)),
-    };
+    const template = this.template(key, args, build);
+    return template === DIRECT ? build(args) : fill(template, args);
   }
+
+  /**
+   * `compile`'s template for `key` (made with `build` the first time), or `DIRECT` (null) when the
+   * query is compiled directly: over `maxArgs` values, or a shape whose SQL text depends on a value.
+   */
+  template(
+    key: string,
+    args: readonly unknown[],
+    build: (args: readonly unknown[]) => Compiled,
+  ): Template | typeof DIRECT {
+    if (args.length > this.maxArgs) return DIRECT;
+    let template = this.templates.get(key);
+    if (template !== undefined) return template;
+    const markers = args.map((arg, i) => marker(arg, i, key));
+    // A map, not `indexOf`: a list's `in` may carry thousands of values, and a search per
+    // parameter would make this first compile quadratic in them (a stall of the event loop).
+    const argOf = new Map<unknown, number>(markers.map((m, i) => [m, i]));
+    const compiled = build(markers);
+    const slots = compiled.parameters.map((p): Slot => {
+      const arg = typeof p === "string" || typeof p === "number" ? argOf.get(p) : undefined;
+      return arg !== undefined ? { arg } : { constant: p };
+    });
+    // Every argument must have landed in a parameter, else the SQL text depends on a value.
+    const templated = new Set(slots.flatMap((s) => ("arg" in s ? [s.arg] : []))).size === args.length;
+    template = templated ? { sql: compiled.sql, slots } : DIRECT;
+    if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+    this.templates.set(key, template);
+    return template;
+  }
+}
+
+/** A template's query with these args in its slots. */
+function fill(template: Template, args: readonly unknown[]): Compiled {
+  const { slots } = template;
+  const parameters = new Array<unknown>(slots.length);
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i] as Slot;
+    parameters[i] = "arg" in s ? args[s.arg] : s.constant;
+  }
+  return { sql: template.sql, parameters };
+}
+
+/** The most (name, scope shape) pairs `PointTemplates` finds without a key; it starts over when full. */
+const MAX_POINT_SHAPES = 64;
+
+/**
+ * Statements on one job within a scope (`get`, `delete`, the writes' locked reads): a template per
+ * (statement name, scope shape), found again by comparing the call's scope with the one it was made
+ * from, condition by condition. Building the shape's key, its values and a rebuild function on every
+ * call was 4-5 % of a `get`'s instructions (docs/benchmarks.md "get JSON: point statements found
+ * without a key"). A scope of another shape (anything `scopeShape` declines) is compiled directly.
+ */
+export class PointTemplates {
+  private readonly templates = new CompiledTemplates();
+  private shapes: {
+    readonly name: string;
+    readonly scope: readonly Condition[];
+    readonly template: Template;
+  }[] = [];
+
+  compile(
+    name: string,
+    jobId: string,
+    scope: readonly Condition[],
+    build: (jobId: string, scope: readonly Condition[]) => Compiled,
+  ): Compiled {
+    for (const known of this.shapes) {
+      if (known.name === name && sameShape(known.scope, scope))
+        return fill(known.template, pointArgs(jobId, scope));
+    }
+    const shape = scopeShape(scope);
+    if (!shape) return build(jobId, scope);
+    const args = [jobId, ...shape.values];
+    const template = this.templates.template(`${name}|${shape.key}`, args, (given) =>
+      build(given[0] as string, shape.rebuild(given.slice(1))),
+    );
+    if (template === DIRECT) return build(jobId, scope);
+    if (this.shapes.length >= MAX_POINT_SHAPES) this.shapes = [];
+    this.shapes.push({ name, scope, template });
+    return fill(template, args);
+  }
+}
+
+/**
+ * Whether `scope` has the shape of `known` (a scope `scopeShape` accepted): the same conditions in the
+ * same order, on the same plain columns, `in`s of the same size, every value a string. The same test as
+ * equal `scopeShape` keys, without building them.
+ */
+function sameShape(known: readonly Condition[], scope: readonly Condition[]): boolean {
+  if (known.length !== scope.length) return false;
+  for (let i = 0; i < known.length; i++) {
+    const k = known[i] as Condition;
+    const c = scope[i] as Condition;
+    if (c.op !== k.op || c.field.column !== k.field.column || c.field.path.length > 0) return false;
+    if (c.op === "eq") {
+      if (typeof c.value !== "string") return false;
+    } else if (c.op === "in" && k.op === "in") {
+      if (c.values.length !== k.values.length) return false;
+      for (const v of c.values) if (typeof v !== "string") return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The job id, then the scope's values in order: the args of its shape's template. */
+function pointArgs(jobId: string, scope: readonly Condition[]): unknown[] {
+  const args: unknown[] = [jobId];
+  for (const c of scope) {
+    if (c.op === "eq") args.push(c.value);
+    else if (c.op === "in") for (const v of c.values) args.push(v);
+  }
+  return args;
 }
 
 /**

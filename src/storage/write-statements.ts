@@ -10,7 +10,7 @@
 import { type RawBuilder, type SqlBool, sql } from "kysely";
 import type { Condition } from "../query/ast.js";
 import { compileWhere } from "./compile-where.js";
-import { type Compiled, CompiledTemplates, scopeShape } from "./compiled-template.js";
+import { type Compiled, CompiledTemplates, PointTemplates } from "./compiled-template.js";
 import type { Dialect, Expr } from "./dialect/dialect.js";
 import type { JobChangesTable } from "./schema.js";
 import {
@@ -49,6 +49,7 @@ const TEMPLATED_CHANGE_ROWS = 64;
 
 export class WriteStatements {
   private readonly templates = new CompiledTemplates();
+  private readonly points = new PointTemplates();
   /** Apart from the point statements': one per group size, which must not evict those. */
   private readonly changeTemplates = new CompiledTemplates(TEMPLATED_CHANGE_ROWS * CHANGE_COLUMNS.length + 1);
 
@@ -92,11 +93,7 @@ export class WriteStatements {
     scope: readonly Condition[],
     build: (id: unknown, conditions: readonly Condition[]) => Compiled,
   ): Compiled {
-    const shape = scopeShape(scope);
-    if (!shape) return build(jobId, scope);
-    return this.templates.compile(`${name}|${shape.key}`, [jobId, ...shape.values], (args) =>
-      build(args[0], shape.rebuild(args.slice(1))),
-    );
+    return this.points.compile(name, jobId, scope, build);
   }
 
   findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Compiled {

@@ -12,7 +12,7 @@ import { JOB_COLUMNS, type JobColumn } from "../../query/fields.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import { compileStat } from "../compile-stat.js";
 import { compileOrder, compileWhere } from "../compile-where.js";
-import { type Compiled, CompiledTemplates, scopeShape } from "../compiled-template.js";
+import { type Compiled, CompiledTemplates, PointTemplates } from "../compiled-template.js";
 import { sqliteDialect as d } from "../dialect/sqlite/sqlite-dialect.js";
 import type { JobRow } from "../schema.js";
 import type { ListRequest, StatOptions, StatResult } from "../store.js";
@@ -93,7 +93,7 @@ export function compileStatQuery(query: StatQuery, options: StatOptions): Compil
 }
 
 export class SqliteJobs extends SqliteStatements {
-  private readonly templates = new CompiledTemplates();
+  private readonly points = new PointTemplates();
 
   /** Open a list (`SqliteStatements.openCompiledList`). */
   openList(request: ListRequest): ListCursor {
@@ -146,11 +146,7 @@ export class SqliteJobs extends SqliteStatements {
     scope: readonly Condition[],
     build: (jobId: string, scope: readonly Condition[]) => Compiled,
   ): Compiled {
-    const shape = scopeShape(scope);
-    if (!shape) return build(jobId, scope);
-    return this.templates.compile(`${name}|${shape.key}`, [jobId, ...shape.values], (args) =>
-      build(args[0] as string, shape.rebuild(args.slice(1))),
-    );
+    return this.points.compile(name, jobId, scope, build);
   }
 
   insert(row: Omit<JobRow, "seq">): void {
