@@ -45,6 +45,7 @@ const EXPECTED = [
   "get.floor.server_cpu_us",
   "get.connect_json_h1.rps_vs_floor",
   "get.connect_json_h1.server_cpu_us_vs_floor",
+  "get.connect_json_h1.server_cpu_us_vs_floor.paired",
   "get.connect_proto_h2c.rps",
   "get.connect_proto_h2c.p50_ms",
   "get.connect_proto_h2c.p99_ms",
@@ -55,6 +56,7 @@ const EXPECTED = [
   "get.grpc.rps_vs_bare",
   "get.grpcjs.rps_vs_bare",
   "get.grpcjs.peak_rss_mb",
+  "get.grpc.rps.paired",
   "breakdown.get.connect_json_h1_extra_us",
   "wire_lean.get.connect_json_h1.rps",
   "wire_lean.get.connect_json_h1.server_cpu_us",
@@ -205,6 +207,8 @@ describe("npm run bench -- --quick on a tiny data set", () => {
       "get.connect_json_h1.rps_vs_floor",
       "get.connect_json_h1.server_cpu_us_vs_floor",
       "get.grpc.rps",
+      "get.connect_json_h1.server_cpu_us_vs_floor.paired",
+      "get.grpc.rps.paired",
       "list.p50_ms",
       "list.floor_p50_ms",
       "unpaged_list.p50_ms",
@@ -217,6 +221,15 @@ describe("npm run bench -- --quick on a tiny data set", () => {
       );
     for (const name of withBaseline) {
       expect(isNumber(results.figures.find((f) => f.name === name)?.baseline), name).toBe(true);
+    }
+    // The two paired figures: --quick runs two pairs; the ratio is their median (the mean of the two).
+    for (const name of ["get.connect_json_h1.server_cpu_us_vs_floor.paired", "get.grpc.rps.paired"]) {
+      const f = results.figures.find((x) => x.name === name);
+      const pairs = [...(f?.note ?? "").matchAll(/\((\d+\.\d+), (\d+\.\d+)\)/g)];
+      expect(f?.note, name).toMatch(/^2 pairs of 0.5 s runs/);
+      expect(pairs.length, name).toBe(1);
+      const [a, b] = [Number(pairs[0]?.[1]), Number(pairs[0]?.[2])];
+      expect(f?.ratio as number, name).toBeCloseTo((a + b) / 2, 1);
     }
     expect(results.runs.length).toBeGreaterThan(0);
     for (const r of results.runs) {

@@ -22,7 +22,10 @@ export interface Figure {
   baseline: number | null;
   /** What the baseline is. */
   baseline_name: string | null;
-  /** value / baseline; null when either is missing. */
+  /**
+   * value / baseline; null when either is missing. For a paired figure, the median of the pairs' own
+   * ratios (each service run over the baseline run right beside it), which drift between pairs leaves alone.
+   */
   ratio: number | null;
   target: Target | null;
   /** Whether the target is met; null without a target or without a value. */
@@ -42,10 +45,19 @@ export function figure(init: {
   target?: Target | null;
   note?: string;
   status?: Figure["status"];
+  /** The median of paired ratios, instead of value / baseline (value and baseline: the pairs' medians). */
+  pairedRatio?: number | null;
 }): Figure {
   const value = finiteOrNull(init.value);
   const baseline = finiteOrNull(init.baseline ?? null);
-  const ratio = value !== null && baseline !== null && baseline !== 0 ? value / baseline : null;
+  const ratio =
+    init.pairedRatio !== undefined
+      ? value !== null && baseline !== null
+        ? finiteOrNull(init.pairedRatio)
+        : null
+      : value !== null && baseline !== null && baseline !== 0
+        ? value / baseline
+        : null;
   const target = init.target ?? null;
   let met: boolean | null = null;
   if (target !== null) {
