@@ -32,6 +32,7 @@ import { createErrorInterceptor } from "./wire/errors.js";
 import { HealthState } from "./wire/health/health-state.js";
 import { withReadyz } from "./wire/health/readyz.js";
 import { Health, healthService } from "./wire/health/service.js";
+import { connectInterceptor } from "./wire/interceptor.js";
 import { createAuthInterceptor, jobHandlers } from "./wire/job-handlers.js";
 import { jobLifecycleHandlers } from "./wire/job-lifecycle-handlers.js";
 import { jobWatchHandlers, watchStreamRoute } from "./wire/job-watch-handlers.js";
@@ -213,7 +214,7 @@ export function createApp(options: AppOptions): App {
     services,
     moreRoutes: (router) => {
       // Probes and schema discovery carry no token (Kubernetes, python-core's stub building).
-      const unauthenticated = { interceptors: [errorInterceptor] };
+      const unauthenticated = { interceptors: [connectInterceptor(errorInterceptor)] };
       router.service(Health, healthService(health, options.healthPollMs ?? 1000), unauthenticated);
       registerReflection(router, unauthenticated);
     },

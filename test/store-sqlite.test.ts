@@ -150,12 +150,34 @@ describe("write queue", () => {
 
 describe("deadlines", () => {
   it("refuses a read whose deadline has passed or whose signal is aborted, with deadline_exceeded", async () => {
-    await expect(store.get("job-1", scope, { deadline: Date.now() - 1 })).rejects.toMatchObject({
+    // `get` answers at once on SQLite (store.ts), its refusals too: thrown, not a rejected promise.
+    expect(() => store.get("job-1", scope, { deadline: Date.now() - 1 })).toThrow(
+      expect.objectContaining({ status: "deadline_exceeded" }),
+    );
+    expect(() => store.get("job-1", scope, { signal: AbortSignal.abort() })).toThrow(
+      expect.objectContaining({ status: "deadline_exceeded" }),
+    );
+    // The reads that always give a promise refuse by rejecting it.
+    await expect(store.tombstone("job-1", scope, { deadline: Date.now() - 1 })).rejects.toMatchObject({
       status: "deadline_exceeded",
     });
-    await expect(store.get("job-1", scope, { signal: AbortSignal.abort() })).rejects.toMatchObject({
-      status: "deadline_exceeded",
+  });
+
+  it("answers get at once, and as a promise while a write transaction is open", async () => {
+    await store.write(async (tx) => {
+      await tx.insert(newJob("job-1", {}));
     });
+    const now = store.get("job-1", scope);
+    expect(now).not.toBeInstanceOf(Promise);
+    expect((now as { job_id: string }).job_id).toBe("job-1");
+    let later: unknown;
+    await store.write(async (tx) => {
+      later = store.get("job-1", scope);
+      await tx.update("job-1", 1, { records_processed: 3 });
+    });
+    expect(later).toBeInstanceOf(Promise);
+    // It waited for the transaction: it sees the update.
+    expect(await later).toMatchObject({ job_id: "job-1", records_processed: 3, version: 2 });
   });
 });
 

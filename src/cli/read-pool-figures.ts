@@ -40,7 +40,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function timeIt(fn: () => Promise<unknown>, samples = SAMPLES): Promise<{ p50: number; p99: number }> {
+async function timeIt(fn: () => unknown, samples = SAMPLES): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < Math.min(20, samples); i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {

@@ -4,9 +4,10 @@
  * (the client only gets "internal error"; the cause may hold internals). Install it inside the error
  * interceptor and outside authentication, so it sees the raw error and the authenticated caller.
  */
-import { Code, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
+import { Code, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import type { Gauge } from "prom-client";
 import { toConnectError } from "../wire/errors.js";
+import { aroundCall, type CallInterceptor } from "../wire/interceptor.js";
 import { principalKey } from "../wire/job-handlers.js";
 import { type Call, callKey } from "./call.js";
 import { codeLabel } from "./codes.js";
@@ -22,9 +23,8 @@ export interface ErrorLogger {
 export function createCallInterceptor(
   logger: ErrorLogger,
   watches?: { readonly streams: Gauge; readonly waiters: Gauge },
-): Interceptor {
-  // Nothing allocated per call but the call itself: this runs on every unary call.
-  return (next) => async (req) => {
+): CallInterceptor {
+  return (next) => (req) => {
     const gauge =
       req.method.name === "watch"
         ? watches?.streams
@@ -37,21 +37,25 @@ export function createCallInterceptor(
       call.service = req.service.typeName;
       call.method = req.method.name;
     }
-    try {
-      const res = await next(req);
-      if (call) call.principal = req.contextValues.get(principalKey);
-      if (!res.stream) {
-        if (call) call.code = "ok";
+    return aroundCall(
+      next,
+      req,
+      (res) => {
+        if (call) call.principal = req.contextValues.get(principalKey);
+        if (!res.stream) {
+          if (call) call.code = "ok";
+          gauge?.dec();
+          return res;
+        }
+        return { ...res, message: observeStream(res.message, logger, req, call, gauge) };
+      },
+      (err) => {
+        if (call) call.principal = req.contextValues.get(principalKey);
+        failed(logger, req, call, err);
         gauge?.dec();
-        return res;
-      }
-      return { ...res, message: observeStream(res.message, logger, req, call, gauge) };
-    } catch (err) {
-      if (call) call.principal = req.contextValues.get(principalKey);
-      failed(logger, req, call, err);
-      gauge?.dec();
-      throw err;
-    }
+        throw err;
+      },
+    );
   };
 }
 

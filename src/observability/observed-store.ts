@@ -7,6 +7,7 @@
  * (`job_service_db_pool_connections{pool,state}`). Everything else passes through unchanged.
  */
 
+import type { MaybePromise } from "../maybe-promise.js";
 import type { Condition } from "../query/ast.js";
 import type { StatQuery } from "../query/stat-ast.js";
 import type {
@@ -37,12 +38,8 @@ export class ObservedStore implements JobStore {
    * `run`'s promise with its time observed when it settles. Not an async function: that costs every
    * call (every progress report's write) a promise and two turns of the microtask queue more.
    */
-  private timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    const observe = () => {
-      const seconds = (performance.now() - started) / 1e3;
-      this.metrics.database.statementDuration.series(this.backend, operation).observe(seconds);
-    };
+  private timed<T>(operation: string, run: () => Promise<T>, started = performance.now()): Promise<T> {
+    const observe = () => this.observe(operation, started);
     let running: Promise<T>;
     try {
       running = run();
@@ -62,8 +59,28 @@ export class ObservedStore implements JobStore {
     );
   }
 
+  /** `timed` for a read the store may answer at once: observed and given back at once then. */
+  private timedNow<T>(operation: string, run: () => MaybePromise<T>): MaybePromise<T> {
+    const started = performance.now();
+    let result: MaybePromise<T>;
+    try {
+      result = run();
+    } catch (error) {
+      this.observe(operation, started);
+      throw error;
+    }
+    if (result instanceof Promise) return this.timed(operation, () => result, started);
+    this.observe(operation, started);
+    return result;
+  }
+
+  private observe(operation: string, started: number): void {
+    const seconds = (performance.now() - started) / 1e3;
+    this.metrics.database.statementDuration.series(this.backend, operation).observe(seconds);
+  }
+
   get(jobId: string, scope: readonly Condition[], options?: ReadOptions) {
-    return this.timed("get", () => this.inner.get(jobId, scope, options));
+    return this.timedNow("get", () => this.inner.get(jobId, scope, options));
   }
   list(request: ListRequest, options?: ReadOptions) {
     return this.timed("list", () => this.inner.list(request, options));

@@ -5,6 +5,7 @@
  */
 import type { Principal } from "../auth/principal.js";
 import { errors } from "../errors.js";
+import { type MaybePromise, whenReady } from "../maybe-promise.js";
 import type { QueryLimits } from "../query/cost.js";
 import { parseListQuery } from "../query/parse-query.js";
 import type { JobRow } from "../storage/schema.js";
@@ -86,12 +87,14 @@ export class JobService {
    * `get`'s job as stored, before the view: a wire that writes the answer's bytes from the row itself
    * (`jobRowJson`) skips building the view (json columns parsed into objects) only to write it again.
    */
-  async getRow(principal: Principal, request: JobRequest, read?: ReadOptions): Promise<JobRow> {
+  getRow(principal: Principal, request: JobRequest, read?: ReadOptions): MaybePromise<JobRow> {
     const scope = authorize(principal, "get");
     const jobId = requireJobId(request.job_id);
-    const row = await this.store.get(jobId, scopeConditions(scope), read);
-    if (!row) throw await missingJob(jobId, scope, this.tombstones);
-    return row;
+    // Not an async function: a row the store has at once goes up at once (maybe-promise.ts); a
+    // refusal above is thrown here, to the caller, as a rejection would be.
+    return whenReady(this.store.get(jobId, scopeConditions(scope), read), (row) =>
+      row ? row : missingJob(jobId, scope, this.tombstones).then((error) => Promise.reject(error)),
+    );
   }
 
   private get maxUnpagedRows(): number {

@@ -18,6 +18,7 @@
  * - Every write transaction that changes a job appends one `job_changes` row per changed job (the
  *   change feed, `ChangeFeed`); `tx` methods record this themselves, callers cannot forget it.
  */
+import type { MaybePromise } from "../maybe-promise.js";
 import type { Condition, ListQuery } from "../query/ast.js";
 import type { StatQuery } from "../query/stat-ast.js";
 import type { StatResultShape } from "./compile-stat.js";
@@ -245,7 +246,11 @@ export interface ChangeFeed {
 /** Everything the service layer needs from storage. */
 export interface JobStore extends ChangeFeed {
   /** One job by id within a scope (extra conditions ANDed). A cheap point lookup. */
-  get(jobId: string, scope: readonly Condition[], options?: ReadOptions): Promise<JobRow | undefined>;
+  /**
+   * At once where the backend can answer at once (SQLite, no write transaction open), a refusal
+   * (deadline passed, storage fault) then thrown at once too; a promise otherwise (maybe-promise.ts).
+   */
+  get(jobId: string, scope: readonly Condition[], options?: ReadOptions): MaybePromise<JobRow | undefined>;
   /** A page (its rows in batches, see `RowBatches`), its total and the change-feed cursor, from one snapshot. */
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult>;
   /** Run a stat pipeline (rows and, when paged, the total from one snapshot). */

@@ -6,9 +6,10 @@
  * on the first `:`. REST: `{"detail": {"code": "ERROR_CODE", "message": "..."}}` with the HTTP status
  * console-api-v2 uses, the body shape the Cloudforet console parses.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { errors, SpaceOneError, type StatusName } from "../errors.js";
 import { storageError } from "../storage/errors.js";
+import { aroundCall, type CallInterceptor } from "./interceptor.js";
 
 /** Response header (gRPC: trailer) that repeats the SpaceONE error code, so no client has to parse it. */
 export const errorCodeHeader = "x-spaceone-error-code";
@@ -113,18 +114,19 @@ function requestError(err: unknown): SpaceOneError | null {
  * `SpaceOneError`s directly. `onUnknown` sees the original of every error that was not already a
  * SpaceOneError or ConnectError (a bug or an infrastructure fault): log it there, it is not sent.
  */
-export function createErrorInterceptor(onUnknown?: (err: unknown, procedure: string) => void): Interceptor {
-  return (next) => async (req) => {
-    try {
-      return await next(req);
-    } catch (err) {
+export function createErrorInterceptor(
+  onUnknown?: (err: unknown, procedure: string) => void,
+): CallInterceptor {
+  return (next) => (req) =>
+    aroundCall(next, req, passThrough, (err) => {
       if (!(err instanceof ConnectError) && !(err instanceof SpaceOneError)) {
         onUnknown?.(err, `${req.service.typeName}/${req.method.name}`);
       }
       throw toConnectError(err);
-    }
-  };
+    });
 }
+
+const passThrough = <T>(res: T): T => res;
 
 /**
  * HTTP status of a REST error (docs/compatibility.md, "Errors", python-core fastapi `_STATUS_CODE_MAP`, plus 429 for

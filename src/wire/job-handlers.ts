@@ -13,7 +13,6 @@ import {
   type ContextKey,
   createContextKey,
   type HandlerContext,
-  type Interceptor,
   type ServiceImpl,
 } from "@connectrpc/connect";
 import {
@@ -26,6 +25,7 @@ import {
 import type { Principal } from "../auth/principal.js";
 import { authenticate, type TokenVerifier } from "../auth/token.js";
 import { errors } from "../errors.js";
+import { whenReady } from "../maybe-promise.js";
 import type { JobRows, JobService, JobsQueryRequest } from "../service/job-service.js";
 import type { StatRequest } from "../service/job-stat.js";
 import { type JobView, toJobView } from "../service/job-view.js";
@@ -34,6 +34,7 @@ import { jobAnswer, jobRowAnswer } from "./encode/job-answer.js";
 import { toJobInfo } from "./encode/job-info.js";
 import { listEncoder, listShell, RESULTS_FIELD, resultData } from "./encode/list-answer.js";
 import { statEncoder } from "./encode/stat-answer.js";
+import type { CallInterceptor } from "./interceptor.js";
 import { requestJson } from "./request-json.js";
 import { acceptsSelfEncodedKey, withSelfEncoder } from "./unary/self-encoded.js";
 
@@ -46,7 +47,7 @@ export const principalKey: ContextKey<Principal | null> = createContextKey<Princ
  * async function: a token already verified is known at once, and the call goes on without a promise
  * and a turn of the microtask queue of its own here.
  */
-export function createAuthInterceptor(verifier: TokenVerifier): Interceptor {
+export function createAuthInterceptor(verifier: TokenVerifier): CallInterceptor {
   return (next) => (req) => {
     const principal = authenticate(verifier, req.header);
     if (principal instanceof Promise) {
@@ -124,12 +125,13 @@ export function jobRowInfoAnswer(row: JobRow, ctx: HandlerContext): JobInfo {
 
 export function jobHandlers(service: JobService): ServiceImpl<typeof Job> {
   return {
-    async get(req, ctx) {
+    // Not async: the answer of a row read at once is given at once (maybe-promise.ts).
+    get(req, ctx) {
       const request = { job_id: req.jobId };
       // Self-encoded: the answer's bytes come from the row (no view built to be written again).
       if (ctx.values.get(acceptsSelfEncodedKey))
-        return jobRowAnswer(await service.getRow(principalOf(ctx), request, readOptions(ctx)));
-      return toJobInfo(await service.get(principalOf(ctx), request, readOptions(ctx)));
+        return whenReady(service.getRow(principalOf(ctx), request, readOptions(ctx)), jobRowAnswer);
+      return service.get(principalOf(ctx), request, readOptions(ctx)).then(toJobInfo);
     },
     async list(req, ctx) {
       const request = requestJson<JobsQueryRequest, typeof JobsQuerySchema>(JobsQuerySchema, req);

@@ -8,9 +8,10 @@
  *   router (connect-handler.ts), behind the refusals of protocol-refusals.ts.
  */
 import type { DescMethod, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
-import type { ConnectError, ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
+import type { ConnectError, ConnectRouter, ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { createConnectHandler } from "./connect-handler.js";
+import { type CallInterceptor, connectInterceptor } from "./interceptor.js";
 import { unknownMethodHandler, withProtocolRefusals } from "./protocol-refusals.js";
 import { createAppHandler, createRestHandler, type NodeMiddleware, notFoundHandler } from "./rest.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./server.js";
@@ -23,7 +24,8 @@ export interface WireHandlerOptions {
   readonly services: readonly ServiceRoute[];
   /** More registrations on connect's router only, with their own options (health, reflection). */
   readonly moreRoutes?: (router: ConnectRouter) => void;
-  readonly interceptors: Interceptor[];
+  /** As written (interceptor.ts): the unary path chains them as they are, connect's router wrapped. */
+  readonly interceptors: readonly CallInterceptor[];
   /** Per-call values (the observability `Call`) for every call, whichever path serves it. */
   readonly contextValues?: ((req: NodeRequest) => ContextValues) | undefined;
   readonly readMaxBytes: number;
@@ -83,6 +85,7 @@ export function createWireHandler(options: WireHandlerOptions): WireHandler {
   };
   const connect = createConnectHandler({
     ...common,
+    interceptors: options.interceptors.map(connectInterceptor),
     routes: (router) => {
       for (const s of options.services) router.service(s.service, s.impl);
       options.moreRoutes?.(router);

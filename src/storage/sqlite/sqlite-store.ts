@@ -16,6 +16,7 @@
  *
  * Driver errors leave this class as SpaceOneErrors classified by the dialect (`storage/errors.ts`).
  */
+import type { MaybePromise } from "../../maybe-promise.js";
 import type { Condition } from "../../query/ast.js";
 import type { StatQuery } from "../../query/stat-ast.js";
 import type { Compiled } from "../compiled-template.js";
@@ -140,8 +141,8 @@ export class SqliteStore implements JobStore {
     })();
   }
 
-  get(jobId: string, scope: readonly Condition[], options?: ReadOptions): Promise<JobRow | undefined> {
-    return this.read(options, () => this.jobs.get(jobId, scope));
+  get(jobId: string, scope: readonly Condition[], options?: ReadOptions): MaybePromise<JobRow | undefined> {
+    return this.readNow(options, () => this.jobs.get(jobId, scope));
   }
 
   list(request: ListRequest, options?: ReadOptions): Promise<ListResult> {
@@ -295,15 +296,25 @@ export class SqliteStore implements JobStore {
    * turn of the event loop for the hot `get`), else after that transaction ends. A read already past
    * its deadline is refused.
    */
-  private read<T>(options: ReadOptions | undefined, fn: () => T): Promise<T> {
+  /** `read`, answered at once (a value, or a throw) unless a write transaction is open. */
+  private readNow<T>(options: ReadOptions | undefined, fn: () => T): MaybePromise<T> {
     if (this.open) return this.open.then(() => this.read(options, fn));
     if (options?.signal?.aborted || (options?.deadline !== undefined && Date.now() >= options.deadline)) {
-      return Promise.reject(deadlineExceeded());
+      throw deadlineExceeded();
     }
     try {
-      return Promise.resolve(fn());
+      return fn();
     } catch (error) {
-      return Promise.reject(asStorageError(error));
+      throw asStorageError(error);
+    }
+  }
+
+  /** A read after the open write transaction, if any, within the call's deadline; as a promise. */
+  private read<T>(options: ReadOptions | undefined, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(this.readNow(options, fn));
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 

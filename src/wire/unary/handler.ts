@@ -96,7 +96,7 @@ function requestUrl(req: NodeRequest, path: string): string {
 
 export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHandler {
   const opt = handlerOptions(options);
-  const methods = unaryMethods(options.routes, opt);
+  const methods = unaryMethods(options.routes, opt, options.interceptors);
   const onWriteError = options.onWriteError ?? (() => {});
   const onRawHead = options.onRawHead;
 
@@ -143,7 +143,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
           "connect" in admission
             ? await readConnectInput(req, unary, admission.connect, opt)
             : await readGrpcInput(req, unary, admission.grpc, opt);
-        const output = await unary.invoke(context, input as Message);
+        // Awaited only when it is a promise: an answer given at once is encoded and written in this turn.
+        const invoked = unary.invoke(context, input as Message);
+        const output = invoked instanceof Promise ? await invoked : invoked;
         try {
           const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes, "connect" in admission);
           outcome =

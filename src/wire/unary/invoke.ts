@@ -10,31 +10,46 @@
  * property, which an interceptor that spreads the request keeps). The handler gets that context itself
  * when the interceptors passed the request's header, signal, values and service through unchanged (ours
  * do), else a copy with theirs, as connect's `mergeRequest` makes it.
+ *
+ * Nothing here is an async function: an implementation that answers at once (a `get` read at once from
+ * SQLite) is answered at once through the interceptors (interceptor.ts), without a promise per layer.
  */
 import { create, type Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
   type HandlerContext,
-  type Interceptor,
   type MethodImplSpec,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { type MaybePromise, whenReady } from "../../maybe-promise.js";
+import type { CallInterceptor, CallNext, CallResponse } from "../interceptor.js";
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
 
-/** Run one call: the answer message, or what the interceptors or the implementation threw. */
-export type UnaryInvoker = (context: HandlerContext, input: Message) => Promise<Message>;
+/**
+ * Run one call: the answer message (at once, or a promise), or what the interceptors or the
+ * implementation threw (thrown, or the promise rejected).
+ */
+export type UnaryInvoker = (context: HandlerContext, input: Message) => MaybePromise<Message>;
 
 const callContext = Symbol("the call's handler context");
 
 type CallRequest = UnaryRequest & { readonly [callContext]?: HandlerContext };
 
-export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor[]): UnaryInvoker {
+export function unaryInvoker(spec: UnarySpec, interceptors: readonly CallInterceptor[]): UnaryInvoker {
   const method = spec.method;
   const service = method.parent;
-  const implementation = async (req: CallRequest): Promise<UnaryResponse> => {
+  const answer = (output: unknown, context: HandlerContext): UnaryResponse => ({
+    stream: false,
+    message: create(method.output, output as never),
+    method,
+    service,
+    header: context.responseHeader,
+    trailer: context.responseTrailer,
+  });
+  const implementation = (req: CallRequest): MaybePromise<UnaryResponse> => {
     const context = req[callContext];
     if (context === undefined) {
       throw new ConnectError("an interceptor dropped the call's context from the request", Code.Internal);
@@ -52,23 +67,22 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
             signal: req.signal,
             values: req.contextValues,
           };
-    const output = await spec.impl(req.message as never, handlerContext);
-    return {
-      stream: false,
-      message: create(method.output, output as never),
-      method,
-      service,
-      header: context.responseHeader,
-      trailer: context.responseTrailer,
-    };
+    const output = spec.impl(req.message as never, handlerContext);
+    return output instanceof Promise
+      ? output.then((resolved) => answer(resolved, context))
+      : answer(output, context);
   };
   // connect's applyInterceptors: the first interceptor is the outermost.
-  type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
-  const next = interceptors.reduceRight<UnaryFn>(
-    (inner, interceptor) => interceptor(inner as never) as unknown as UnaryFn,
-    implementation as UnaryFn,
+  const next = interceptors.reduceRight<CallNext>(
+    (inner, interceptor) => interceptor(inner),
+    implementation as CallNext,
   );
-  return async (context, input) => {
+  const finish = (res: CallResponse, context: HandlerContext): Message => {
+    copyHeaders(res.header, context.responseHeader);
+    copyHeaders(res.trailer, context.responseTrailer);
+    return res.message as Message;
+  };
+  return (context, input) => {
     const req: CallRequest = {
       stream: false,
       message: input,
@@ -81,10 +95,7 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly Interceptor
       contextValues: context.values,
       [callContext]: context,
     };
-    const res = await next(req);
-    copyHeaders(res.header, context.responseHeader);
-    copyHeaders(res.trailer, context.responseTrailer);
-    return res.message as Message;
+    return whenReady(next(req), (res) => finish(res, context));
   };
 }
 

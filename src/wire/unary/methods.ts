@@ -10,18 +10,14 @@ import type {
   JsonReadOptions,
   JsonWriteOptions,
 } from "@bufbuild/protobuf";
-import {
-  createServiceImplSpec,
-  type Interceptor,
-  type MethodImplSpec,
-  type ServiceImpl,
-} from "@connectrpc/connect";
+import { createServiceImplSpec, type MethodImplSpec, type ServiceImpl } from "@connectrpc/connect";
 import {
   createMethodSerializationLookup,
   type MethodSerializationLookup,
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { type CallInterceptor, connectInterceptor } from "../interceptor.js";
 import { type FlatBinaryReader, flatBinaryReader } from "./flat-binary.js";
 import { type FlatJsonReader, flatJsonReader } from "./flat-json.js";
 import { type UnaryInvoker, unaryInvoker } from "./invoke.js";
@@ -49,8 +45,11 @@ export type HandlerOptions = ReturnType<typeof validateUniversalHandlerOptions>;
 
 /** What the server gives the unary and the stream paths: the options of its connect-node router. */
 export interface RouterSettings {
-  /** The same interceptors, limits and JSON options as the connect-node router. */
-  readonly interceptors: readonly Interceptor[];
+  /**
+   * The same interceptors, limits and JSON options as the connect-node router: the interceptors as
+   * written (interceptor.ts); the unary path chains them as they are, the rest as connect's.
+   */
+  readonly interceptors: readonly CallInterceptor[];
   readonly readMaxBytes: number;
   /** An answer over this is resource_exhausted. */
   readonly writeMaxBytes?: number | undefined;
@@ -63,7 +62,7 @@ export interface RouterSettings {
 /** The router's options completed with connect's defaults, as the connect-node adapter completes them. */
 export function handlerOptions(settings: RouterSettings): HandlerOptions {
   return validateUniversalHandlerOptions({
-    interceptors: [...settings.interceptors],
+    interceptors: settings.interceptors.map(connectInterceptor),
     readMaxBytes: settings.readMaxBytes,
     ...(settings.writeMaxBytes !== undefined ? { writeMaxBytes: settings.writeMaxBytes } : {}),
     ...(settings.maxTimeoutMs !== undefined ? { maxTimeoutMs: settings.maxTimeoutMs } : {}),
@@ -74,7 +73,11 @@ export function handlerOptions(settings: RouterSettings): HandlerOptions {
   });
 }
 
-export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOptions): Map<string, UnaryMethod> {
+export function unaryMethods(
+  routes: readonly ServiceRoute[],
+  opt: HandlerOptions,
+  interceptors: readonly CallInterceptor[],
+): Map<string, UnaryMethod> {
   const table = new Map<string, UnaryMethod>();
   // connect's JSON serialization takes `textDecoder` from the JSON options (the server's is fatal).
   const decoder =
@@ -91,7 +94,7 @@ export function unaryMethods(routes: readonly ServiceRoute[], opt: HandlerOption
         serialization: createMethodSerializationLookup(method, opt.binaryOptions, opt.jsonOptions, opt),
         flatJson: flatJsonReader(method.input, opt.readMaxBytes, decoder),
         flatBinary: flatBinaryReader(method.input, opt.readMaxBytes),
-        invoke: unaryInvoker(implSpec, opt.interceptors),
+        invoke: unaryInvoker(implSpec, interceptors),
       });
     }
   }
