@@ -13,8 +13,6 @@ export interface Options {
   h2Sessions: number;
   writers: number;
   rounds: number;
-  /** Paired short runs (service, baseline) behind the get scenario's two ratio targets. */
-  slices: number;
   out: string;
   dataDir: string | null;
   pin: boolean;
@@ -34,9 +32,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --warmup S          seconds of warm-up before each load run (default 3; quick: 1)
   --connections C     concurrent requests of the throughput runs (default 50)
   --writers W         concurrent lifecycle writers (default 16)
-  --rounds R          rounds of the interleaved get runs; figures take the median (default 3; quick: 1)
-  --slices N          paired short runs (3 s) of get's two ratio targets, service and baseline
-                      back to back, order alternated; the median of the pairs' ratios (default 8; quick: 2)
+  --rounds R          rounds of the interleaved get runs; figures take the median, get's two ratio
+                      targets the median of each round's pair (default 3; quick: 1)
   --out DIR           where latest.json and latest.md go (default bench/results)
   --data-dir DIR      keep the seeded databases there and reuse them next time
   --unpaged-jobs N    jobs of one trusted account listed without a page (default 50000)
@@ -55,7 +52,6 @@ export function parseOptions(argv: string[]): Options | "help" {
       connections: { type: "string" },
       writers: { type: "string" },
       rounds: { type: "string" },
-      slices: { type: "string" },
       out: { type: "string" },
       "data-dir": { type: "string" },
       "unpaged-jobs": { type: "string" },
@@ -94,7 +90,6 @@ export function parseOptions(argv: string[]): Options | "help" {
     h2Sessions: 4,
     writers: Math.round(num("writers", values.writers, 16, 1)),
     rounds: Math.round(num("rounds", values.rounds, quick ? 1 : 3, 1)),
-    slices: Math.round(num("slices", values.slices, quick ? 2 : 8, 1)),
     out: path.resolve(values.out ?? path.join(REPO_ROOT, "bench", "results")),
     dataDir: values["data-dir"] ? path.resolve(values["data-dir"]) : null,
     pin: !(values["no-pin"] ?? false),

@@ -89,32 +89,24 @@ async function captureGet(baseUrl: string, token: string, jobId: string): Promis
   };
 }
 
-/** How long a load run lasts: the options' runs, or a paired slice's shorter one. */
-interface RunTiming {
-  readonly durationS: number;
-  readonly warmupS: number;
-}
-
-/** One load run of `get` against one server over one protocol (`round`: a number, or a label). */
+/** One load run of `get` against one server over one protocol. */
 export function loadGet(
   ctx: BenchContext,
   target: GetTarget,
   protocol: Protocol,
-  round: number | string | null,
-  timing: RunTiming = ctx.o,
+  round: number | null,
 ): Promise<RunRecord> {
   const { o } = ctx;
   const auth = { authorization: `Bearer ${ctx.token}` };
-  const which = round === null ? "" : typeof round === "number" ? ` (round ${round})` : ` (${round})`;
-  const label = `${target.name} / ${PROTOCOL_LABEL[protocol]}${which}`;
+  const label = `${target.name} / ${PROTOCOL_LABEL[protocol]}${round === null ? "" : ` (round ${round})`}`;
   if (protocol === "json") {
     const h1: H1LoadSpec = {
       url: `${target.h1Url}${GET_PATH}`,
       headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ job_id: ctx.jobId }),
       connections: o.connections,
-      durationS: timing.durationS,
-      warmupS: timing.warmupS,
+      durationS: o.durationS,
+      warmupS: o.warmupS,
     };
     return ctx.load(LOAD_H1, h1, label, target.pid);
   }
@@ -130,8 +122,8 @@ export function loadGet(
     grpc,
     sessions: o.h2Sessions,
     concurrency: o.connections,
-    durationS: timing.durationS,
-    warmupS: timing.warmupS,
+    durationS: o.durationS,
+    warmupS: o.warmupS,
   };
   return ctx.load(LOAD_H2, h2, label, target.pid);
 }
@@ -244,43 +236,27 @@ export async function startGrpcJs(ctx: BenchContext): Promise<GetTarget> {
   };
 }
 
-/** A paired figure's measurements: the service's and the baseline's runs, and each pair's ratio. */
+/** A paired figure's measurements: the service's and the baseline's run of each round, and their ratio. */
 interface Paired {
-  readonly durationS: number;
   readonly service: number[];
   readonly baseline: number[];
   readonly ratios: number[];
 }
 
-const SLICE: RunTiming = { durationS: 3, warmupS: 1 };
-
 /**
- * `--slices` pairs of short runs, the service and a baseline back to back (ABBA: who goes first
- * alternates), measuring `measure` of each; a pair's ratio is service / baseline. This machine's speed
- * moves by a third within minutes: the rounds' runs of a target and of its baseline are up to a minute
- * apart, a pair's are seconds apart, and the median of the pairs' ratios is what drift leaves alone.
+ * Each round's pair: `measure` of the service's run and of its baseline's, which the plan puts back to
+ * back (who goes first alternating round by round); a pair's ratio is service / baseline.
  */
-async function pairedSlices(
-  ctx: BenchContext,
-  service: GetTarget,
-  baseline: GetTarget,
-  protocol: Protocol,
+function paired(
+  service: readonly RunRecord[],
+  baseline: readonly RunRecord[],
   measure: (r: RunRecord) => number | null,
-): Promise<Paired> {
-  const timing: RunTiming = {
-    durationS: Math.min(SLICE.durationS, ctx.o.durationS),
-    warmupS: Math.min(SLICE.warmupS, ctx.o.warmupS),
-  };
-  const out: Paired = { durationS: timing.durationS, service: [], baseline: [], ratios: [] };
-  for (let slice = 1; slice <= ctx.o.slices; slice++) {
-    const order = slice % 2 === 1 ? [service, baseline] : [baseline, service];
-    const got = new Map<GetTarget, number | null>();
-    for (const target of order) {
-      got.set(target, measure(await loadGet(ctx, target, protocol, `slice ${slice}`, timing)));
-    }
-    const s = got.get(service);
-    const b = got.get(baseline);
-    if (s === null || s === undefined || b === null || b === undefined || b === 0) continue;
+): Paired {
+  const out: Paired = { service: [], baseline: [], ratios: [] };
+  for (let i = 0; i < Math.min(service.length, baseline.length); i++) {
+    const s = measure(service[i] as RunRecord);
+    const b = measure(baseline[i] as RunRecord);
+    if (s === null || b === null || b === 0) continue;
     out.service.push(s);
     out.baseline.push(b);
     out.ratios.push(s / b);
@@ -311,19 +287,27 @@ export const getScenario: Scenario = {
       h1Url: server.baseUrl,
       h2Origin: server.baseUrl,
     };
-    const plan: [GetTarget, Protocol][] = [
-      [service, "json"],
-      [bare, "json"],
-      [floor, "json"],
-      [service, "proto"],
-      [bare, "proto"],
-      [service, "grpc"],
-      [grpcjs, "grpc"],
-      [bare, "grpc"],
-    ];
+    // The two ratio targets' pairs back to back (the service and the floor over JSON, the service and
+    // grpc-js over gRPC), who goes first alternating round by round (ABBA): this machine's speed moves
+    // by a third within minutes, and runs a minute apart compare that as much as the servers.
+    const plan = (round: number): [GetTarget, Protocol][] => {
+      const pair = (a: GetTarget, b: GetTarget) => (round % 2 === 1 ? [a, b] : [b, a]);
+      const [json1, json2] = pair(service, floor) as [GetTarget, GetTarget];
+      const [grpc1, grpc2] = pair(service, grpcjs) as [GetTarget, GetTarget];
+      return [
+        [json1, "json"],
+        [json2, "json"],
+        [bare, "json"],
+        [service, "proto"],
+        [bare, "proto"],
+        [grpc1, "grpc"],
+        [grpc2, "grpc"],
+        [bare, "grpc"],
+      ];
+    };
     const byKey = new Map<string, RunRecord[]>();
     for (let round = 1; round <= ctx.o.rounds; round++) {
-      for (const [target, protocol] of plan) {
+      for (const [target, protocol] of plan(round)) {
         const r = await loadGet(ctx, target, protocol, ctx.o.rounds > 1 ? round : null);
         const key = `${target.name}|${protocol}`;
         byKey.set(key, [...(byKey.get(key) ?? []), r]);
@@ -335,9 +319,9 @@ export const getScenario: Scenario = {
     const bareRuns = { json: pick(bare, "json"), proto: pick(bare, "proto"), grpc: pick(bare, "grpc") };
     const floorRun = pick(floor, "json");
     const grpcjsRun = pick(grpcjs, "grpc");
-    const cpu = (r: RunRecord) => r.serverCpuUsPerRequest;
-    const pairedCpu = await pairedSlices(ctx, service, floor, "json", cpu);
-    const pairedGrpc = await pairedSlices(ctx, service, grpcjs, "grpc", (r) => r.result.rps);
+    const runs = (target: GetTarget, protocol: Protocol) => byKey.get(`${target.name}|${protocol}`) ?? [];
+    const pairedCpu = paired(runs(service, "json"), runs(floor, "json"), (r) => r.serverCpuUsPerRequest);
+    const pairedGrpc = paired(runs(service, "grpc"), runs(grpcjs, "grpc"), (r) => r.result.rps);
     const grpcjsMemory = memoryOf(grpcjs.pid);
     await bare.stop?.();
     await floor.stop?.();
@@ -349,16 +333,16 @@ export const getScenario: Scenario = {
   },
 };
 
-/** The get scenario's two ratio targets, from the paired slices. */
+/** The get scenario's two ratio targets, from each round's pair. */
 function pairedFigures(ctx: BenchContext, cpu: Paired, grpc: Paired): Figure[] {
   const how = (p: Paired) =>
-    `${p.ratios.length} pairs of ${p.durationS} s runs back to back, order alternated; ratio: the ` +
-    `median of the pairs' ratios (${p.ratios.map((r) => r.toFixed(2)).join(", ")}); value and baseline: ` +
+    `${p.ratios.length} rounds' pairs of runs back to back, who goes first alternating; ratio: the ` +
+    `median of the pairs' ratios (${p.ratios.map((r) => r.toFixed(3)).join(", ")}); value and baseline: ` +
     `the medians of each side`;
   return [
     figure({
       name: "get.connect_json_h1.server_cpu_us_vs_floor.paired",
-      title: "get, Connect JSON HTTP/1.1, server CPU per request against the floor, paired runs",
+      title: "get, Connect JSON HTTP/1.1, server CPU per request against the floor, round by round",
       value: median(cpu.service),
       unit: "µs",
       baseline: median(cpu.baseline),
@@ -369,7 +353,7 @@ function pairedFigures(ctx: BenchContext, cpu: Paired, grpc: Paired): Figure[] {
     }),
     figure({
       name: "get.grpc.rps.paired",
-      title: `get, gRPC, requests/s against @grpc/grpc-js + SQLite, paired runs (${ctx.o.connections} streams)`,
+      title: `get, gRPC, requests/s against @grpc/grpc-js + SQLite, round by round (${ctx.o.connections} streams)`,
       value: median(grpc.service),
       unit: "req/s",
       baseline: median(grpc.baseline),
