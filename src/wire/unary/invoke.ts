@@ -36,7 +36,8 @@ export type UnaryInvoker = (context: HandlerContext, input: Message) => MaybePro
 
 const callContext = Symbol("the call's handler context");
 
-type CallRequest = UnaryRequest & { readonly [callContext]?: HandlerContext };
+/** The request as the invoker builds it: the call's context under a symbol, for the implementation wrapper. */
+type RequestWithContext = UnaryRequest & { readonly [callContext]?: HandlerContext };
 
 export function unaryInvoker(spec: UnarySpec, interceptors: readonly CallInterceptor[]): UnaryInvoker {
   const method = spec.method;
@@ -49,7 +50,7 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly CallInterce
     header: context.responseHeader,
     trailer: context.responseTrailer,
   });
-  const implementation = (req: CallRequest): MaybePromise<UnaryResponse> => {
+  const implementation = (req: RequestWithContext): MaybePromise<UnaryResponse> => {
     const context = req[callContext];
     if (context === undefined) {
       throw new ConnectError("an interceptor dropped the call's context from the request", Code.Internal);
@@ -83,7 +84,7 @@ export function unaryInvoker(spec: UnarySpec, interceptors: readonly CallInterce
     return res.message as Message;
   };
   return (context, input) => {
-    const req: CallRequest = {
+    const req: RequestWithContext = {
       stream: false,
       message: input,
       method,
