@@ -15,6 +15,14 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank] as number;
 }
 
+/** The median (the mean of the two middle values of an even count); null for none. */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 /** Repeat `fn` until both `minIterations` and `minMs` are reached (or `maxIterations`); latencies in ms. */
 export async function sampleLatency(
   fn: () => unknown | Promise<unknown>,

@@ -32,8 +32,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --warmup S          seconds of warm-up before each load run (default 3; quick: 1)
   --connections C     concurrent requests of the throughput runs (default 50)
   --writers W         concurrent lifecycle writers (default 16)
-  --rounds R          rounds of the interleaved get runs; figures take the median, get's two ratio
-                      targets the median of each round's pair (default 3; quick: 1)
+  --rounds R          rounds of the interleaved get runs and of scaling's lists; figures take the
+                      median, the ratio targets the median of each round's ratio (default 3; quick: 1)
   --out DIR           where latest.json and latest.md go (default bench/results)
   --data-dir DIR      keep the seeded databases there and reuse them next time
   --unpaged-jobs N    jobs of one trusted account listed without a page (default 50000)

@@ -14,6 +14,7 @@ import type { BenchContext } from "../core/context.js";
 import { CannotMeasure } from "../core/errors.js";
 import { type Figure, figure } from "../core/figure.js";
 import { LOAD_H1, LOAD_H2, medianRun } from "../core/load.js";
+import { median } from "../core/measure.js";
 import { freePort, memoryOf, REPO_ROOT, startNode, waitHttpOk, waitTcp } from "../core/proc.js";
 import type { RunRecord } from "../core/report.js";
 import type { Scenario } from "../core/scenario.js";
@@ -262,14 +263,6 @@ function paired(
     out.ratios.push(s / b);
   }
   return out;
-}
-
-/** The median (the mean of the two middle values of an even count). */
-function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 export const getScenario: Scenario = {
