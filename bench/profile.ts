@@ -13,7 +13,8 @@
  * `--root DIR` profiles another checkout's build (e.g. a `git archive` of main, built) instead of this one.
  * `--interval US` sets the sampling interval; `--save FILE` writes the figures as JSON (bench/profile-diff.ts).
  * `--floor` profiles the floor server (bench/servers/floor-get.ts) under the same `get` load instead of the
- * service, with `npm start`'s node flags, so the two profiles compare function by function;
+ * service, with `npm start`'s node flags, so the two profiles compare function by function (with
+ * `--writes`: bench/servers/bare-writes.ts on the jobs the service made, the service unprofiled);
  * `--floor-spin US` makes it burn that much CPU per call (as slow as the service, nothing else changed);
  * `--floor-churn KB` makes it touch that much memory per call (a bigger working set, as the service's).
  * `--node-flag F` (repeatable) adds a node flag after `npm start`'s; `--server-output FILE` keeps what the
@@ -52,6 +53,7 @@ import type { H1LoadSpec } from "./load/h1.js";
 import type { H2LoadSpec } from "./load/h2.js";
 import type { WriteLoadSpec } from "./load/writes.js";
 import { getRequest } from "./scenarios/get.js";
+import type { BareWritesSpec } from "./servers/bare-writes.js";
 import type { FloorGetSpec } from "./servers/floor-get.js";
 
 interface ProfileNode {
@@ -164,23 +166,32 @@ async function main(): Promise<void> {
       ...(values.heap ? ["--import", path.join(import.meta.dirname, "core/heap-sampler.mjs")] : []),
       ...(values["node-flag"] ?? []),
     ];
-    const server = values.floor
-      ? await startFloorServer(run, pinning, nodeFlags, values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {}, {
-          spinUs: Number(values["floor-spin"]),
-          churnKb: Number(values["floor-churn"]),
-        })
-      : await startRealServer({
-          dataDir: run.workDir,
-          dbFile: run.largest.file,
-          pinning,
-          env: values.heap ? { ...env, HEAP_SAMPLE_FILE: heapFile } : env,
-          ...(values.root ? { root: path.resolve(values.root) } : {}),
-          nodeFlags,
-        });
+    // `--writes --floor`: the service (unprofiled) makes the writers' jobs; the bare writes server is profiled.
+    const bareWrites = values.writes && values.floor;
+    const server = bareWrites
+      ? await startRealServer({ dataDir: run.workDir, dbFile: run.largest.file, pinning, env })
+      : values.floor
+        ? await startFloorServer(run, pinning, nodeFlags, values.heap ? { HEAP_SAMPLE_FILE: heapFile } : {}, {
+            spinUs: Number(values["floor-spin"]),
+            churnKb: Number(values["floor-churn"]),
+          })
+        : await startRealServer({
+            dataDir: run.workDir,
+            dbFile: run.largest.file,
+            pinning,
+            env: values.heap ? { ...env, HEAP_SAMPLE_FILE: heapFile } : env,
+            ...(values.root ? { root: path.resolve(values.root) } : {}),
+            nodeFlags,
+          });
     run.track(server.child);
     const writes = values.writes
       ? await writesSpec(server.baseUrl, run, Number(values.writers), Number(values.seconds))
       : null;
+    const profiled =
+      bareWrites && writes
+        ? await startBareWrites(run, pinning, nodeFlags, writes.setup.headers.authorization ?? "")
+        : server;
+    if (writes && profiled !== server) writes.spec.url = `${profiled.baseUrl}${writes.setup.path}`;
     const spec = writes
       ? writes.spec
       : ({
@@ -211,7 +222,12 @@ async function main(): Promise<void> {
     const r = grpc
       ? await run.load(LOAD_H2, grpc, "service / get gRPC", server.child.pid)
       : "bodies" in spec
-        ? await run.load(LOAD_WRITES, spec, "service / progress reports (writes)", server.child.pid)
+        ? await run.load(
+            LOAD_WRITES,
+            spec,
+            `${profiled === server ? "service" : "bare writes server"} / progress reports (writes)`,
+            profiled.child.pid,
+          )
         : await run.load(
             LOAD_H1,
             spec,
@@ -219,6 +235,7 @@ async function main(): Promise<void> {
             server.child.pid,
           );
     // A reused data set must not keep our jobs running (the next run's creates would be duplicates).
+    if (profiled !== server) await profiled.child.stop();
     if (writes) await finishWriters(server.baseUrl, writes.probe, writes.setup);
     await server.child.stop();
     if (values["server-output"]) fs.writeFileSync(values["server-output"], server.child.output());
@@ -295,6 +312,38 @@ async function startFloorServer(
       cpu: pinning.serverCpu,
       env: { ...process.env, ...start.env, ...env },
       name: "floor server",
+      nodeFlags: [...start.flags, ...nodeFlags],
+    }),
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
+  return { child, baseUrl };
+}
+
+/**
+ * The floor of progress writes (bench/servers/bare-writes.ts, durable) on the run's database, where the
+ * service made the writers' jobs, started as `npm start` starts the service, plus `nodeFlags`.
+ */
+async function startBareWrites(
+  run: { largest: { file: string }; track(child: Child): Child },
+  pinning: Pinning,
+  nodeFlags: readonly string[],
+  authorization: string,
+): Promise<RealServer> {
+  const port = await freePort();
+  const spec: BareWritesSpec = {
+    port,
+    dbFile: run.largest.file,
+    authorization,
+    domainId: BENCH_DOMAIN,
+    durable: true,
+  };
+  const start = startCommand();
+  const child = run.track(
+    startNode("bench/servers/bare-writes.ts", [JSON.stringify(spec)], {
+      cpu: pinning.serverCpu,
+      env: { ...process.env, ...start.env },
+      name: "bare writes server",
       nodeFlags: [...start.flags, ...nodeFlags],
     }),
   );
