@@ -288,9 +288,32 @@ async function main(): Promise<void> {
 }
 
 /**
- * The floor server on the run's database, started as `npm start` starts the service (its environment and
- * node flags: the same young generation and heap growth), plus `nodeFlags`.
+ * A baseline server (a script of bench/servers/ given its JSON spec) started as `npm start` starts the
+ * service (its environment and node flags: the same young generation and heap growth), plus `nodeFlags`.
  */
+async function startAsService(
+  run: { track(child: Child): Child },
+  pinning: Pinning,
+  script: string,
+  spec: { port: number },
+  nodeFlags: readonly string[],
+  env: Record<string, string>,
+): Promise<RealServer> {
+  const start = startCommand();
+  const child = run.track(
+    startNode(script, [JSON.stringify(spec)], {
+      cpu: pinning.serverCpu,
+      env: { ...process.env, ...start.env, ...env },
+      name: path.basename(script, ".ts"),
+      nodeFlags: [...start.flags, ...nodeFlags],
+    }),
+  );
+  const baseUrl = `http://127.0.0.1:${spec.port}`;
+  await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
+  return { child, baseUrl };
+}
+
+/** The floor server of `get` on the run's database. */
 async function startFloorServer(
   run: { largest: { file: string }; token: string; track(child: Child): Child },
   pinning: Pinning,
@@ -298,58 +321,31 @@ async function startFloorServer(
   env: Record<string, string>,
   cost: { spinUs: number; churnKb: number },
 ): Promise<RealServer> {
-  const port = await freePort();
   const spec: FloorGetSpec = {
-    port,
+    port: await freePort(),
     dbFile: run.largest.file,
     authorization: `Bearer ${run.token}`,
     domainId: BENCH_DOMAIN,
     ...cost,
   };
-  const start = startCommand();
-  const child = run.track(
-    startNode("bench/servers/floor-get.ts", [JSON.stringify(spec)], {
-      cpu: pinning.serverCpu,
-      env: { ...process.env, ...start.env, ...env },
-      name: "floor server",
-      nodeFlags: [...start.flags, ...nodeFlags],
-    }),
-  );
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
-  return { child, baseUrl };
+  return startAsService(run, pinning, "bench/servers/floor-get.ts", spec, nodeFlags, env);
 }
 
-/**
- * The floor of progress writes (bench/servers/bare-writes.ts, durable) on the run's database, where the
- * service made the writers' jobs, started as `npm start` starts the service, plus `nodeFlags`.
- */
+/** The floor of progress writes (durable) on the run's database, where the service made the writers' jobs. */
 async function startBareWrites(
   run: { largest: { file: string }; track(child: Child): Child },
   pinning: Pinning,
   nodeFlags: readonly string[],
   authorization: string,
 ): Promise<RealServer> {
-  const port = await freePort();
   const spec: BareWritesSpec = {
-    port,
+    port: await freePort(),
     dbFile: run.largest.file,
     authorization,
     domainId: BENCH_DOMAIN,
     durable: true,
   };
-  const start = startCommand();
-  const child = run.track(
-    startNode("bench/servers/bare-writes.ts", [JSON.stringify(spec)], {
-      cpu: pinning.serverCpu,
-      env: { ...process.env, ...start.env },
-      name: "bare writes server",
-      nodeFlags: [...start.flags, ...nodeFlags],
-    }),
-  );
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitHttpOk(`${baseUrl}/healthz`, child, 30_000);
-  return { child, baseUrl };
+  return startAsService(run, pinning, "bench/servers/bare-writes.ts", spec, nodeFlags, {});
 }
 
 interface HeapNode {

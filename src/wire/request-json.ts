@@ -10,9 +10,10 @@
  * A NUL character in any string (field, Value, Struct key) is refused the same way: PostgreSQL text
  * cannot hold it, so it could be neither stored nor matched, and both backends answer alike.
  */
-import { type DescMessage, type MessageShape, ScalarType, toJson } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence, NullValue } from "@bufbuild/protobuf/wkt";
 import { errors } from "../errors.js";
+import { Kind, kindOf } from "./unary/flat-json.js";
 
 const jsonOptions = { useProtoFieldName: true } as const;
 
@@ -37,10 +38,10 @@ export function requestJson<T, Desc extends DescMessage>(schema: Desc, message: 
 type Msg = Record<string, unknown>;
 
 /**
- * A flat request (every field a string, bool, 32-bit integer or floating-point scalar, none in a
- * oneof: the lifecycle rpcs but `create`) needs neither the walk nor protobuf-es's writer: its proto JSON
- * is its fields, each written when protobuf-es would write it and as it would (the hottest write, a
- * progress report, spent ~4 % of its CPU on that round trip; docs/benchmarks.md, stop 25).
+ * A flat request (every field a scalar the flat JSON reader reads, `kindOf`, none in a oneof: the
+ * lifecycle rpcs but `create`) needs neither the walk nor protobuf-es's writer: its proto JSON is its
+ * fields, each written when protobuf-es would write it and as it would (the hottest write, a progress
+ * report, spent ~2 % of its CPU on that round trip; docs/benchmarks.md, stop 25).
  */
 interface FlatField {
   readonly name: string;
@@ -67,36 +68,17 @@ function compileFlat(desc: DescMessage): readonly FlatField[] | null {
   const fields: FlatField[] = [];
   for (const field of desc.fields) {
     if (field.fieldKind !== "scalar" || field.oneof) return null;
-    const type = flatType(field.scalar);
-    if (type === undefined) return null;
+    const kind = kindOf(field.scalar);
+    if (kind === undefined) return null;
     fields.push({
       name: field.name,
       localName: field.localName,
-      type,
-      float: field.scalar === ScalarType.DOUBLE || field.scalar === ScalarType.FLOAT,
+      type: kind === Kind.String ? "string" : kind === Kind.Bool ? "boolean" : "number",
+      float: kind === Kind.Double || kind === Kind.Float,
       implicit: field.presence === FeatureSet_FieldPresence.IMPLICIT,
     });
   }
   return fields;
-}
-
-function flatType(scalar: ScalarType): FlatField["type"] | undefined {
-  switch (scalar) {
-    case ScalarType.STRING:
-      return "string";
-    case ScalarType.BOOL:
-      return "boolean";
-    case ScalarType.INT32:
-    case ScalarType.SINT32:
-    case ScalarType.SFIXED32:
-    case ScalarType.UINT32:
-    case ScalarType.FIXED32:
-    case ScalarType.DOUBLE:
-    case ScalarType.FLOAT:
-      return "number";
-    default:
-      return undefined;
-  }
 }
 
 /** The proto JSON of a flat message; undefined (take protobuf-es's writer) for a value of another type. */

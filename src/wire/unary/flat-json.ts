@@ -19,8 +19,11 @@ import { create, type DescMessage, type Message, ScalarType } from "@bufbuild/pr
 
 export type FlatJsonReader = (bytes: Uint8Array) => Message | undefined;
 
-/** How a member's value is read (`readValue`). */
-enum Kind {
+/**
+ * How a member's value is read (`readValue`); also how `request-json.ts` writes a flat request back
+ * (the same scalars are plain JSON values both ways).
+ */
+export enum Kind {
   String,
   Bool,
   Int32,
@@ -34,7 +37,8 @@ interface FlatField {
   readonly kind: Kind;
 }
 
-function kindOf(scalar: ScalarType): Kind | undefined {
+/** A scalar whose JSON is a plain string, boolean or number; undefined for the others. */
+export function kindOf(scalar: ScalarType): Kind | undefined {
   switch (scalar) {
     case ScalarType.STRING:
       return Kind.String;
