@@ -7,7 +7,7 @@
  * (`job_service_db_pool_connections{pool,state}`). Everything else passes through unchanged.
  */
 
-import type { MaybePromise } from "../maybe-promise.js";
+import { type MaybePromise, whenReady } from "../maybe-promise.js";
 import type { Condition } from "../query/ast.js";
 import type { StatQuery } from "../query/stat-ast.js";
 import type {
@@ -119,7 +119,7 @@ export class ObservedStore implements JobStore {
     return this.inner.close();
   }
 
-  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: WriteTx) => MaybePromise<T>): Promise<T> {
     // A backend may run the callback again after a transient failure: only the last run committed.
     let recorded: RecordingTx | undefined;
     const result = await this.timed("write", () =>
@@ -170,11 +170,12 @@ class RecordingTx implements WriteTx {
   update(jobId: string, version: number, patch: JobPatch) {
     return this.tx.update(jobId, version, patch);
   }
-  async appendEvent(event: NewJobEvent) {
-    const row = await this.tx.appendEvent(event);
-    if (this.appended === undefined) this.appended = [event];
-    else this.appended.push(event);
-    return row;
+  appendEvent(event: NewJobEvent) {
+    return whenReady(this.tx.appendEvent(event), (row) => {
+      if (this.appended === undefined) this.appended = [event];
+      else this.appended.push(event);
+      return row;
+    });
   }
   runningFor(job: Parameters<WriteTx["runningFor"]>[0]) {
     return this.tx.runningFor(job);

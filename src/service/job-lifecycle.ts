@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/principal.js";
 import { RESOURCE_GROUPS, type ResourceGroup } from "../catalogue/job-fields.js";
 import { errors, type SpaceOneError } from "../errors.js";
+import { whenReady } from "../maybe-promise.js";
 import type { JobEventRow, JobRow } from "../storage/schema.js";
 import type { JobPatch, JobStore, LockedJob, ReadOptions, WriteTx } from "../storage/store.js";
 import { missingJob, requireJobId } from "./job-missing.js";
@@ -290,20 +291,22 @@ export class JobLifecycleService {
     const expectedVersion = optionalVersion(request.expected_version);
     const actor = actorOf(principal);
     const conditions = scopeConditions(scope);
-    const row = await this.store.write(async (tx) => {
+    // Chained with `whenReady`, not awaited: on SQLite the whole write runs at once inside its group.
+    const row = await this.store.write((tx) =>
       // What the change reads (a few columns); the answer is the row the update returns, or, when the
       // action writes nothing, the whole row read under the same lock.
-      const locked = await tx.lock(jobId, conditions);
-      if (!locked) return undefined;
-      const now = this.now().toISOString();
-      const changed = await applyTransition(tx, locked, action, {
-        now,
-        actor,
-        expectedVersion,
-        ...build(now),
-      });
-      return changed.written ?? (await tx.find(jobId, conditions));
-    });
+      whenReady(tx.lock(jobId, conditions), (locked) => {
+        if (!locked) return undefined;
+        const now = this.now().toISOString();
+        const changed = applyTransition(tx, locked, action, {
+          now,
+          actor,
+          expectedVersion,
+          ...build(now),
+        });
+        return whenReady(changed, ({ written }) => written ?? tx.find(jobId, conditions));
+      }),
+    );
     // Explained outside the transaction: the tombstone lookup is a plain read.
     if (!row) throw await this.missing(jobId, scope);
     return row;

@@ -6,6 +6,7 @@
  * the timeline.
  */
 import { SpaceOneError } from "../errors.js";
+import { type MaybePromise, whenReady } from "../maybe-promise.js";
 import type { JobRow } from "../storage/schema.js";
 import type { JobPatch, LockedJob, WriteTx } from "../storage/store.js";
 import { isFinal, type JobAction, type Outcome, transition } from "./job-state.js";
@@ -33,14 +34,15 @@ export interface TransitionResult<R extends LockedJob> {
 
 /**
  * Apply `action` to `row` (read in the same transaction: the whole row, or `WriteTx.lock`'s columns).
- * Throws ERROR_JOB_STATE or ERROR_VERSION_MISMATCH.
+ * Throws ERROR_JOB_STATE or ERROR_VERSION_MISMATCH. Answers at once when the transaction does (SQLite):
+ * every lifecycle write comes through here, so it chains with `whenReady` rather than awaiting.
  */
-export async function applyTransition<R extends LockedJob>(
+export function applyTransition<R extends LockedJob>(
   tx: WriteTx,
   row: R,
   action: Exclude<JobAction, "create">,
   options: TransitionOptions,
-): Promise<TransitionResult<R>> {
+): MaybePromise<TransitionResult<R>> {
   const version = row.version ?? 1;
   if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
     throw versionMismatch(row.job_id, options.expectedVersion, version);
@@ -58,9 +60,10 @@ export async function applyTransition<R extends LockedJob>(
     if (outcome.to === "IN_PROGRESS") patch.started_at = options.now;
     if (isFinal(outcome.to)) patch.finished_at = options.now;
   }
-  const updated = await tx.update(row.job_id, version, patch);
-  if (outcome.kind !== "stay") {
-    await tx.appendEvent({
+  return whenReady(tx.update(row.job_id, version, patch), (updated) => {
+    const result: TransitionResult<R> = { row: updated, written: updated, outcome };
+    if (outcome.kind === "stay") return result;
+    const appended = tx.appendEvent({
       job_id: row.job_id,
       action: outcome.kind === "request_cancel" ? "cancel_request" : action,
       from_status: row.status,
@@ -69,8 +72,8 @@ export async function applyTransition<R extends LockedJob>(
       actor: options.actor,
       created_at: options.now,
     });
-  }
-  return { row: updated, written: updated, outcome };
+    return whenReady(appended, () => result);
+  });
 }
 
 export function versionMismatch(jobId: string, expected: number, current: number): SpaceOneError {

@@ -16,11 +16,12 @@
  * Each write records its changes in its own `ChangeSet`; those of the writes that succeeded are
  * merged in order, and the store appends them to the change feed once, just before the commit.
  */
+import { type MaybePromise, whenReady } from "../maybe-promise.js";
 import { ChangeSet } from "./change-set.js";
 import type { StatementWriteTx } from "./write-tx.js";
 
 export interface GroupWrite {
-  readonly fn: (tx: StatementWriteTx) => Promise<unknown>;
+  readonly fn: (tx: StatementWriteTx) => MaybePromise<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -32,46 +33,75 @@ export interface GroupWrite {
 export interface GroupSession {
   /** A WriteTx for one write, on the group's connection. */
   tx(): StatementWriteTx;
-  savepoint(name: string): Promise<void> | void;
+  savepoint(name: string): MaybePromise<void>;
   /** The write succeeded: keep its changes. */
-  keep(name: string): Promise<void> | void;
+  keep(name: string): MaybePromise<void>;
   /**
    * The write failed with `error`: undo it to its savepoint. Throws (`error` or its own) when the
    * transaction itself is lost, so the group must be retried or failed.
    */
-  undo(name: string, error: unknown): Promise<void> | void;
+  undo(name: string, error: unknown): MaybePromise<void>;
 }
 
 export type WriteOutcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: unknown };
 
-/** Run the writes in order, each in its own savepoint; the changes of those that succeeded. */
-export async function runWrites(
-  writes: readonly GroupWrite[],
-  session: GroupSession,
-): Promise<{ outcomes: WriteOutcome[]; changes: ChangeSet }> {
-  const outcomes: WriteOutcome[] = [];
-  const changes = new ChangeSet();
-  for (const [i, write] of writes.entries()) {
-    const name = `w${i}`;
-    const opened = session.savepoint(name);
-    if (opened) await opened;
-    const tx = session.tx();
-    let outcome: WriteOutcome;
-    try {
-      outcome = { ok: true, value: await write.fn(tx) };
-    } catch (error) {
-      outcome = { ok: false, error };
-    } finally {
-      tx.close();
+export interface GroupResult {
+  readonly outcomes: WriteOutcome[];
+  readonly changes: ChangeSet;
+}
+
+/**
+ * Run the writes in order, each in its own savepoint; the changes of those that succeeded. When the
+ * session and every write answer at once (SQLite, whose lifecycle writes chain with `whenReady`), the
+ * whole group runs in one synchronous stretch, without a promise or a microtask per write; the first
+ * promise met makes the rest wait for it. A throw of the session (the transaction lost) is thrown, or
+ * rejects the promise, to the store.
+ */
+export function runWrites(writes: readonly GroupWrite[], session: GroupSession): MaybePromise<GroupResult> {
+  const result: GroupResult = { outcomes: [], changes: new ChangeSet() };
+  const from = (start: number): MaybePromise<GroupResult> => {
+    for (let i = start; i < writes.length; i++) {
+      const ran = runOne(writes[i] as GroupWrite, `w${i}`, session, result);
+      if (ran instanceof Promise) return ran.then(() => from(i + 1));
     }
-    const ended = outcome.ok ? session.keep(name) : session.undo(name, outcome.error);
-    if (ended) await ended;
-    if (outcome.ok) changes.merge(tx.changes);
-    outcomes.push(outcome);
-  }
-  return { outcomes, changes };
+    return result;
+  };
+  return from(0);
+}
+
+/** One write in its savepoint: its outcome and, when it succeeded, its changes added to `into`. */
+function runOne(
+  write: GroupWrite,
+  name: string,
+  session: GroupSession,
+  into: GroupResult,
+): MaybePromise<void> {
+  return whenReady(session.savepoint(name), () => {
+    const tx = session.tx();
+    const end = (outcome: WriteOutcome): MaybePromise<void> => {
+      tx.close();
+      const ended = outcome.ok ? session.keep(name) : session.undo(name, outcome.error);
+      return whenReady(ended, () => {
+        if (outcome.ok) into.changes.merge(tx.changes);
+        into.outcomes.push(outcome);
+      });
+    };
+    let value: MaybePromise<unknown>;
+    try {
+      value = write.fn(tx);
+    } catch (error) {
+      return end({ ok: false, error });
+    }
+    if (value instanceof Promise) {
+      return value.then(
+        (v: unknown) => end({ ok: true, value: v }),
+        (error: unknown) => end({ ok: false, error }),
+      );
+    }
+    return end({ ok: true, value });
+  });
 }
 
 /** Answer each caller of a committed group. */
@@ -126,7 +156,7 @@ export class GroupCommit {
 
   constructor(private readonly options: GroupCommitOptions) {}
 
-  submit<T>(fn: (tx: StatementWriteTx) => Promise<T>): Promise<T> {
+  submit<T>(fn: (tx: StatementWriteTx) => MaybePromise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       this.kick();

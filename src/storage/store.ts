@@ -175,39 +175,44 @@ export const LOCKED_COLUMNS = [
 
 export type LockedJob = Pick<JobRow, (typeof LOCKED_COLUMNS)[number]>;
 
-/** The reads and writes allowed inside `JobStore.write()`. Valid only until the callback's promise settles. */
+/**
+ * The reads and writes allowed inside `JobStore.write()`. Valid only until the callback's answer settles.
+ * Each answers at once on a synchronous driver (SQLite: a value, or a throw) and with a promise otherwise
+ * (PostgreSQL); callers `await` it, or chain it with `whenReady` where a write's path is hot enough that a
+ * promise and a microtask per statement show (src/maybe-promise.ts).
+ */
 export interface WriteTx {
   /** One job by id within a scope (extra conditions ANDed), read under the transaction's lock. */
-  find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined>;
+  find(jobId: string, scope: readonly Condition[]): MaybePromise<JobRow | undefined>;
   /** As `find`, only what a state change reads of its job (`LockedJob`): the hot lifecycle read. */
-  lock(jobId: string, scope: readonly Condition[]): Promise<LockedJob | undefined>;
+  lock(jobId: string, scope: readonly Condition[]): MaybePromise<LockedJob | undefined>;
   /** The job an idempotency key created in a (domain, workspace); keys of other workspaces are invisible. */
-  findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Promise<JobRow | undefined>;
+  findByIdempotencyKey(domainId: string, workspaceId: string, key: string): MaybePromise<JobRow | undefined>;
   /** True if the id belongs to a job or to a purged job's tombstone (a new job must not reuse it). */
-  idTaken(jobId: string): Promise<boolean>;
+  idTaken(jobId: string): MaybePromise<boolean>;
   /** Insert a job (change feed: `created`). A taken idempotency key is `key_taken`, not an error. */
-  insert(row: NewJob): Promise<InsertResult>;
+  insert(row: NewJob): MaybePromise<InsertResult>;
   /**
    * Apply a patch and bump the version, on the condition that the version is still `version`
    * (change feed: `updated`). A lost race rejects with `ERROR_VERSION_MISMATCH` (`aborted`).
    */
-  update(jobId: string, version: number, patch: JobPatch): Promise<JobRow>;
+  update(jobId: string, version: number, patch: JobPatch): MaybePromise<JobRow>;
   /** Append an event with the job's next sequence number (the change row carries that seq). */
-  appendEvent(event: NewJobEvent): Promise<JobEventRow>;
+  appendEvent(event: NewJobEvent): MaybePromise<JobEventRow>;
   /** Other IN_PROGRESS jobs of a trusted account in a workspace (the duplicate rule). */
   runningFor(
     job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id" | "trusted_account_id">,
-  ): Promise<JobRow[]>;
+  ): MaybePromise<JobRow[]>;
   /** Unfinished jobs the reaper must finish, oldest first, at most `limit`, locked for this transaction. */
-  stale(cutoffs: StaleCutoffs, limit: number): Promise<JobRow[]>;
+  stale(cutoffs: StaleCutoffs, limit: number): MaybePromise<JobRow[]>;
   /** Finished jobs that finished before `before`, oldest first, at most `limit`, locked for this transaction. */
-  purgeCandidates(before: string, limit: number): Promise<PurgeCandidate[]>;
+  purgeCandidates(before: string, limit: number): MaybePromise<PurgeCandidate[]>;
   /** Replace jobs by tombstones; their events go with them (change feed: `deleted`). */
-  purge(candidates: readonly PurgeCandidate[], purgedAt: string): Promise<void>;
+  purge(candidates: readonly PurgeCandidate[], purgedAt: string): MaybePromise<void>;
   /** Delete up to `limit` tombstones written before `before`; returns how many. */
-  dropTombstones(before: string, limit: number): Promise<number>;
+  dropTombstones(before: string, limit: number): MaybePromise<number>;
   /** Delete up to `limit` change-feed rows created before `before`; returns how many. */
-  dropChanges(before: string, limit: number): Promise<number>;
+  dropChanges(before: string, limit: number): MaybePromise<number>;
 }
 
 /** One row of the change feed. `id` order is commit order. */
@@ -270,7 +275,7 @@ export interface JobStore extends ChangeFeed {
     options?: ReadOptions,
   ): Promise<JobEventRow[] | undefined>;
   /** Run `fn` in one write transaction (see the file comment). Resolves after the commit. */
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: WriteTx) => MaybePromise<T>): Promise<T>;
   /** Finish queued work and release connections and worker threads. */
   close(): Promise<void>;
   /**

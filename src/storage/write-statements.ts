@@ -148,8 +148,13 @@ export class WriteStatements {
         .where(sql<SqlBool>`${ref("job_id")} = ${args[0]} AND ${ref("version")} = ${args[1]}`)
         .returningAll()
         .compile();
-    const args = [jobId, version, ...keys.map((k) => patch[k])];
-    const plain = args.every((a) => a === null || ["string", "number", "boolean"].includes(typeof a));
+    const args: unknown[] = [jobId, version];
+    let plain = true;
+    for (const k of keys) {
+      const value = patch[k];
+      args.push(value);
+      if (!isPlain(value)) plain = false;
+    }
     return plain ? this.templates.compile(`update|${keys.join(",")}`, args, build) : build(args);
   }
 
@@ -357,4 +362,10 @@ export class WriteStatements {
     }
     return statements;
   }
+}
+
+/** A value bound as it is (a template's parameter), not one Kysely would turn into SQL of its own. */
+function isPlain(value: unknown): boolean {
+  const type = typeof value;
+  return value === null || type === "string" || type === "number" || type === "boolean";
 }

@@ -9,6 +9,7 @@
  * write runs: a call after its callback settled is refused.
  */
 import { SpaceOneError } from "../errors.js";
+import { type MaybePromise, whenReady } from "../maybe-promise.js";
 import type { Condition } from "../query/ast.js";
 import { ChangeSet } from "./change-set.js";
 import type { Compiled } from "./compiled-template.js";
@@ -26,13 +27,16 @@ import type {
 import type { WriteStatements } from "./write-statements.js";
 
 /**
- * Runs one statement on the transaction's connection and returns its rows. `hot`: a statement of every
- * lifecycle write whose text depends only on its shape (the locked read, the versioned update), worth
- * keeping prepared on the connection; on SQLite its whole jobs rows are read as values (job-row.ts).
+ * Runs one statement on the transaction's connection and returns its rows: at once on a synchronous
+ * driver (a throw for a failure), as a promise otherwise. `hot`: a statement of every lifecycle write whose
+ * text depends only on its shape (the locked read, the versioned update), worth keeping prepared on the
+ * connection; on SQLite its whole jobs rows are read as values (job-row.ts).
  */
-export type RunStatement = <T>(query: Compiled, hot: boolean) => Promise<T[]>;
+export type RunStatement = <T>(query: Compiled, hot: boolean) => MaybePromise<T[]>;
 
 type Owner = Pick<JobRow, "job_id" | "domain_id" | "workspace_id">;
+
+const first = <T>(rows: T[]): T | undefined => rows[0];
 
 export class StatementWriteTx implements WriteTx {
   readonly changes = new ChangeSet();
@@ -48,24 +52,25 @@ export class StatementWriteTx implements WriteTx {
     this.open = false;
   }
 
-  private all<T>(query: Compiled, hot = false): Promise<T[]> {
-    if (!this.open) return Promise.reject(new Error("WriteTx used after its write ended"));
+  private all<T>(query: Compiled, hot = false): MaybePromise<T[]> {
+    if (!this.open) throw new Error("WriteTx used after its write ended");
     return this.run<T>(query, hot);
   }
 
-  private async one<T>(query: Compiled, hot = false): Promise<T | undefined> {
-    return (await this.all<T>(query, hot))[0];
+  // The hot methods chain with `whenReady`: on SQLite a lifecycle write is one synchronous stretch.
+  private one<T>(query: Compiled, hot = false): MaybePromise<T | undefined> {
+    return whenReady(this.all<T>(query, hot), first);
   }
 
-  find(jobId: string, scope: readonly Condition[]): Promise<JobRow | undefined> {
+  find(jobId: string, scope: readonly Condition[]): MaybePromise<JobRow | undefined> {
     return this.one<JobRow>(this.s.find(jobId, scope), true);
   }
 
-  lock(jobId: string, scope: readonly Condition[]): Promise<LockedJob | undefined> {
+  lock(jobId: string, scope: readonly Condition[]): MaybePromise<LockedJob | undefined> {
     return this.one<LockedJob>(this.s.lock(jobId, scope), true);
   }
 
-  findByIdempotencyKey(domainId: string, workspaceId: string, key: string): Promise<JobRow | undefined> {
+  findByIdempotencyKey(domainId: string, workspaceId: string, key: string): MaybePromise<JobRow | undefined> {
     return this.one<JobRow>(this.s.findByIdempotencyKey(domainId, workspaceId, key));
   }
 
@@ -81,29 +86,32 @@ export class StatementWriteTx implements WriteTx {
     return { kind: "inserted", row: inserted };
   }
 
-  async update(jobId: string, version: number, patch: JobPatch): Promise<JobRow> {
-    const updated = await this.one<JobRow>(this.s.update(jobId, version, patch), true);
-    if (!updated) {
-      throw new SpaceOneError(
-        "ERROR_VERSION_MISMATCH",
-        "aborted",
-        `The job was changed by another writer; read it again and retry. (job_id = ${jobId}, expected_version = ${version})`,
-        { reason: "VERSION_MISMATCH" },
-      );
-    }
-    this.changes.record(updated, "updated");
-    return updated;
+  update(jobId: string, version: number, patch: JobPatch): MaybePromise<JobRow> {
+    return whenReady(this.one<JobRow>(this.s.update(jobId, version, patch), true), (updated) => {
+      if (!updated) {
+        throw new SpaceOneError(
+          "ERROR_VERSION_MISMATCH",
+          "aborted",
+          `The job was changed by another writer; read it again and retry. (job_id = ${jobId}, expected_version = ${version})`,
+          { reason: "VERSION_MISMATCH" },
+        );
+      }
+      this.changes.record(updated, "updated");
+      return updated;
+    });
   }
 
-  async appendEvent(event: NewJobEvent): Promise<JobEventRow> {
-    const row = (await this.one<JobEventRow>(this.s.appendEvent(event))) as JobEventRow;
-    this.changes.recordEvent(row.job_id, row.seq);
-    return row;
+  appendEvent(event: NewJobEvent): MaybePromise<JobEventRow> {
+    return whenReady(this.one<JobEventRow>(this.s.appendEvent(event)), (inserted) => {
+      const row = inserted as JobEventRow;
+      this.changes.recordEvent(row.job_id, row.seq);
+      return row;
+    });
   }
 
   runningFor(
     job: Pick<JobRow, "job_id" | "domain_id" | "workspace_id" | "trusted_account_id">,
-  ): Promise<JobRow[]> {
+  ): MaybePromise<JobRow[]> {
     return this.all<JobRow>(this.s.runningFor(job));
   }
 
@@ -113,7 +121,7 @@ export class StatementWriteTx implements WriteTx {
     return [...pending, ...(await this.all<JobRow>(this.s.staleRunning(cutoffs, limit - pending.length)))];
   }
 
-  purgeCandidates(before: string, limit: number): Promise<PurgeCandidate[]> {
+  purgeCandidates(before: string, limit: number): MaybePromise<PurgeCandidate[]> {
     return this.all<PurgeCandidate>(this.s.purgeCandidates(before, limit));
   }
 

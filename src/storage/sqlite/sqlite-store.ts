@@ -188,7 +188,7 @@ export class SqliteStore implements JobStore {
     );
   }
 
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: WriteTx) => MaybePromise<T>): Promise<T> {
     return this.group.submit(fn);
   }
 
@@ -237,7 +237,9 @@ export class SqliteStore implements JobStore {
     });
     try {
       this.exec("BEGIN IMMEDIATE");
-      const { outcomes, changes } = await runWrites(writes, this.session);
+      // A group of lifecycle writes runs at once (no promise per write): awaited only when one waits.
+      const ran = runWrites(writes, this.session);
+      const { outcomes, changes } = ran instanceof Promise ? await ran : ran;
       let head = 0;
       if (changes.size > 0) {
         for (const query of this.statements.appendChanges(changes.rows(), this.now().toISOString())) {
@@ -263,14 +265,9 @@ export class SqliteStore implements JobStore {
     this.jobs.run({ sql: text, parameters: [] });
   }
 
-  /** One statement of a write, on the main connection; `hot` ones read whole jobs rows as values. */
-  private readonly runStatement = <T>(query: Compiled, hot: boolean): Promise<T[]> => {
-    try {
-      return Promise.resolve(hot ? this.jobs.jobRows<T>(query) : this.jobs.rows<T>(query));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
+  /** One statement of a write, on the main connection, at once; `hot` ones read whole jobs rows as values. */
+  private readonly runStatement = <T>(query: Compiled, hot: boolean): T[] =>
+    hot ? this.jobs.jobRows<T>(query) : this.jobs.rows<T>(query);
 
   /**
    * Savepoints of one write inside the group's transaction, synchronous as the driver is. Each is

@@ -7,6 +7,7 @@
  */
 import type pg from "pg";
 import { SpaceOneError } from "../../../errors.js";
+import type { MaybePromise } from "../../../maybe-promise.js";
 import type { Condition } from "../../../query/ast.js";
 import type { StatQuery } from "../../../query/stat-ast.js";
 import { compileStat } from "../../compile-stat.js";
@@ -259,7 +260,7 @@ export class PostgresStore implements JobStore {
 
   // ---- writes -------------------------------------------------------------------------------------
 
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: WriteTx) => MaybePromise<T>): Promise<T> {
     return this.writes.submit(fn);
   }
 

@@ -13,6 +13,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
+import type { MaybePromise } from "../../../maybe-promise.js";
 import { GroupCommit, type GroupSession, type GroupWrite, runWrites, settle } from "../../group-commit.js";
 import type { ChangeCursor } from "../../store.js";
 import { WriteStatements } from "../../write-statements.js";
@@ -51,7 +52,7 @@ export class PostgresWriteGroups {
 
   constructor(private readonly deps: WriteGroupDeps) {}
 
-  submit<T>(fn: (tx: StatementWriteTx) => Promise<T>): Promise<T> {
+  submit<T>(fn: (tx: StatementWriteTx) => MaybePromise<T>): Promise<T> {
     return this.group.submit(fn);
   }
 
