@@ -14,7 +14,7 @@ import { seedWorld } from "../../src/seed/generate.js";
 import { h1Post } from "../../test/support/http-client.js";
 import type { WriteLoadSpec } from "../load/writes.js";
 import { REPO_ROOT } from "./proc.js";
-import { BENCH_DOMAIN, JOB_SERVICE } from "./workload.js";
+import { BENCH_DOMAIN, JOB_SERVICE, WRITER_ACCOUNT_PREFIX } from "./workload.js";
 
 export type LifecycleProbe =
   | { found: false; reason: string }
@@ -249,7 +249,7 @@ export async function prepareWriters(
           const ctx: Context = {
             jobId: null,
             unique: `bench-${process.pid}-${Date.now()}-${i}`,
-            trustedAccountId: `ta-bench-writer-${i}`,
+            trustedAccountId: `${WRITER_ACCOUNT_PREFIX}${i}`,
             pluginId: own.pluginId,
             workspaceId: own.workspaceId,
           };

@@ -8,6 +8,11 @@ export const SEED_NOW = new Date("2026-01-01T00:00:00.000Z");
 export const SEED = 1;
 /** The largest seeded domain (about half of all jobs): every request is scoped to it. */
 export const BENCH_DOMAIN = "domain-seed0001";
+/**
+ * The trusted accounts of the jobs the bench's own lifecycle writers create (`ta-bench-writer-<i>`): no
+ * seeded job has one, and what the bench picks from the seeded jobs leaves them out.
+ */
+export const WRITER_ACCOUNT_PREFIX = "ta-bench-writer-";
 
 export const JOB_SERVICE = "spaceone.api.identity.v2.Job";
 export const GET_PATH = `/${JOB_SERVICE}/get`;
