@@ -3,7 +3,9 @@
  * `node:http`/`node:http2` ceiling answering the same bytes, the floor (`node:http` with the token in a
  * Map, the service's SQLite lookup and `JSON.stringify`: bench/servers/floor-get.ts) and
  * `@grpc/grpc-js` + SQLite, interleaved (each baseline right after the run it is compared with, so drift
- * on a shared machine hits both), the median of `--rounds`.
+ * on a shared machine hits both), the median of `--rounds`. The floor and grpc-js are fresh processes
+ * every round, so the median is also over their processes (one process's cost can sit ~20 % off
+ * another's for its whole life); the service is the run's shared process.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -272,8 +274,6 @@ export const getScenario: Scenario = {
     const server = await ctx.service();
     const captured = await captureGet(server.baseUrl, ctx.token, ctx.jobId);
     const bare = await startBare(ctx, captured);
-    const floor = await startFloor(ctx);
-    const grpcjs = await startGrpcJs(ctx);
     const service: GetTarget = {
       name: "service",
       pid: server.child.pid,
@@ -283,7 +283,7 @@ export const getScenario: Scenario = {
     // The two ratio targets' pairs back to back (the service and the floor over JSON, the service and
     // grpc-js over gRPC), who goes first alternating round by round (ABBA): this machine's speed moves
     // by a third within minutes, and runs a minute apart compare that as much as the servers.
-    const plan = (round: number): [GetTarget, Protocol][] => {
+    const plan = (round: number, floor: GetTarget, grpcjs: GetTarget): [GetTarget, Protocol][] => {
       const pair = (a: GetTarget, b: GetTarget) => (round % 2 === 1 ? [a, b] : [b, a]);
       const [json1, json2] = pair(service, floor) as [GetTarget, GetTarget];
       const [grpc1, grpc2] = pair(service, grpcjs) as [GetTarget, GetTarget];
@@ -299,13 +299,31 @@ export const getScenario: Scenario = {
       ];
     };
     const byKey = new Map<string, RunRecord[]>();
+    let grpcjsPeakMb: number | null = null;
+    let baselines: { floor: GetTarget; grpcjs: GetTarget } | undefined;
     for (let round = 1; round <= ctx.o.rounds; round++) {
-      for (const [target, protocol] of plan(round)) {
-        const r = await loadGet(ctx, target, protocol, ctx.o.rounds > 1 ? round : null);
-        const key = `${target.name}|${protocol}`;
-        byKey.set(key, [...(byKey.get(key) ?? []), r]);
+      // Fresh baseline processes every round: one process of the same code on the same machine can cost
+      // ~20 % more per call than another for its whole life (four floor processes measured in turn: 45-56
+      // µs, docs/benchmarks.md stop 26), so one process per run compared its luck as much as the servers.
+      // The service stays the run's one shared process (the memory figure reads its peak over every load).
+      const floor = await startFloor(ctx);
+      const grpcjs = await startGrpcJs(ctx);
+      baselines = { floor, grpcjs };
+      try {
+        for (const [target, protocol] of plan(round, floor, grpcjs)) {
+          const r = await loadGet(ctx, target, protocol, ctx.o.rounds > 1 ? round : null);
+          const key = `${target.name}|${protocol}`;
+          byKey.set(key, [...(byKey.get(key) ?? []), r]);
+        }
+        const peak = memoryOf(grpcjs.pid).peakMb;
+        if (peak !== null) grpcjsPeakMb = Math.max(grpcjsPeakMb ?? 0, peak);
+      } finally {
+        await Promise.all([floor.stop?.(), grpcjs.stop?.()]);
       }
     }
+    await bare.stop?.();
+    if (baselines === undefined) throw new CannotMeasure("the get scenario ran no round");
+    const { floor, grpcjs } = baselines;
     const pick = (target: GetTarget, protocol: Protocol) =>
       medianRun(byKey.get(`${target.name}|${protocol}`) ?? []);
     const real = { json: pick(service, "json"), proto: pick(service, "proto"), grpc: pick(service, "grpc") };
@@ -315,12 +333,8 @@ export const getScenario: Scenario = {
     const runs = (target: GetTarget, protocol: Protocol) => byKey.get(`${target.name}|${protocol}`) ?? [];
     const pairedCpu = paired(runs(service, "json"), runs(floor, "json"), (r) => r.serverCpuUsPerRequest);
     const pairedGrpc = paired(runs(service, "grpc"), runs(grpcjs, "grpc"), (r) => r.result.rps);
-    const grpcjsMemory = memoryOf(grpcjs.pid);
-    await bare.stop?.();
-    await floor.stop?.();
-    await grpcjs.stop?.();
     return [
-      ...getFigures(ctx, real, bareRuns, floorRun, grpcjsRun, grpcjsMemory.peakMb),
+      ...getFigures(ctx, real, bareRuns, floorRun, grpcjsRun, grpcjsPeakMb),
       ...pairedFigures(ctx, pairedCpu, pairedGrpc),
     ];
   },
@@ -498,7 +512,8 @@ function getFigures(
     }),
     figure({
       name: "get.grpcjs.peak_rss_mb",
-      title: "peak RSS (VmHWM) of the @grpc/grpc-js + SQLite baseline after its load",
+      title:
+        "peak RSS (VmHWM) of the @grpc/grpc-js + SQLite baseline after its load (the highest of the rounds' processes)",
       value: grpcjsPeakMb,
       unit: "MB",
     }),
