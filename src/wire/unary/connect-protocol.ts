@@ -22,6 +22,12 @@ import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
 import type { Outcome } from "./handler.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
+import type { InputSink } from "./unary-call.js";
+
+/** Who is told the body length of an answer whose head was written raw (unary-call.ts). */
+export interface RawHeadTeller {
+  rawHead(bodyBytes: number): void;
+}
 
 type Negotiated = ReturnType<typeof compressionNegotiate>;
 type Timeout = ReturnType<typeof parseTimeout>;
@@ -107,27 +113,35 @@ function header(value: string | string[] | undefined): string | null {
 }
 
 /**
- * The call's request message. Not an async function: the common call (a declared length, no
- * compression) gets one promise, settled with the message where the body ends (`readDeclared`), not a
- * second one around it with its own turn of the microtask queue.
+ * The call's request message, delivered to `sink` (unary-call.ts). The common call (a declared length,
+ * no compression) is delivered from the body's `end` event itself: no promise, no turn of the
+ * microtask queue; the others through connect's own reader.
  */
 export function readConnectInput(
   req: NodeRequest,
   unary: UnaryMethod,
   admission: ConnectAdmission,
   opt: HandlerOptions,
-): Promise<unknown> {
+  sink: InputSink,
+): void {
   // connect-node's order: a compression error, then a timeout error, then the body.
-  if (admission.compression.error) return Promise.reject(admission.compression.error);
-  if (admission.timeout.error) return Promise.reject(admission.timeout.error);
+  const refused = admission.compression.error ?? admission.timeout.error;
+  if (refused) {
+    sink.failed(refused);
+    return;
+  }
   const length = req.headers["content-length"];
   const hint = length === undefined ? Number.NaN : Number.parseInt(length, 10);
   // A declared length (admitted only within the limit): read straight into one buffer, with the errors
   // connect's readAllBytes gives. Otherwise connect's own reader, which enforces the limit as it goes.
   if (Number.isSafeInteger(hint) && hint >= 0 && hint <= opt.readMaxBytes && !admission.compression.request) {
-    return readDeclared(req, hint, unary, admission.binary);
+    readDeclared(req, hint, unary, admission.binary, sink);
+    return;
   }
-  return readOtherwise(req, unary, admission, opt, hint, length);
+  readOtherwise(req, unary, admission, opt, hint, length).then(
+    (message) => sink.input(message),
+    (error: unknown) => sink.failed(error),
+  );
 }
 
 async function readOtherwise(
@@ -140,11 +154,16 @@ async function readOtherwise(
 ): Promise<unknown> {
   let bytes =
     Number.isSafeInteger(hint) && hint >= 0 && hint <= opt.readMaxBytes
-      ? await readDeclared(req, hint, undefined, admission.binary)
+      ? await new Promise<Uint8Array>((resolve, reject) =>
+          readDeclared(req, hint, undefined, admission.binary, {
+            input: (bytes) => resolve(bytes as Uint8Array),
+            failed: reject,
+          }),
+        )
       : await readAllBytes(req, opt.readMaxBytes, length === undefined ? null : length);
   const compression = admission.compression.request;
-  if (compression) bytes = await compression.decompress(bytes as Uint8Array, opt.readMaxBytes);
-  return decodeInput(bytes as Uint8Array, unary, admission.binary);
+  if (compression) bytes = await compression.decompress(bytes, opt.readMaxBytes);
+  return decodeInput(bytes, unary, admission.binary);
 }
 
 function decodeInput(bytes: Uint8Array, unary: UnaryMethod, binary: boolean): unknown {
@@ -152,55 +171,62 @@ function decodeInput(bytes: Uint8Array, unary: UnaryMethod, binary: boolean): un
   return unary.flatJson?.(bytes) ?? unary.serialization.getI(false).parse(bytes);
 }
 
-/** The declared body's bytes, or (given `unary`) the message decoded from them. */
+/**
+ * The declared body to `sink`, once: its bytes (or, given `unary`, the message decoded from them), or
+ * connect's error for too many or too few bytes, or what decoding threw.
+ */
 function readDeclared(
   req: NodeRequest,
   hint: number,
   unary: UnaryMethod | undefined,
   binary: boolean,
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const buffer = new Uint8Array(hint);
-    let offset = 0;
-    let failed = false;
-    req.on("data", (chunk: Buffer) => {
-      if (failed) return;
-      if (offset + chunk.byteLength > hint) {
-        failed = true;
-        const received = offset + chunk.byteLength;
-        reject(
-          new ConnectError(
-            `protocol error: promised ${hint} bytes, received ${received}`,
-            Code.InvalidArgument,
-          ),
-        );
+  sink: InputSink,
+): void {
+  const buffer = new Uint8Array(hint);
+  let offset = 0;
+  let settled = false;
+  req.on("data", (chunk: Buffer) => {
+    if (settled) return;
+    if (offset + chunk.byteLength > hint) {
+      settled = true;
+      const received = offset + chunk.byteLength;
+      sink.failed(
+        new ConnectError(
+          `protocol error: promised ${hint} bytes, received ${received}`,
+          Code.InvalidArgument,
+        ),
+      );
+      return;
+    }
+    buffer.set(chunk, offset);
+    offset += chunk.byteLength;
+  });
+  // `on`, not `once`: each is acted on at most once (`settled`), and `once` allocated a wrapper per
+  // listener per call.
+  req.on("end", () => {
+    if (settled) return;
+    settled = true;
+    if (offset < hint) {
+      sink.failed(
+        new ConnectError(`protocol error: promised ${hint} bytes, received ${offset}`, Code.InvalidArgument),
+      );
+    } else if (unary === undefined) {
+      sink.input(buffer);
+    } else {
+      let message: unknown;
+      try {
+        message = decodeInput(buffer, unary, binary);
+      } catch (error) {
+        sink.failed(error);
         return;
       }
-      buffer.set(chunk, offset);
-      offset += chunk.byteLength;
-    });
-    // `on`, not `once`: each fires at most once that matters (the promise settles once), and `once`
-    // allocated a wrapper per listener per call.
-    req.on("end", () => {
-      if (failed) return;
-      if (offset < hint) {
-        reject(
-          new ConnectError(
-            `protocol error: promised ${hint} bytes, received ${offset}`,
-            Code.InvalidArgument,
-          ),
-        );
-      } else if (unary === undefined) {
-        resolve(buffer);
-      } else {
-        try {
-          resolve(decodeInput(buffer, unary, binary));
-        } catch (error) {
-          reject(error);
-        }
-      }
-    });
-    req.on("error", reject);
+      sink.input(message);
+    }
+  });
+  req.on("error", (error) => {
+    if (settled) return;
+    settled = true;
+    sink.failed(error);
   });
 }
 
@@ -216,7 +242,7 @@ export function writeConnect(
   responseTrailer: Headers,
   opt: HandlerOptions,
   leading?: string[],
-  onRawHead?: (bodyBytes: number) => void,
+  onRawHead?: RawHeadTeller,
 ): ConnectError | null | Promise<ConnectError | null> {
   const error = "error" in outcome ? leanError(outcome.error) : null;
   let body: Uint8Array | string | undefined =
@@ -280,7 +306,7 @@ function writeWhole(
   /** The body's length in bytes (a string's UTF-8 length, measured once by whoever made it). */
   size: number,
   leading: string[] | undefined,
-  onRawHead: ((bodyBytes: number) => void) | undefined,
+  onRawHead: RawHeadTeller | undefined,
 ): void {
   // connect's trailerMux, without a copy: the call is over, its header object is ours to finish.
   responseTrailer.forEach((value, key) => {
@@ -296,7 +322,7 @@ function writeWhole(
     });
     res.writeHead(status, leading);
     // Node keeps no header map of a raw head: who counts the answer's bytes is told its length.
-    onRawHead?.(size);
+    onRawHead?.rawHead(size);
   } else {
     res.writeHead(status, nodeHeaders(responseHeader));
   }

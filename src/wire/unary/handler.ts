@@ -12,21 +12,15 @@
  */
 
 import http from "node:http";
-import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError, ContextValues } from "@connectrpc/connect";
 import { contentTypeUnaryJson, contentTypeUnaryProto } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "../server.js";
-import { type AnswerText, encodeAnswer } from "./answer.js";
+import type { AnswerText } from "./answer.js";
 import { CallHeaders } from "./call-headers.js";
-import {
-  admitConnect,
-  admitRest,
-  type ConnectAdmission,
-  readConnectInput,
-  writeConnect,
-} from "./connect-protocol.js";
+import { admitConnect, admitRest, readConnectInput } from "./connect-protocol.js";
 import { leanContext } from "./context.js";
-import { admitGrpc, type GrpcAdmission, readGrpcInput, writeGrpc } from "./grpc-protocol.js";
+import { admitGrpc, readGrpcInput } from "./grpc-protocol.js";
 import {
   handlerOptions,
   type RouterSettings,
@@ -34,6 +28,7 @@ import {
   type UnaryMethod,
   unaryMethods,
 } from "./methods.js";
+import { type Admission, type CallEnds, UnaryCall } from "./unary-call.js";
 
 export interface LeanUnaryOptions extends RouterSettings {
   readonly routes: readonly ServiceRoute[];
@@ -97,15 +92,19 @@ function requestUrl(req: NodeRequest, path: string): string {
 export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHandler {
   const opt = handlerOptions(options);
   const methods = unaryMethods(options.routes, opt, options.interceptors);
-  const onWriteError = options.onWriteError ?? (() => {});
-  const onRawHead = options.onRawHead;
+  const ends: CallEnds = {
+    opt,
+    onWriteError: options.onWriteError ?? (() => {}),
+    onErrorAnswer: options.onErrorAnswer,
+    onRawHead: options.onRawHead,
+  };
 
   const serve = (
     req: NodeRequest,
     res: NodeResponse,
     unary: UnaryMethod,
     url: string,
-    admission: { connect: ConnectAdmission } | { grpc: GrpcAdmission },
+    admission: Admission,
     leading?: string[],
   ): void => {
     const responseHeader = new CallHeaders();
@@ -133,55 +132,9 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
       values: options.contextValues?.(req),
     });
-    const binary = "connect" in admission ? admission.connect.binary : admission.grpc.binary;
-    // One async function per call: read and run (a promise each); encoding and writing an answer that
-    // is in memory happen at once, without awaiting (answer.ts, writeConnect, writeGrpc).
-    const respond = async (): Promise<void> => {
-      let outcome: Outcome;
-      try {
-        const input =
-          "connect" in admission
-            ? await readConnectInput(req, unary, admission.connect, opt)
-            : await readGrpcInput(req, unary, admission.grpc, opt);
-        // Awaited only when it is a promise: an answer given at once is encoded and written in this turn.
-        const invoked = unary.invoke(context, input as Message);
-        const output = invoked instanceof Promise ? await invoked : invoked;
-        try {
-          const answer = encodeAnswer(output, unary, binary, opt.writeMaxBytes, "connect" in admission);
-          outcome =
-            answer instanceof Uint8Array || answer instanceof Promise
-              ? { body: answer instanceof Promise ? await answer : answer }
-              : answer;
-        } catch (error) {
-          outcome = { error, encoding: true };
-        }
-      } catch (error) {
-        outcome = { error, encoding: false };
-      }
-      let error: ConnectError | null;
-      try {
-        const written =
-          "connect" in admission
-            ? writeConnect(
-                res,
-                outcome,
-                admission.connect,
-                responseHeader,
-                responseTrailer,
-                opt,
-                leading,
-                leading !== undefined && onRawHead !== undefined
-                  ? (bodyBytes) => onRawHead(context.values, bodyBytes)
-                  : undefined,
-              )
-            : writeGrpc(res, outcome, admission.grpc, responseHeader, responseTrailer, opt);
-        error = written instanceof Promise ? await written : written;
-      } finally {
-        done();
-      }
-      if (error !== null && "error" in outcome) options.onErrorAnswer?.(context.values, error, outcome);
-    };
-    respond().catch(onWriteError);
+    const call = new UnaryCall(ends, res, unary, admission, context, done, leading);
+    if ("connect" in admission) readConnectInput(req, unary, admission.connect, opt, call);
+    else call.inputFrom(readGrpcInput(req, unary, admission.grpc, opt));
   };
 
   const rpc: LeanRpc = (req, res, next, leading) => {
