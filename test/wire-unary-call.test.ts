@@ -182,21 +182,6 @@ describe("answers that come later", () => {
     await settle();
     expect(trace.outcomes).toEqual([{ body: later }]);
   });
-
-  it("inputFrom: a read that resolves runs the method", async () => {
-    const { trace, call } = traced(method(() => ANSWER));
-    call.inputFrom(Promise.resolve({}));
-    await settle();
-    expect(trace.outcomes).toEqual([{ body: BYTES }]);
-  });
-
-  it("inputFrom: a read that rejects is the call's error", async () => {
-    const thrown = new ConnectError("bad envelope", Code.InvalidArgument);
-    const { trace, call } = traced(method(() => ANSWER));
-    call.inputFrom(Promise.reject(thrown));
-    await settle();
-    expect(trace.outcomes).toEqual([{ error: thrown, encoding: false }]);
-  });
 });
 
 describe("a call is answered once", () => {

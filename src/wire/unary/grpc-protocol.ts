@@ -41,6 +41,7 @@ import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
 import type { Outcome } from "./handler.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
+import type { InputSink } from "./unary-call.js";
 
 export interface GrpcAdmission {
   readonly web: boolean;
@@ -112,41 +113,90 @@ function negotiate(
 
 const EMPTY = new Uint8Array(0);
 
-/** Collect the body, at most `cap` bytes (a body past one maximal envelope is cut there). */
-function collect(req: NodeRequest, cap: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    // A unary request is nearly always one chunk: that chunk is the body, not a copy of it.
-    let first: Buffer | undefined;
-    let chunks: Buffer[] | undefined;
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      if (size >= cap) return;
-      if (first === undefined) first = chunk;
-      else if (chunks === undefined) chunks = [first, chunk];
-      else chunks.push(chunk);
-      size += chunk.length;
-    });
-    req.once("end", () => resolve(chunks ? Buffer.concat(chunks) : (first ?? EMPTY)));
-    req.once("error", reject);
+/**
+ * Collect the body, at most `cap` bytes (a body past one maximal envelope is cut there), to `done`
+ * once: the body at its end, or the stream's error.
+ */
+function collect(
+  req: NodeRequest,
+  cap: number,
+  done: (body: Uint8Array | undefined, error?: unknown) => void,
+): void {
+  // A unary request is nearly always one chunk: that chunk is the body, not a copy of it.
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let settled = false;
+  req.on("data", (chunk: Buffer) => {
+    if (size >= cap) return;
+    if (first === undefined) first = chunk;
+    else if (chunks === undefined) chunks = [first, chunk];
+    else chunks.push(chunk);
+    size += chunk.length;
+  });
+  // `on`, not `once`: each is acted on at most once (`settled`), and `once` wraps each listener.
+  req.on("end", () => {
+    if (settled) return;
+    settled = true;
+    done(chunks ? Buffer.concat(chunks) : (first ?? EMPTY));
+  });
+  req.on("error", (error) => {
+    if (settled) return;
+    settled = true;
+    done(undefined, error);
   });
 }
 
-/** The one request message, with connect's envelope reader (same limits, same errors). */
-export async function readGrpcInput(
+/**
+ * The one request message, with connect's envelope reader (same limits, same errors), to `sink`
+ * (unary-call.ts). A body of one plain envelope (every client's unary call) is decoded and delivered
+ * from the body's `end` event itself, without a promise; any other goes through connect's pipeline.
+ */
+export function readGrpcInput(
   req: NodeRequest,
   unary: UnaryMethod,
   admission: GrpcAdmission,
   opt: HandlerOptions,
-): Promise<unknown> {
+  sink: InputSink,
+): void {
   // connect-node's order: a compression error, then a timeout error, then the envelopes.
-  if (admission.compression.error) throw admission.compression.error;
-  if (admission.timeout.error) throw admission.timeout.error;
-  const body = await collect(req, 2 * (opt.readMaxBytes + 5));
-  const single = singleEnvelope(body, opt.readMaxBytes);
-  if (single !== null) {
-    const flat = admission.binary ? unary.flatBinary?.(single) : unary.flatJson?.(single);
-    return flat ?? unary.serialization.getI(admission.binary).parse(single);
+  const refused = admission.compression.error ?? admission.timeout.error;
+  if (refused) {
+    sink.failed(refused);
+    return;
   }
+  collect(req, 2 * (opt.readMaxBytes + 5), (body, error) => {
+    if (body === undefined) {
+      sink.failed(error);
+      return;
+    }
+    const single = singleEnvelope(body, opt.readMaxBytes);
+    if (single === null) {
+      readEnvelopes(body, unary, admission, opt).then(
+        (message) => sink.input(message),
+        (thrown: unknown) => sink.failed(thrown),
+      );
+      return;
+    }
+    let message: unknown;
+    try {
+      const flat = admission.binary ? unary.flatBinary?.(single) : unary.flatJson?.(single);
+      message = flat ?? unary.serialization.getI(admission.binary).parse(single);
+    } catch (thrown) {
+      sink.failed(thrown);
+      return;
+    }
+    sink.input(message);
+  });
+}
+
+/** A body that is not one plain envelope, through connect's pipeline: its one message, or its error. */
+async function readEnvelopes(
+  body: Uint8Array,
+  unary: UnaryMethod,
+  admission: GrpcAdmission,
+  opt: HandlerOptions,
+): Promise<unknown> {
   const messages = pipe(
     createAsyncIterable([body]),
     transformSplitEnvelope(opt.readMaxBytes),

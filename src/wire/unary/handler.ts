@@ -134,7 +134,7 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     });
     const call = new UnaryCall(ends, res, unary, admission, context, done, leading);
     if ("connect" in admission) readConnectInput(req, unary, admission.connect, opt, call);
-    else call.inputFrom(readGrpcInput(req, unary, admission.grpc, opt));
+    else readGrpcInput(req, unary, admission.grpc, opt, call);
   };
 
   const rpc: LeanRpc = (req, res, next, leading) => {

@@ -7,9 +7,9 @@
  *
  * Why not `async`: an async function and the promise it awaits cost a `get` more than all of its
  * encoding. The floor server (bench/servers/floor-get.ts) with its body awaited in one async function,
- * nothing else changed, spent 7-14 µs more per call under the profiler and ~5 % more CPU per call
- * without it (docs/benchmarks.md "get JSON: no promise on the way"). A class, so a call allocates one
- * object for its steps instead of a closure per step.
+ * nothing else changed, spent 7-14 µs more per call under the profiler; this path without one runs
+ * 6 % fewer instructions per JSON `get` (docs/benchmarks.md "get JSON: no promise on the way"). A
+ * class, so a call allocates one object for its steps instead of a closure per step.
  *
  * The outcome is the one the async version reached, step for step: what reading, the interceptors or
  * the implementation threw is the call's error (`encoding: false`), what encoding threw too
@@ -93,14 +93,6 @@ export class UnaryCall implements InputSink {
     if (this.settled) return;
     this.settled = true;
     this.finish({ error, encoding: false });
-  }
-
-  /** Read from a promise (the paths that wait): the same two ends. */
-  inputFrom(read: Promise<unknown>): void {
-    read.then(
-      (message) => this.input(message),
-      (error: unknown) => this.failed(error),
-    );
   }
 
   private output(output: Message): void {
