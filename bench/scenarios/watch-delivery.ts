@@ -17,6 +17,7 @@ import { JobLifecycle } from "../../gen/spaceone/api/identity/v2/job_lifecycle_p
 import { ensureLocalSecret } from "../../src/auth/keys.js";
 import { signToken } from "../../src/auth/token.js";
 import { loadConfig } from "../../src/config.js";
+import { CannotMeasure } from "../core/errors.js";
 import { figure, fmt } from "../core/figure.js";
 import { percentile, sleep } from "../core/measure.js";
 import { cpuTimeMs, memoryOf, type Pinning } from "../core/proc.js";
@@ -99,9 +100,12 @@ async function delivery(
       jobIds,
       token: reader,
       onEvent: (event) => {
-        const now = performance.timeOrigin + performance.now();
+        // The wall clock, as the server's: updated_at is the time of the write's transaction by the
+        // server's `new Date()` on this machine. Not `performance.timeOrigin + performance.now()`: that
+        // is the wall clock at this process's start plus monotonic time, and drifts from the wall clock
+        // as the run goes on (one run here read every latency ~0.45 s below zero).
+        const now = Date.now();
         const sent = Number(event.job?.currentStep?.slice(2));
-        // updated_at is the time of the write's transaction (the server's clock, on this machine).
         const committed = Date.parse(event.job?.updatedAt ?? "");
         if (recording && Number.isFinite(sent) && Number.isFinite(committed)) {
           latencies.push(now - committed);
@@ -149,6 +153,14 @@ async function delivery(
 
     const expected = (writes - writeFailures) * (STREAMS / JOBS);
     if (failures > 0) throw new Error(`${failures} watch streams failed under load`);
+    // Both stamps are the same machine's wall clock in whole ms: an event can read at most ~1 ms early.
+    // Earlier than that, the clock was stepped during the run and no latency of it can be trusted.
+    const early = latencies.filter((ms) => ms < -1).length;
+    if (early > 0) {
+      throw new CannotMeasure(
+        `${early} of ${latencies.length} watch events arrived before their commit time: the wall clock moved during the run`,
+      );
+    }
     return {
       writesPerSecond: writes / elapsed,
       delivered,

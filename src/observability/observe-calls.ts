@@ -81,7 +81,7 @@ export function createCallObserver(options: ObserveCallsOptions): CallObserver {
       const call = newCall(req.headers);
       calls.set(req, call);
       const path = pathOf(req.url);
-      call.protocol = protocolOf(path, req.headers["content-type"], restPaths);
+      call.protocol = protocolOf(path, req.headers["content-type"], restPaths, procedures);
       const socket = res instanceof http.ServerResponse ? req.socket : undefined;
       const protocol = call.protocol;
       if (protocol) metrics.inFlightTally(protocol).value++;
@@ -172,12 +172,14 @@ function protocolOf(
   path: string,
   contentType: string | undefined,
   restPaths: ReadonlyMap<string, string>,
+  procedures: ReadonlySet<string>,
 ): Protocol | undefined {
   if (restPaths.has(path)) return "rest";
   const type = (contentType ?? "").toLowerCase();
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
-  if (procedurePattern.test(path)) return "connect";
+  // A served procedure has the pattern's shape: looked up first, the pattern only for the others.
+  if (procedures.has(path) || procedurePattern.test(path)) return "connect";
   return undefined;
 }
 
