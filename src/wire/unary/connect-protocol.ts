@@ -113,9 +113,10 @@ function header(value: string | string[] | undefined): string | null {
 }
 
 /**
- * The call's request message, delivered to `sink` (unary-call.ts). The common call (a declared length,
- * no compression) is delivered from the body's `end` event itself: no promise, no turn of the
- * microtask queue; the others through connect's own reader.
+ * The call's request message, delivered to `sink` (unary-call.ts); the handler has already refused a
+ * bad compression or deadline header. The common call (a declared length, no compression) is delivered
+ * from the body's `end` event itself: no promise, no turn of the microtask queue; the others through
+ * connect's own reader.
  */
 export function readConnectInput(
   req: NodeRequest,
@@ -124,12 +125,6 @@ export function readConnectInput(
   opt: HandlerOptions,
   sink: InputSink,
 ): void {
-  // connect-node's order: a compression error, then a timeout error, then the body.
-  const refused = admission.compression.error ?? admission.timeout.error;
-  if (refused) {
-    sink.failed(refused);
-    return;
-  }
   const length = req.headers["content-length"];
   const hint = length === undefined ? Number.NaN : Number.parseInt(length, 10);
   // A declared length (admitted only within the limit): read straight into one buffer, with the errors

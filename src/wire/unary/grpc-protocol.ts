@@ -149,8 +149,9 @@ function collect(
 
 /**
  * The one request message, with connect's envelope reader (same limits, same errors), to `sink`
- * (unary-call.ts). A body of one plain envelope (every client's unary call) is decoded and delivered
- * from the body's `end` event itself, without a promise; any other goes through connect's pipeline.
+ * (unary-call.ts); the handler has already refused a bad compression or deadline header. A body of one
+ * plain envelope (every client's unary call) is decoded and delivered from the body's `end` event
+ * itself, without a promise; any other goes through connect's pipeline.
  */
 export function readGrpcInput(
   req: NodeRequest,
@@ -159,12 +160,6 @@ export function readGrpcInput(
   opt: HandlerOptions,
   sink: InputSink,
 ): void {
-  // connect-node's order: a compression error, then a timeout error, then the envelopes.
-  const refused = admission.compression.error ?? admission.timeout.error;
-  if (refused) {
-    sink.failed(refused);
-    return;
-  }
   collect(req, 2 * (opt.readMaxBytes + 5), (body, error) => {
     if (body === undefined) {
       sink.failed(error);

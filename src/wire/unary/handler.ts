@@ -133,7 +133,11 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       values: options.contextValues?.(req),
     });
     const call = new UnaryCall(ends, res, unary, admission, context, done, leading);
-    if ("connect" in admission) readConnectInput(req, unary, admission.connect, opt, call);
+    // connect-node's order: a compression error, then a timeout error, then the body.
+    const negotiated = "connect" in admission ? admission.connect : admission.grpc;
+    const refused = negotiated.compression.error ?? timeout.error;
+    if (refused) call.failed(refused);
+    else if ("connect" in admission) readConnectInput(req, unary, admission.connect, opt, call);
     else readGrpcInput(req, unary, admission.grpc, opt, call);
   };
 
