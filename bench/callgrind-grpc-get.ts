@@ -6,7 +6,10 @@
  * DATA_DIR, default /tmp/bench-data, seeded there when missing), all runs at once; per call = (I(N2) - I(N1)) / (N2 - N1), which leaves out start-up,
  * shutdown and the first N1 calls' warm-up. Output files in /tmp/callgrind-grpc-get/. `--json`: Connect JSON
  * `get`s over HTTP/1.1 instead (the get scenario's body and token, 4 keep-alive connections, one call at
- * a time on each), the path issue 15's CPU target is about.
+ * a time on each), the path issue 15's CPU target is about. The four valgrind runs share the machine's
+ * cores, so when V8's compiler threads finish (and how long code runs unoptimized) differs from run to
+ * run: two runs of the same two builds have read −6.3 % and +6.2 % (docs/benchmarks.md, stop 27).
+ * Repeat it, and trust a difference only beyond that spread.
  */
 
 import { spawn } from "node:child_process";

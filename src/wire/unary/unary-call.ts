@@ -7,9 +7,9 @@
  *
  * Why not `async`: an async function and the promise it awaits cost a `get` more than all of its
  * encoding. The floor server (bench/servers/floor-get.ts) with its body awaited in one async function,
- * nothing else changed, spent 7-14 µs more per call under the profiler; this path without one runs
- * 6 % fewer instructions per JSON `get` (docs/benchmarks.md "get JSON: no promise on the way"). A
- * class, so a call allocates one object for its steps instead of a closure per step.
+ * nothing else changed, spent 7-14 µs more per call under the profiler; this path without one takes
+ * ~4 % less CPU per JSON `get` (docs/benchmarks.md, "Full run of 2026-12-04, stop 27"). A class, so a
+ * call allocates one object for its steps instead of a closure per step.
  *
  * The outcome is the one the async version reached, step for step: what reading, the interceptors or
  * the implementation threw is the call's error (`encoding: false`), what encoding threw too
