@@ -194,7 +194,8 @@ export interface WriteTx {
   insert(row: NewJob): MaybePromise<InsertResult>;
   /**
    * Apply a patch and bump the version, on the condition that the version is still `version`
-   * (change feed: `updated`). A lost race fails with `ERROR_VERSION_MISMATCH` (`aborted`): thrown at once on SQLite, a rejection on PostgreSQL.
+   * (change feed: `updated`). A lost race fails with `ERROR_VERSION_MISMATCH` (`aborted`): thrown at
+   * once on SQLite, a rejection on PostgreSQL.
    */
   update(jobId: string, version: number, patch: JobPatch): MaybePromise<JobRow>;
   /** Append an event with the job's next sequence number (the change row carries that seq). */

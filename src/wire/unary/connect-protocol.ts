@@ -21,8 +21,8 @@ import type { NodeRequest, NodeResponse } from "../server.js";
 import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
 import type { Outcome } from "./handler.js";
+import { deliver, type InputSink } from "./input-sink.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
-import type { InputSink } from "./unary-call.js";
 
 /** Who is told the body length of an answer whose head was written raw (unary-call.ts). */
 export interface RawHeadTeller {
@@ -133,10 +133,7 @@ export function readConnectInput(
     readDeclared(req, hint, unary, admission.binary, sink);
     return;
   }
-  readOtherwise(req, unary, admission, opt, hint, length).then(
-    (message) => sink.input(message),
-    (error: unknown) => sink.failed(error),
-  );
+  deliver(readOtherwise(req, unary, admission, opt, hint, length), sink);
 }
 
 async function readOtherwise(

@@ -40,8 +40,8 @@ import type { NodeRequest, NodeResponse } from "../server.js";
 import { nodeHeaders } from "./context.js";
 import { leanError } from "./errors.js";
 import type { Outcome } from "./handler.js";
+import { deliver, type InputSink } from "./input-sink.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
-import type { InputSink } from "./unary-call.js";
 
 export interface GrpcAdmission {
   readonly web: boolean;
@@ -167,10 +167,7 @@ export function readGrpcInput(
     }
     const single = singleEnvelope(body, opt.readMaxBytes);
     if (single === null) {
-      readEnvelopes(body, unary, admission, opt).then(
-        (message) => sink.input(message),
-        (thrown: unknown) => sink.failed(thrown),
-      );
+      deliver(readEnvelopes(body, unary, admission, opt), sink);
       return;
     }
     let message: unknown;

@@ -120,7 +120,8 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
       protocolName = admission.grpc.web ? "grpc-web" : "grpc";
       responseHeader.set("Content-Type", admission.grpc.contentType);
     }
-    const timeout = "connect" in admission ? admission.connect.timeout : admission.grpc.timeout;
+    const negotiated = "connect" in admission ? admission.connect : admission.grpc;
+    const timeout = negotiated.timeout;
     const { context, done } = leanContext({
       method: unary.method,
       protocolName,
@@ -134,7 +135,6 @@ export function createLeanUnaryHandler(options: LeanUnaryOptions): LeanUnaryHand
     });
     const call = new UnaryCall(ends, res, unary, admission, context, done, leading);
     // connect-node's order: a compression error, then a timeout error, then the body.
-    const negotiated = "connect" in admission ? admission.connect : admission.grpc;
     const refused = negotiated.compression.error ?? timeout.error;
     if (refused) call.failed(refused);
     else if ("connect" in admission) readConnectInput(req, unary, admission.connect, opt, call);

@@ -23,13 +23,8 @@ import { encodeAnswer } from "./answer.js";
 import { type ConnectAdmission, writeConnect } from "./connect-protocol.js";
 import { type GrpcAdmission, writeGrpc } from "./grpc-protocol.js";
 import type { Outcome } from "./handler.js";
+import type { InputSink } from "./input-sink.js";
 import type { HandlerOptions, UnaryMethod } from "./methods.js";
-
-/** Where a call's request message (or what refused it) is delivered: once. */
-export interface InputSink {
-  input(message: unknown): void;
-  failed(error: unknown): void;
-}
 
 /** What every call of a handler shares: its options and where its ends are told. */
 export interface CallEnds {
