@@ -7,12 +7,14 @@
  * Exits non-zero only when it cannot measure (a server does not start, a load generator fails, the
  * responses are wrong); a missed target is reported, never an error.
  */
+import os from "node:os";
 import { createRunState, type RunState } from "./core/context.js";
 import { CannotMeasure } from "./core/errors.js";
 import { round } from "./core/figure.js";
 import { type Options, parseOptions, USAGE } from "./core/options.js";
 import { detectPinning, machineInfo, pinSelf } from "./core/proc.js";
 import { formatTable, type Results, runRecordToJson, writeResults } from "./core/report.js";
+import { readCpuTicks, stealShare } from "./core/steal.js";
 import { SEED, SEED_NOW } from "./core/workload.js";
 import { SCENARIOS } from "./scenarios/index.js";
 
@@ -55,6 +57,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const started = performance.now();
+  const loadAtStart = os.loadavg()[0] as number;
   const pinning = detectPinning(!o.pin);
   // Before pinning: the CPU count is the machine's, not this process's affinity.
   const machine = machineInfo(pinning);
@@ -69,10 +72,14 @@ async function main(): Promise<number> {
   const scenarios = SCENARIOS.filter((s) => o.only === null || o.only.includes(s.name));
   const run = await createRunState(o, pinning, log);
   state = run;
+  const steal: string[] = [];
   try {
     for (const [i, scenario] of scenarios.entries()) {
       log(`\n[${i + 1}/${scenarios.length}] ${scenario.name}: ${scenario.title}`);
+      const ticks = readCpuTicks();
       const figures = await scenario.run(run);
+      const share = stealShare(ticks, readCpuTicks());
+      if (share !== null) steal.push(`${scenario.name} ${(share * 100).toFixed(2)} %`);
       for (const f of figures) {
         if (run.figures.some((g) => g.name === f.name)) throw new Error(`figure ${f.name} produced twice`);
         run.figures.push(f);
@@ -89,6 +96,9 @@ async function main(): Promise<number> {
       "the service runs with its housekeeping off (JOB_REAPER_INTERVAL_SECONDS=0, JOB_RETENTION_INTERVAL_SECONDS=0): the seeded jobs predate the real clock",
     );
     run.note(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    run.note(
+      `how quiet the machine was: load average ${loadAtStart.toFixed(2)} at the start; CPU time stolen by the hypervisor (/proc/stat) during each scenario: ${steal.length > 0 ? steal.join(", ") : "not readable here"}`,
+    );
   } finally {
     await run.close();
   }
